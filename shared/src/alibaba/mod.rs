@@ -1,0 +1,5 @@
+//! Alibaba Cloud: ECS 2014-05-26 (RPC style).
+
+pub mod signer;
+
+pub use signer::Acs3Signer;

@@ -1,0 +1,5 @@
+//! Huawei Cloud: IMS (REST, project-scoped).
+
+pub mod signer;
+
+pub use signer::SdkHmacSigner;

@@ -1,0 +1,11 @@
+//! The code the imgflow functions share: request signing for the four clouds (one module
+//! per cloud, each holding its own rules) on top of the pieces they have in common.
+
+pub mod alibaba;
+pub mod cloud;
+pub mod huawei;
+pub mod sign_check;
+pub mod signing;
+pub mod tencent;
+pub mod volcengine;
+pub use cloud::Cloud;

@@ -1,0 +1,101 @@
+//! URI encoding shared by the four clouds: all of them canonicalise with RFC 3986's unreserved set.
+
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use super::SigningError;
+
+/// Everything but RFC 3986's unreserved characters `A-Z a-z 0-9 - _ . ~` is escaped.
+/// This is Python's `quote(s, safe='~')`, which all four official SDKs use.
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes `s` (as UTF-8) with RFC 3986's unreserved set left as is; `/` is escaped too.
+pub fn uri_encode(s: &str) -> Cow<'_, str> {
+    utf8_percent_encode(s, RFC3986).into()
+}
+
+/// Splits a raw query string as it goes on the wire into decoded `(name, value)` pairs.
+///
+/// Decoding follows `application/x-www-form-urlencoded`, so `+` is a space: the SDKs that
+/// build their query with Python's `urlencode` send a space as `+` and a plus as `%2B`.
+/// A name without `=` gets an empty value; empty segments are skipped.
+pub fn decode_query(raw: &str) -> Result<Vec<(String, String)>, SigningError> {
+    raw.split('&')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| {
+            let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+            Ok((form_decode(name)?, form_decode(value)?))
+        })
+        .collect()
+}
+
+fn form_decode(component: &str) -> Result<String, SigningError> {
+    let spaced: Cow<'_, str> = if component.contains('+') {
+        component.replace('+', " ").into()
+    } else {
+        component.into()
+    };
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| SigningError::QueryNotUtf8 {
+            component: component.to_owned(),
+        })
+}
+
+/// Joins `name=value` pairs, each side encoded with [`uri_encode`], with `&`.
+pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&uri_encode(name));
+        out.push('=');
+        out.push_str(&uri_encode(value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreserved_characters_stay_and_everything_else_is_escaped() {
+        assert_eq!(uri_encode("aZ09-_.~"), "aZ09-_.~");
+        assert_eq!(
+            uri_encode("a b/c*d+e%f&g=h"),
+            "a%20b%2Fc%2Ad%2Be%25f%26g%3Dh"
+        );
+        assert_eq!(uri_encode("备"), "%E5%A4%87");
+        assert_eq!(uri_encode("😀"), "%F0%9F%98%80");
+    }
+
+    #[test]
+    fn decoding_treats_plus_as_space_and_percent_escapes_as_bytes() {
+        let pairs = decode_query("a=x+y&b=%2B%E5%A4%87&c&&d=").expect("valid query");
+        let expected = [("a", "x y"), ("b", "+备"), ("c", ""), ("d", "")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn decoding_rejects_escapes_that_are_not_utf8() {
+        let err = decode_query("a=%FF").expect_err("not UTF-8");
+        assert!(matches!(err, SigningError::QueryNotUtf8 { .. }), "{err}");
+    }
+
+    #[test]
+    fn encode_pairs_joins_encoded_pairs() {
+        assert_eq!(encode_pairs([("a b", "c/d"), ("e", "")]), "a%20b=c%2Fd&e=");
+    }
+}

@@ -1,0 +1,149 @@
+//! The signing clock: a UTC second, formatted the ways the four clouds write it.
+//!
+//! Twenty lines of calendar arithmetic instead of a date-time crate: signing needs only
+//! formatting of a UTC instant, never time zones or parsing of arbitrary dates.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A UTC instant with one-second resolution, the only precision any of the signatures use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    unix_seconds: u64,
+}
+
+/// A calendar date and time of day in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilTime {
+    pub year: u64,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+}
+
+impl Timestamp {
+    pub const fn from_unix_seconds(unix_seconds: u64) -> Self {
+        Self { unix_seconds }
+    }
+
+    /// The current time from the system clock.
+    pub fn now() -> Self {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self::from_unix_seconds(since_epoch.as_secs())
+    }
+
+    pub const fn unix_seconds(self) -> u64 {
+        self.unix_seconds
+    }
+
+    /// Breaks the instant into a UTC calendar date and time (proleptic Gregorian calendar).
+    pub fn civil(self) -> CivilTime {
+        let days = self.unix_seconds / 86_400;
+        let second_of_day = self.unix_seconds % 86_400;
+        // Days since 0000-03-01, so that the leap day falls at the end of each year.
+        let days = days + 719_468;
+        let era = days / 146_097;
+        let day_of_era = days % 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let shifted_month = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+        let month = if shifted_month < 10 {
+            shifted_month + 3
+        } else {
+            shifted_month - 9
+        };
+        let year = year_of_era + era * 400 + u64::from(month <= 2);
+        CivilTime {
+            year,
+            month: month as u8,
+            day: day as u8,
+            hour: (second_of_day / 3_600) as u8,
+            minute: (second_of_day / 60 % 60) as u8,
+            second: (second_of_day % 60) as u8,
+        }
+    }
+
+    /// `YYYY-MM-DD` (Tencent's credential scope).
+    pub fn date_dashed(self) -> String {
+        let t = self.civil();
+        format!("{:04}-{:02}-{:02}", t.year, t.month, t.day)
+    }
+
+    /// `YYYYMMDD` (Volcengine's credential scope).
+    pub fn date_compact(self) -> String {
+        let t = self.civil();
+        format!("{:04}{:02}{:02}", t.year, t.month, t.day)
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` (Volcengine's `X-Date`, Huawei's `X-Sdk-Date`).
+    pub fn basic_iso8601(self) -> String {
+        let t = self.civil();
+        let mut out = String::with_capacity(16);
+        let _ = write!(
+            out,
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        );
+        out
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` (Alibaba's `x-acs-date`).
+    pub fn extended_iso8601(self) -> String {
+        let t = self.civil();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn civil(unix: u64) -> (u64, u8, u8, u8, u8, u8) {
+        let t = Timestamp::from_unix_seconds(unix).civil();
+        (t.year, t.month, t.day, t.hour, t.minute, t.second)
+    }
+
+    #[test]
+    fn known_instants_break_into_the_right_calendar_fields() {
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil(1_551_113_065), (2019, 2, 25, 16, 44, 25));
+        assert_eq!(civil(1_767_225_599), (2025, 12, 31, 23, 59, 59));
+        assert_eq!(civil(1_767_225_600), (2026, 1, 1, 0, 0, 0));
+        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(civil(4_107_542_400), (2100, 3, 1, 0, 0, 0));
+    }
+
+    #[test]
+    fn every_day_of_four_centuries_follows_the_previous_one() {
+        let mut previous = Timestamp::from_unix_seconds(0).civil();
+        for day in 1..(400 * 366) {
+            let next = Timestamp::from_unix_seconds(day * 86_400).civil();
+            let same_month = next.year == previous.year && next.month == previous.month;
+            if same_month {
+                assert_eq!(next.day, previous.day + 1, "{next:?} after {previous:?}");
+            } else {
+                assert_eq!(next.day, 1, "{next:?} after {previous:?}");
+                assert!(previous.day >= 28, "{previous:?} ends a month too early");
+            }
+            previous = next;
+        }
+    }
+
+    #[test]
+    fn formats_match_each_cloud_spelling() {
+        let t = Timestamp::from_unix_seconds(1_767_225_599);
+        assert_eq!(t.date_dashed(), "2025-12-31");
+        assert_eq!(t.date_compact(), "20251231");
+        assert_eq!(t.basic_iso8601(), "20251231T235959Z");
+        assert_eq!(t.extended_iso8601(), "2025-12-31T23:59:59Z");
+    }
+}

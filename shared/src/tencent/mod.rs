@@ -1,0 +1,5 @@
+//! Tencent Cloud (API 3.0): CVM 2017-03-12.
+
+pub mod signer;
+
+pub use signer::Tc3Signer;

@@ -1,0 +1,5 @@
+//! Volcengine: ECS 2020-04-01 (RPC over GET).
+
+pub mod signer;
+
+pub use signer::VolcSigner;
