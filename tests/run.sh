@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's whole test suite, with its own set-up. README.md and .ci/run both call this.
+#  1. the official SDKs, at pinned versions, in a venv of their own (tests/conformance);
+#  2. the committed signing vectors are exactly what those SDKs send today (re-captured);
+#  3. freshly captured requests, with the real clock and random nonces, are re-signed by
+#     the `sign-check` binary byte for byte;
+#  4. formatting, clippy with warnings denied, and every Rust test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export VENV="${VENV:-.venv-conformance}"
+step() { printf '\n== %s\n' "$*"; }
+
+step "official SDKs (pinned) in $VENV"
+bash tests/conformance/setup-venv.sh
+
+step "committed vectors match what the SDKs send"
+"$VENV/bin/python" tests/conformance/capture.py --check
+
+step "build sign-check"
+cargo build --locked --release --bin sign-check
+
+step "sign-check on requests captured just now"
+"$VENV/bin/python" tests/conformance/check_fresh.py --sign-check target/release/sign-check
+
+step "cargo fmt"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
