@@ -195,15 +195,30 @@ fn lowercase_headers(headers: &[(String, String)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether the SDK picks the headers it signs by a rule (so the request may carry headers it
+/// leaves unsigned) rather than signing every header it set. For the latter, the unsigned
+/// headers on the wire were added by the HTTP library after signing.
+fn signs_by_rule(cloud: Cloud) -> bool {
+    matches!(cloud, Cloud::Tencent | Cloud::Volcengine)
+}
+
 #[test]
 fn prepare_adds_the_same_headers_and_signature_as_the_sdk() {
     for (cloud, vector) in all_vectors() {
         let input = &vector.input;
         let added = headers_prepare_adds(cloud);
+        let signed: Vec<&str> = input.signed_headers.split(';').collect();
         let mut request = input.request();
-        request
+        request.headers.retain(|(name, _)| {
+            let name = name.to_ascii_lowercase();
+            !added.contains(&name.as_str())
+                && (signs_by_rule(cloud) || signed.contains(&name.as_str()))
+        });
+        let caller_set: Vec<String> = request
             .headers
-            .retain(|(name, _)| !added.contains(&name.to_ascii_lowercase().as_str()));
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
         let nonce = input
             .headers
             .iter()
@@ -223,10 +238,22 @@ fn prepare_adds_the_same_headers_and_signature_as_the_sdk() {
             "{}",
             input.id
         );
+
         let HttpRequest { headers, .. } = request;
+        let sdk_headers: Vec<(String, String)> = input
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                let name = name.to_ascii_lowercase();
+                caller_set.contains(&name)
+                    || added.contains(&name.as_str())
+                    || name == "authorization"
+            })
+            .cloned()
+            .collect();
         assert_eq!(
             lowercase_headers(&headers),
-            lowercase_headers(&input.headers),
+            lowercase_headers(&sdk_headers),
             "{}",
             input.id
         );

@@ -12,8 +12,9 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_headers, decode_query,
-    encode_pairs, hex, hmac_sha256, sdk_signed_header_names, sha256_hex,
+    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, decode_query,
+    hex, hmac_sha256, push_canonical_headers, push_encoded_pairs, push_signed_list,
+    sdk_signed_header_names, sha256_hex,
 };
 
 /// Alibaba Cloud's ACS3-HMAC-SHA256 signer.
@@ -28,20 +29,33 @@ impl Signer for Acs3Signer {
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
         let mut query = decode_query(&request.query)?;
-        query.sort();
-        let query = encode_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let headers = canonical_headers(request, signed_headers, header_value)?;
+        query.sort_unstable();
         let path = if request.path.is_empty() {
             "/"
         } else {
             request.path.as_str()
         };
-        let signed_list = signed_headers.join(";");
-        let canonical_request = format!(
-            "{}\n{path}\n{query}\n{headers}\n{signed_list}\n{}",
-            request.method,
-            sha256_hex(&request.body)
+        let mut canonical_request = canonical_buffer(request);
+        for part in [request.method.as_str(), path] {
+            canonical_request.push_str(part);
+            canonical_request.push('\n');
+        }
+        push_encoded_pairs(
+            &mut canonical_request,
+            query.iter().map(|(k, v)| (&**k, &**v)),
         );
+        canonical_request.push('\n');
+        push_canonical_headers(
+            &mut canonical_request,
+            request,
+            signed_headers,
+            header_value,
+        )?;
+        canonical_request.push('\n');
+        push_signed_list(&mut canonical_request, signed_headers);
+        canonical_request.push('\n');
+        canonical_request.push_str(&sha256_hex(&request.body));
+        let signed_list = signed_headers.join(";");
         let string_to_sign = format!(
             "{}\n{}",
             Self::ALGORITHM,

@@ -17,9 +17,9 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 use crate::signing::{
-    EMPTY_SHA256, HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_headers,
-    decode_query, encode_pairs, hex, hmac_sha256, sdk_signed_header_names, sha256_hex,
-    signed_header_value, uri_encode,
+    EMPTY_SHA256, HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer,
+    decode_query, hex, hmac_sha256, push_canonical_headers, push_encoded_pairs, push_signed_list,
+    sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
 };
 
 /// Huawei Cloud's SDK-HMAC-SHA256 signer.
@@ -35,16 +35,6 @@ impl Signer for SdkHmacSigner {
         signed_headers: &[&str],
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
-        let uri = canonical_uri(&request.path)?;
-        let mut query = decode_query(&request.query)?;
-        query.sort();
-        let query = encode_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let headers = canonical_headers(request, signed_headers, |request, name| {
-            Ok(match signed_header_value(request, name)? {
-                Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
-                Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
-            })
-        })?;
         let payload_hash: Cow<'_, str> = if request.body.is_empty() {
             EMPTY_SHA256.into()
         } else if let Some(declared) = request.header(CONTENT_SHA256_HEADER) {
@@ -52,11 +42,34 @@ impl Signer for SdkHmacSigner {
         } else {
             sha256_hex(&request.body).into()
         };
-        let signed_list = signed_headers.join(";");
-        let canonical_request = format!(
-            "{}\n{uri}\n{query}\n{headers}\n{signed_list}\n{payload_hash}",
-            request.method.to_ascii_uppercase()
+        let mut query = decode_query(&request.query)?;
+        query.sort_unstable();
+        let mut canonical_request = canonical_buffer(request);
+        canonical_request.push_str(&request.method.to_ascii_uppercase());
+        canonical_request.push('\n');
+        push_canonical_uri(&mut canonical_request, &request.path)?;
+        canonical_request.push('\n');
+        push_encoded_pairs(
+            &mut canonical_request,
+            query.iter().map(|(k, v)| (&**k, &**v)),
         );
+        canonical_request.push('\n');
+        push_canonical_headers(
+            &mut canonical_request,
+            request,
+            signed_headers,
+            |request, name| {
+                Ok(match signed_header_value(request, name)? {
+                    Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
+                    Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
+                })
+            },
+        )?;
+        canonical_request.push('\n');
+        push_signed_list(&mut canonical_request, signed_headers);
+        canonical_request.push('\n');
+        canonical_request.push_str(&payload_hash);
+        let signed_list = signed_headers.join(";");
         let string_to_sign = format!(
             "{}\n{}\n{}",
             Self::ALGORITHM,
@@ -104,7 +117,8 @@ impl Signer for SdkHmacSigner {
     }
 }
 
-fn canonical_uri(path: &str) -> Result<String, SigningError> {
+/// Each segment decoded and re-encoded; a `/` is appended when the path does not end in one.
+fn push_canonical_uri(out: &mut String, path: &str) -> Result<(), SigningError> {
     if !path.starts_with('/') {
         return Err(SigningError::InvalidPath {
             path: path.to_owned(),
@@ -116,32 +130,39 @@ fn canonical_uri(path: &str) -> Result<String, SigningError> {
             .map_err(|_| SigningError::InvalidPath {
                 path: path.to_owned(),
             })?;
-    let mut uri = decoded
-        .split('/')
-        .map(uri_encode)
-        .collect::<Vec<_>>()
-        .join("/");
-    if !uri.ends_with('/') {
-        uri.push('/');
+    for (index, segment) in decoded.split('/').enumerate() {
+        if index > 0 {
+            out.push('/');
+        }
+        out.push_str(&uri_encode(segment));
     }
-    Ok(uri)
+    if !decoded.ends_with('/') {
+        out.push('/');
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn canonical_uri(path: &str) -> Result<String, SigningError> {
+        let mut out = String::new();
+        push_canonical_uri(&mut out, path).map(|()| out)
+    }
+
     #[test]
     fn canonical_uri_re_encodes_segments_and_always_ends_with_a_slash() {
-        assert_eq!(
-            canonical_uri("/v1/cloudimages/abc/file").as_deref(),
-            Ok("/v1/cloudimages/abc/file/")
-        );
-        assert_eq!(canonical_uri("/").as_deref(), Ok("/"));
-        assert_eq!(
-            canonical_uri("/v2/a%20b/c~d").as_deref(),
-            Ok("/v2/a%20b/c~d/")
-        );
+        let cases = [
+            ("/v1/cloudimages/abc/file", "/v1/cloudimages/abc/file/"),
+            ("/", "/"),
+            ("/v2/a%20b/c~d/", "/v2/a%20b/c~d/"),
+            // `%2F` decodes to a separator and `+` is a plus, as Python's `unquote` reads them.
+            ("/v2/a+b%2Fc", "/v2/a%2Bb/c/"),
+        ];
+        for (path, canonical) in cases {
+            assert_eq!(canonical_uri(path).as_deref(), Ok(canonical), "{path}");
+        }
         assert!(canonical_uri("v1").is_err());
     }
 }

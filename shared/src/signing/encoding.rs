@@ -19,12 +19,16 @@ pub fn uri_encode(s: &str) -> Cow<'_, str> {
     utf8_percent_encode(s, RFC3986).into()
 }
 
-/// Splits a raw query string as it goes on the wire into decoded `(name, value)` pairs.
+/// A decoded query parameter: name and value.
+pub type QueryPair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Splits a raw query string as it goes on the wire into decoded `(name, value)` pairs,
+/// borrowing wherever a component needs no decoding.
 ///
 /// Decoding follows `application/x-www-form-urlencoded`, so `+` is a space: the SDKs that
 /// build their query with Python's `urlencode` send a space as `+` and a plus as `%2B`.
 /// A name without `=` gets an empty value; empty segments are skipped.
-pub fn decode_query(raw: &str) -> Result<Vec<(String, String)>, SigningError> {
+pub fn decode_query(raw: &str) -> Result<Vec<QueryPair<'_>>, SigningError> {
     raw.split('&')
         .filter(|segment| !segment.is_empty())
         .map(|segment| {
@@ -34,32 +38,32 @@ pub fn decode_query(raw: &str) -> Result<Vec<(String, String)>, SigningError> {
         .collect()
 }
 
-fn form_decode(component: &str) -> Result<String, SigningError> {
-    let spaced: Cow<'_, str> = if component.contains('+') {
-        component.replace('+', " ").into()
-    } else {
-        component.into()
-    };
+fn form_decode(component: &str) -> Result<Cow<'_, str>, SigningError> {
+    if !component.contains(['+', '%']) {
+        return Ok(Cow::Borrowed(component));
+    }
+    let spaced = component.replace('+', " ");
     percent_decode_str(&spaced)
         .decode_utf8()
-        .map(Cow::into_owned)
+        .map(|decoded| Cow::Owned(decoded.into_owned()))
         .map_err(|_| SigningError::QueryNotUtf8 {
             component: component.to_owned(),
         })
 }
 
-/// Joins `name=value` pairs, each side encoded with [`uri_encode`], with `&`.
-pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (name, value) in pairs {
-        if !out.is_empty() {
+/// Appends `name=value` pairs, each side encoded with [`uri_encode`], joined with `&`.
+pub fn push_encoded_pairs<'a>(
+    out: &mut String,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (index, (name, value)) in pairs.into_iter().enumerate() {
+        if index > 0 {
             out.push('&');
         }
-        out.push_str(&uri_encode(name));
+        out.extend(utf8_percent_encode(name, RFC3986));
         out.push('=');
-        out.push_str(&uri_encode(value));
+        out.extend(utf8_percent_encode(value, RFC3986));
     }
-    out
 }
 
 #[cfg(test)]
@@ -81,10 +85,7 @@ mod tests {
     fn decoding_treats_plus_as_space_and_percent_escapes_as_bytes() {
         let pairs = decode_query("a=x+y&b=%2B%E5%A4%87&c&&d=").expect("valid query");
         let expected = [("a", "x y"), ("b", "+备"), ("c", ""), ("d", "")];
-        let expected: Vec<(String, String)> = expected
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
         assert_eq!(pairs, expected);
     }
 
@@ -95,7 +96,9 @@ mod tests {
     }
 
     #[test]
-    fn encode_pairs_joins_encoded_pairs() {
-        assert_eq!(encode_pairs([("a b", "c/d"), ("e", "")]), "a%20b=c%2Fd&e=");
+    fn encoded_pairs_are_joined_with_ampersands() {
+        let mut out = String::from("?");
+        push_encoded_pairs(&mut out, [("a b", "c/d"), ("e", "")]);
+        assert_eq!(out, "?a%20b=c%2Fd&e=");
     }
 }

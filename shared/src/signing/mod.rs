@@ -9,7 +9,7 @@ mod time;
 
 pub use credentials::{Credentials, Secret};
 pub use digest::{constant_time_eq, hex, hmac_chain, hmac_sha256, sha256_hex};
-pub use encoding::{decode_query, encode_pairs, uri_encode};
+pub use encoding::{QueryPair, decode_query, push_encoded_pairs, uri_encode};
 pub use request::HttpRequest;
 pub use time::{CivilTime, Timestamp};
 
@@ -121,20 +121,41 @@ pub(crate) fn signed_header_value<'a>(
     }
 }
 
-/// The canonical header block: one `name:value\n` line per signed header, in the listed order.
-pub(crate) fn canonical_headers<'r>(
+/// Appends the canonical header block: one `name:value\n` line per signed header, in the
+/// listed order.
+pub(crate) fn push_canonical_headers<'r>(
+    out: &mut String,
     request: &'r HttpRequest,
     signed_headers: &[&str],
     value_of: impl Fn(&'r HttpRequest, &str) -> Result<std::borrow::Cow<'r, str>, SigningError>,
-) -> Result<String, SigningError> {
-    let mut block = String::with_capacity(64 * signed_headers.len());
+) -> Result<(), SigningError> {
     for name in signed_headers {
-        block.push_str(name);
-        block.push(':');
-        block.push_str(&value_of(request, name)?);
-        block.push('\n');
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&value_of(request, name)?);
+        out.push('\n');
     }
-    Ok(block)
+    Ok(())
+}
+
+/// Appends `signed_headers` joined with `;`, as the `SignedHeaders` field lists them.
+pub(crate) fn push_signed_list(out: &mut String, signed_headers: &[&str]) {
+    for (index, name) in signed_headers.iter().enumerate() {
+        if index > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
+}
+
+/// A buffer sized for a canonical request over `request`.
+pub(crate) fn canonical_buffer(request: &HttpRequest) -> String {
+    let headers: usize = request
+        .headers
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 2)
+        .sum();
+    String::with_capacity(256 + request.path.len() + 2 * request.query.len() + 2 * headers)
 }
 
 /// The headers an SDK that "signs what it sends" would list: the lowercase names of the

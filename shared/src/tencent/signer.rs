@@ -13,8 +13,8 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_headers, hex,
-    hmac_chain, hmac_sha256, sha256_hex, signed_header_value,
+    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, hex, hmac_chain,
+    hmac_sha256, push_canonical_headers, push_signed_list, sha256_hex, signed_header_value,
 };
 
 /// Tencent Cloud's TC3-HMAC-SHA256 signer.
@@ -33,10 +33,6 @@ impl Signer for Tc3Signer {
         signed_headers: &[&str],
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
-        let headers = canonical_headers(request, signed_headers, |request, name| {
-            let value = signed_header_value(request, name)?;
-            Ok(Cow::Owned(value.trim().to_lowercase()))
-        })?;
         let payload_hash = if request.header("x-tc-content-sha256") == Some(UNSIGNED_PAYLOAD) {
             sha256_hex(UNSIGNED_PAYLOAD.as_bytes())
         } else if request.method == "GET" {
@@ -44,11 +40,22 @@ impl Signer for Tc3Signer {
         } else {
             sha256_hex(&request.body)
         };
+        let mut canonical_request = canonical_buffer(request);
+        for part in [&request.method, &request.path, &request.query] {
+            canonical_request.push_str(part);
+            canonical_request.push('\n');
+        }
+        push_canonical_headers(
+            &mut canonical_request,
+            request,
+            signed_headers,
+            |request, name| Ok(lowercase_trimmed(signed_header_value(request, name)?)),
+        )?;
+        canonical_request.push('\n');
+        push_signed_list(&mut canonical_request, signed_headers);
+        canonical_request.push('\n');
+        canonical_request.push_str(&payload_hash);
         let signed_list = signed_headers.join(";");
-        let canonical_request = format!(
-            "{}\n{}\n{}\n{headers}\n{signed_list}\n{payload_hash}",
-            request.method, request.path, request.query
-        );
 
         let date = params.time.date_dashed();
         let scope = format!("{date}/{}/{TERMINATOR}", params.service);
@@ -87,5 +94,15 @@ impl Signer for Tc3Signer {
         let signature = Self::sign(request, &SDK_SIGNED_HEADERS, params)?;
         request.set_header("Authorization", signature.authorization.clone());
         Ok(signature)
+    }
+}
+
+/// The documented header-value rule: trimmed and lowercased (borrowed when already so).
+fn lowercase_trimmed(value: Cow<'_, str>) -> Cow<'_, str> {
+    let clean = |v: &str| v.trim().len() == v.len() && !v.chars().any(char::is_uppercase);
+    if clean(&value) {
+        value
+    } else {
+        Cow::Owned(value.trim().to_lowercase())
     }
 }

@@ -12,9 +12,9 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_headers, decode_query,
-    hex, hmac_chain, hmac_sha256, sdk_signed_header_names, sha256_hex, signed_header_value,
-    uri_encode,
+    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, decode_query,
+    hex, hmac_chain, hmac_sha256, push_canonical_headers, push_signed_list,
+    sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
 };
 
 /// Volcengine's HMAC-SHA256 signer.
@@ -30,26 +30,36 @@ impl Signer for VolcSigner {
         signed_headers: &[&str],
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
-        let query = canonical_query(&request.query)?;
-        let headers = canonical_headers(request, signed_headers, |request, name| {
-            let value = signed_header_value(request, name)?;
-            Ok(if name == "host" {
-                strip_default_port(value)
-            } else {
-                value
-            })
-        })?;
         let path = if request.path.is_empty() {
             "/"
         } else {
             request.path.as_str()
         };
+        let mut canonical_request = canonical_buffer(request);
+        for part in [request.method.as_str(), path] {
+            canonical_request.push_str(part);
+            canonical_request.push('\n');
+        }
+        push_canonical_query(&mut canonical_request, &request.query)?;
+        canonical_request.push('\n');
+        push_canonical_headers(
+            &mut canonical_request,
+            request,
+            signed_headers,
+            |request, name| {
+                let value = signed_header_value(request, name)?;
+                Ok(if name == "host" {
+                    strip_default_port(value)
+                } else {
+                    value
+                })
+            },
+        )?;
+        canonical_request.push('\n');
+        push_signed_list(&mut canonical_request, signed_headers);
+        canonical_request.push('\n');
+        canonical_request.push_str(&sha256_hex(&request.body));
         let signed_list = signed_headers.join(";");
-        let canonical_request = format!(
-            "{}\n{path}\n{query}\n{headers}\n{signed_list}\n{}",
-            request.method,
-            sha256_hex(&request.body)
-        );
 
         let date = params.time.date_compact();
         let scope = format!("{date}/{}/{}/{TERMINATOR}", params.region, params.service);
@@ -98,27 +108,23 @@ impl Signer for VolcSigner {
     }
 }
 
-fn canonical_query(raw: &str) -> Result<String, SigningError> {
-    let mut pairs: Vec<(String, String)> = decode_query(raw)?
+/// Encodes every pair first, then sorts the encoded pairs (`SignerV4.canonical_query`).
+fn push_canonical_query(out: &mut String, raw: &str) -> Result<(), SigningError> {
+    let decoded = decode_query(raw)?;
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = decoded
         .iter()
-        .map(|(name, value)| {
-            (
-                uri_encode(name).into_owned(),
-                uri_encode(value).into_owned(),
-            )
-        })
+        .map(|(name, value)| (uri_encode(name), uri_encode(value)))
         .collect();
-    pairs.sort();
-    let mut out = String::with_capacity(raw.len() + 16);
-    for (name, value) in &pairs {
-        if !out.is_empty() {
+    pairs.sort_unstable();
+    for (index, (name, value)) in pairs.iter().enumerate() {
+        if index > 0 {
             out.push('&');
         }
         out.push_str(name);
         out.push('=');
         out.push_str(value);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn strip_default_port(host: Cow<'_, str>) -> Cow<'_, str> {
