@@ -11,7 +11,7 @@ use crate::tencent::Tc3Signer;
 use crate::volcengine::VolcSigner;
 
 /// One of the four clouds; serialised as its lowercase name (`"tencent"`, ...).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
     Tencent,

@@ -1,0 +1,184 @@
+//! The control API under `/_emulator/`: unauthenticated, for tests and demos on loopback.
+//!
+//! | request | effect |
+//! | --- | --- |
+//! | `GET /_emulator/health` | `{"ok": true}` |
+//! | `GET /_emulator/stats` | requests, highest rate per second and throttled count per action; tasks created |
+//! | `POST /_emulator/stats/reset` | zeroes the stats |
+//! | `GET /_emulator/faults` | the fault rules with uses left |
+//! | `POST /_emulator/faults` | adds a rule `{"cloud"?, "action"?, "kind", "times"?, "delay_ms"?}` (or a list) |
+//! | `DELETE /_emulator/faults` | removes every rule |
+//! | `GET /_emulator/clock` | `{"cloud_now", "wall_now", "time_scale"}` |
+//! | `POST /_emulator/clock` | `{"advance_seconds"?: n, "time_scale"?: x}` |
+//! | `GET /_emulator/tasks` | every task with its phase and percent |
+//! | `GET /_emulator/objects?bucket=NAME` | the objects in a bucket with their sizes |
+//! | `POST /_emulator/credentials` | adds a key `{"ak", "sk", "account"?}` |
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::Fault;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::server::Shared;
+use crate::world::{Phase, TaskKind};
+
+pub fn handle(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    let route = request
+        .path
+        .trim_start_matches("/_emulator/")
+        .trim_end_matches('/');
+    match (request.method.as_str(), route) {
+        ("GET", "health") => ApiResponse::json(200, &json!({"ok": true})),
+        ("GET", "stats") => ApiResponse::json(200, &shared.world().stats.snapshot()),
+        ("POST", "stats/reset") => {
+            shared.world().stats.reset();
+            ApiResponse::json(200, &json!({"ok": true}))
+        }
+        ("GET", "faults") => ApiResponse::json(200, &shared.faults().pending()),
+        ("POST", "faults") => add_faults(shared, request),
+        ("DELETE", "faults") => {
+            shared.faults().clear();
+            ApiResponse::json(200, &json!({"ok": true}))
+        }
+        ("GET", "clock") => clock(shared),
+        ("POST", "clock") => set_clock(shared, request),
+        ("GET", "tasks") => tasks(shared),
+        ("GET", "objects") => objects(shared, request),
+        ("POST", "credentials") => add_credentials(shared, request),
+        _ => bad_request(&format!(
+            "no control endpoint {} /_emulator/{route}",
+            request.method
+        )),
+    }
+}
+
+fn bad_request(message: &str) -> ApiResponse {
+    ApiResponse::json(400, &json!({"error": message}))
+}
+
+fn add_faults(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    let parsed = serde_json::from_slice::<serde_json::Value>(&request.body).and_then(|value| {
+        if value.is_array() {
+            serde_json::from_value::<Vec<Fault>>(value)
+        } else {
+            serde_json::from_value::<Fault>(value).map(|fault| vec![fault])
+        }
+    });
+    match parsed {
+        Ok(faults) => faults
+            .into_iter()
+            .for_each(|fault| shared.faults().add(fault)),
+        Err(err) => return bad_request(&format!("fault: {err}")),
+    }
+    ApiResponse::json(200, &shared.faults().pending())
+}
+
+fn clock(shared: &Shared) -> ApiResponse {
+    let world = shared.world();
+    ApiResponse::json(
+        200,
+        &json!({
+            "cloud_now": world.clock.cloud_now(),
+            "wall_now": world.clock.wall_unix(),
+            "time_scale": world.clock.time_scale(),
+        }),
+    )
+}
+
+fn set_clock(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ClockChange {
+        #[serde(default)]
+        advance_seconds: Option<f64>,
+        #[serde(default)]
+        time_scale: Option<f64>,
+    }
+    let change: ClockChange = match serde_json::from_slice(&request.body) {
+        Ok(change) => change,
+        Err(err) => return bad_request(&format!("clock: {err}")),
+    };
+    {
+        let mut world = shared.world();
+        if let Some(scale) = change.time_scale {
+            if !(scale > 0.0 && scale.is_finite()) {
+                return bad_request("clock: time_scale must be a positive number");
+            }
+            world.clock.set_time_scale(scale);
+        }
+        if let Some(seconds) = change.advance_seconds {
+            world.clock.advance(seconds);
+        }
+        world.release_queued();
+    }
+    clock(shared)
+}
+
+fn tasks(shared: &Shared) -> ApiResponse {
+    let world = shared.world();
+    let tasks: Vec<_> = world
+        .tasks
+        .iter()
+        .map(|task| {
+            let phase = world.phase(task);
+            let (kind, detail) = match &task.kind {
+                TaskKind::Export {
+                    image_id,
+                    bucket,
+                    objects,
+                    ..
+                } => (
+                    "export",
+                    json!({"image_id": image_id, "bucket": bucket,
+                           "objects": objects.iter().map(|o| &o.key).collect::<Vec<_>>()}),
+                ),
+                TaskKind::Copy {
+                    image_id,
+                    destination_region,
+                    destination_image_id,
+                } => (
+                    "copy",
+                    json!({"image_id": image_id, "destination_region": destination_region,
+                           "destination_image_id": destination_image_id}),
+                ),
+            };
+            let phase_name = match &phase {
+                Phase::Pending => "pending",
+                Phase::Running { .. } => "running",
+                Phase::Succeeded => "succeeded",
+                Phase::Failed(_) => "failed",
+                Phase::Cancelled => "cancelled",
+            };
+            json!({"id": task.id, "cloud": task.cloud, "account": task.account,
+                   "region": task.region, "kind": kind, "detail": detail,
+                   "phase": phase_name, "percent": phase.percent()})
+        })
+        .collect();
+    ApiResponse::json(200, &tasks)
+}
+
+fn objects(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    let Some(bucket) = request.query_param("bucket") else {
+        return bad_request("objects: the query parameter `bucket` is required");
+    };
+    ApiResponse::json(200, &shared.world().objects(&bucket))
+}
+
+fn add_credentials(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewKey {
+        ak: String,
+        sk: String,
+        #[serde(default)]
+        account: Option<String>,
+    }
+    match serde_json::from_slice::<NewKey>(&request.body) {
+        Ok(key) => {
+            let account = key.account.unwrap_or_else(|| "default".to_owned());
+            shared.world().add_key(&key.ak, &key.sk, &account);
+            ApiResponse::json(200, &json!({"ok": true}))
+        }
+        Err(err) => bad_request(&format!("credentials: {err}")),
+    }
+}
