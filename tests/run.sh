@@ -4,7 +4,8 @@
 #  2. the committed signing vectors are exactly what those SDKs send today (re-captured);
 #  3. freshly captured requests, with the real clock and random nonces, are re-signed by
 #     the `sign-check` binary byte for byte;
-#  4. formatting, clippy with warnings denied, and every Rust test.
+#  4. the official SDKs, pointed at the cloud emulator, run exports and copies to completion;
+#  5. formatting, clippy with warnings denied, and every Rust test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,11 +18,16 @@ bash tests/conformance/setup-venv.sh
 step "committed vectors match what the SDKs send"
 "$VENV/bin/python" tests/conformance/capture.py --check
 
-step "build sign-check"
+step "build sign-check and cloud-emulator"
 cargo build --locked --release --bin sign-check
+# A debug build: the Rust tests below reuse it, and the emulator's speed does not matter here.
+cargo build --locked --bin cloud-emulator
 
 step "sign-check on requests captured just now"
 "$VENV/bin/python" tests/conformance/check_fresh.py --sign-check target/release/sign-check
+
+step "official SDKs against the cloud emulator"
+"$VENV/bin/python" tests/emulator/sdk/sdk_check.py --emulator target/debug/cloud-emulator
 
 step "cargo fmt"
 cargo fmt --all -- --check
