@@ -3,6 +3,7 @@
 
 pub mod alibaba;
 pub mod cloud;
+pub mod error;
 pub mod huawei;
 pub mod sign_check;
 pub mod signing;

@@ -1,5 +1,6 @@
 //! Alibaba Cloud: ECS 2014-05-26 (RPC style).
 
+pub mod errors;
 pub mod signer;
 
 pub use signer::Acs3Signer;

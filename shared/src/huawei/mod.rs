@@ -1,5 +1,6 @@
 //! Huawei Cloud: IMS (REST, project-scoped).
 
+pub mod errors;
 pub mod signer;
 
 pub use signer::SdkHmacSigner;

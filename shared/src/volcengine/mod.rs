@@ -1,5 +1,6 @@
 //! Volcengine: ECS 2020-04-01 (RPC over GET).
 
+pub mod errors;
 pub mod signer;
 
 pub use signer::VolcSigner;

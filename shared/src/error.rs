@@ -1,0 +1,180 @@
+//! One error type for every cloud: a kind the caller can act on, whether a retry can help,
+//! and the cloud's own code, message and request id, kept verbatim.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Cloud;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request breaks a rule of the cloud's API; sending it again cannot help.
+    InvalidRequest,
+    /// The image, bucket, task or region does not exist.
+    NotFound,
+    /// Authentication failed or the caller (or the cloud's service role) may not do this.
+    Permission,
+    /// The resource is busy with another operation or in the wrong state; later may work.
+    Conflict,
+    /// An account limit or quota is reached.
+    Quota,
+    /// The cloud asked us to slow down.
+    Throttled,
+    /// A server or network failure that a retry may cure.
+    Transient,
+    /// The cloud does not support this for this image or region.
+    Unsupported,
+    /// A start request may or may not have taken effect (timeout or reset after sending).
+    UnknownOutcome,
+}
+
+impl ErrorKind {
+    /// Whether repeating the same request after a short backoff is expected to succeed.
+    /// A conflict (busy image) may clear, but only on the cloud's own time: callers wait for
+    /// it through their status loop, not through a quick retry.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Quota => "quota",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::UnknownOutcome => "unknown_outcome",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An error a cloud answered (or the transport produced), with the cloud's own words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudError {
+    pub cloud: Cloud,
+    pub kind: ErrorKind,
+    pub retryable: bool,
+    /// The cloud's error code (`InvalidImageId.NotFound`), or a transport code of ours
+    /// (`Transport.Timeout`) when the cloud never answered.
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub http_status: Option<u16>,
+    /// How long the cloud asked us to wait, when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_seconds")]
+    pub retry_after: Option<Duration>,
+}
+
+impl CloudError {
+    pub fn new(cloud: Cloud, kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            cloud,
+            kind,
+            retryable: kind.is_retryable(),
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+            http_status: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.http_status = Some(status);
+        self
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {} ({})", self.cloud, self.kind, self.code, self.message)?;
+        if let Some(request_id) = &self.request_id {
+            write!(f, " [request id {request_id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CloudError {}
+
+/// A request that breaks a documented rule: nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {rule}")]
+pub struct ValidationError {
+    /// The request field, as it is spelled in the request JSON (`file_name_prefixes[1]`).
+    pub field: String,
+    /// The rule it breaks, in words.
+    pub rule: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self { field: field.into(), rule: rule.into() }
+    }
+}
+
+mod optional_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let seconds: Option<f64> = Option::deserialize(d)?;
+        Ok(seconds.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+    }
+}
+
+/// Looks `code` up in `exact`, then treats `*.NotFound` as not found, then takes the longest
+/// matching prefix (a prefix matches whole dot-separated segments); anything else is an
+/// invalid request.
+pub(crate) fn kind_by_table(
+    code: &str,
+    exact: &[(&str, ErrorKind)],
+    prefixes: &[(&str, ErrorKind)],
+) -> ErrorKind {
+    if let Some((_, kind)) = exact.iter().find(|(known, _)| *known == code) {
+        return *kind;
+    }
+    if code.ends_with(".NotFound") {
+        return ErrorKind::NotFound;
+    }
+    prefixes
+        .iter()
+        .filter(|(prefix, _)| {
+            code == *prefix
+                || code.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or(ErrorKind::InvalidRequest, |(_, kind)| *kind)
+}
+

@@ -1,0 +1,63 @@
+//! Huawei Cloud error codes → kinds. The export page documents HTTP statuses rather than
+//! codes, so the status decides for `IMG.*` codes; the API gateway's `APIGW.*` codes are
+//! mapped one by one.
+
+use crate::error::ErrorKind;
+
+const GATEWAY: &[(&str, ErrorKind)] = &[
+    // Authentication: bad signature, expired X-Sdk-Date, unknown key, token problems.
+    ("APIGW.0101", ErrorKind::NotFound),
+    ("APIGW.0301", ErrorKind::Permission),
+    ("APIGW.0302", ErrorKind::Permission),
+    ("APIGW.0303", ErrorKind::Permission),
+    ("APIGW.0305", ErrorKind::Permission),
+    ("APIGW.0306", ErrorKind::Permission),
+    ("APIGW.0307", ErrorKind::Permission),
+    ("APIGW.0308", ErrorKind::Throttled),
+    ("APIGW.0201", ErrorKind::InvalidRequest),
+    ("APIGW.0202", ErrorKind::Transient),
+    ("APIGW.0203", ErrorKind::Transient),
+];
+
+/// The kind of a Huawei error from its code and HTTP status (the seed page's statuses:
+/// 400, 401, 403, 404, 500, 503).
+pub fn kind_of(code: &str, status: u16) -> ErrorKind {
+    if let Some((_, kind)) = GATEWAY.iter().find(|(known, _)| *known == code) {
+        return *kind;
+    }
+    match status {
+        401 | 403 => ErrorKind::Permission,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::Conflict,
+        429 => ErrorKind::Throttled,
+        500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::InvalidRequest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_of_the_seed_page_has_its_kind() {
+        let statuses = [
+            (400, ErrorKind::InvalidRequest),
+            (401, ErrorKind::Permission),
+            (403, ErrorKind::Permission),
+            (404, ErrorKind::NotFound),
+            (500, ErrorKind::Transient),
+            (503, ErrorKind::Transient),
+        ];
+        for (status, kind) in statuses {
+            assert_eq!(kind_of("IMG.0001", status), kind, "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn gateway_codes_decide_whatever_the_status() {
+        assert_eq!(kind_of("APIGW.0301", 401), ErrorKind::Permission);
+        assert_eq!(kind_of("APIGW.0308", 429), ErrorKind::Throttled);
+        assert!(kind_of("APIGW.0308", 429).is_retryable());
+    }
+}
