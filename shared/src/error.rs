@@ -74,12 +74,21 @@ pub struct CloudError {
     pub request_id: Option<String>,
     pub http_status: Option<u16>,
     /// How long the cloud asked us to wait, when it said.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "optional_seconds")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_seconds"
+    )]
     pub retry_after: Option<Duration>,
 }
 
 impl CloudError {
-    pub fn new(cloud: Cloud, kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        cloud: Cloud,
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             cloud,
             kind,
@@ -110,7 +119,11 @@ impl CloudError {
 
 impl fmt::Display for CloudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {} ({})", self.cloud, self.kind, self.code, self.message)?;
+        write!(
+            f,
+            "{} {}: {} ({})",
+            self.cloud, self.kind, self.code, self.message
+        )?;
         if let Some(request_id) = &self.request_id {
             write!(f, " [request id {request_id}]")?;
         }
@@ -132,7 +145,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self { field: field.into(), rule: rule.into() }
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+        }
     }
 }
 
@@ -150,7 +166,9 @@ mod optional_seconds {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let seconds: Option<f64> = Option::deserialize(d)?;
-        Ok(seconds.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+        Ok(seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64))
     }
 }
 
@@ -172,9 +190,10 @@ pub(crate) fn kind_by_table(
         .iter()
         .filter(|(prefix, _)| {
             code == *prefix
-                || code.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))
+                || code
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.'))
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or(ErrorKind::InvalidRequest, |(_, kind)| *kind)
 }
-

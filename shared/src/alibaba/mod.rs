@@ -1,6 +1,7 @@
 //! Alibaba Cloud: ECS 2014-05-26 (RPC style).
 
 pub mod errors;
+pub mod request;
 pub mod signer;
 
 pub use signer::Acs3Signer;

@@ -1,6 +1,7 @@
 //! Huawei Cloud: IMS (REST, project-scoped).
 
 pub mod errors;
+pub mod request;
 pub mod signer;
 
 pub use signer::SdkHmacSigner;

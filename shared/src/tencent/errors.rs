@@ -9,17 +9,35 @@ const EXACT: &[(&str, ErrorKind)] = &[
     ("InvalidParameter.SnapshotNotFound", ErrorKind::NotFound),
     ("InvalidParameterValue.BucketNotFound", ErrorKind::NotFound),
     ("InvalidRegion.NotFound", ErrorKind::NotFound),
-    ("InvalidParameterValue.InvalidBucketPermissionForExport", ErrorKind::Permission),
-    ("InvalidParameterValue.InvalidImageId", ErrorKind::Unsupported),
-    ("InvalidParameterValue.InvalidImageOsName", ErrorKind::Unsupported),
-    ("InvalidParameterValue.InvalidImageState", ErrorKind::Conflict),
+    (
+        "InvalidParameterValue.InvalidBucketPermissionForExport",
+        ErrorKind::Permission,
+    ),
+    (
+        "InvalidParameterValue.InvalidImageId",
+        ErrorKind::Unsupported,
+    ),
+    (
+        "InvalidParameterValue.InvalidImageOsName",
+        ErrorKind::Unsupported,
+    ),
+    (
+        "InvalidParameterValue.InvalidImageState",
+        ErrorKind::Conflict,
+    ),
     ("FailedOperation.InvalidImageState", ErrorKind::Conflict),
     ("InvalidImageId.IncorrectState", ErrorKind::Conflict),
     ("InvalidImageName.Duplicate", ErrorKind::Conflict),
-    ("LimitExceeded.ExportImageTaskLimitExceeded", ErrorKind::Quota),
+    (
+        "LimitExceeded.ExportImageTaskLimitExceeded",
+        ErrorKind::Quota,
+    ),
     ("ImageQuotaLimitExceeded", ErrorKind::Quota),
     ("InvalidImageId.TooLarge", ErrorKind::Unsupported),
-    ("InvalidParameter.InstanceImageNotSupport", ErrorKind::Unsupported),
+    (
+        "InvalidParameter.InstanceImageNotSupport",
+        ErrorKind::Unsupported,
+    ),
     ("InvalidRegion.Unavailable", ErrorKind::Unsupported),
     ("InternalError", ErrorKind::Transient),
     ("ServiceUnavailable", ErrorKind::Transient),
@@ -56,45 +74,108 @@ mod tests {
 
     /// Every code of seed 000 (ExportImages) and seed 002 (SyncImages), with its kind.
     const SEED_CODES: &[(&str, ErrorKind)] = &[
-        ("AuthFailure.CamRoleNameAuthenticateFailed", ErrorKind::Permission),
+        (
+            "AuthFailure.CamRoleNameAuthenticateFailed",
+            ErrorKind::Permission,
+        ),
         ("InvalidImageId.Malformed", ErrorKind::InvalidRequest),
         ("InvalidImageId.NotFound", ErrorKind::NotFound),
-        ("InvalidParameter.ImageIdsSnapshotIdsMustOne", ErrorKind::InvalidRequest),
+        (
+            "InvalidParameter.ImageIdsSnapshotIdsMustOne",
+            ErrorKind::InvalidRequest,
+        ),
         ("InvalidParameter.SnapshotNotFound", ErrorKind::NotFound),
         ("InvalidParameterValue.BucketNotFound", ErrorKind::NotFound),
-        ("InvalidParameterValue.InvalidAppIdFormat", ErrorKind::InvalidRequest),
-        ("InvalidParameterValue.InvalidBucketPermissionForExport", ErrorKind::Permission),
-        ("InvalidParameterValue.InvalidFileNamePrefixList", ErrorKind::InvalidRequest),
-        ("InvalidParameterValue.InvalidImageId", ErrorKind::Unsupported),
-        ("InvalidParameterValue.InvalidImageOsName", ErrorKind::Unsupported),
-        ("InvalidParameterValue.InvalidImageState", ErrorKind::Conflict),
-        ("InvalidParameterValue.LimitExceeded", ErrorKind::InvalidRequest),
+        (
+            "InvalidParameterValue.InvalidAppIdFormat",
+            ErrorKind::InvalidRequest,
+        ),
+        (
+            "InvalidParameterValue.InvalidBucketPermissionForExport",
+            ErrorKind::Permission,
+        ),
+        (
+            "InvalidParameterValue.InvalidFileNamePrefixList",
+            ErrorKind::InvalidRequest,
+        ),
+        (
+            "InvalidParameterValue.InvalidImageId",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "InvalidParameterValue.InvalidImageOsName",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "InvalidParameterValue.InvalidImageState",
+            ErrorKind::Conflict,
+        ),
+        (
+            "InvalidParameterValue.LimitExceeded",
+            ErrorKind::InvalidRequest,
+        ),
         ("InvalidParameterValue.TooLarge", ErrorKind::InvalidRequest),
-        ("LimitExceeded.ExportImageTaskLimitExceeded", ErrorKind::Quota),
-        ("UnsupportedOperation.EncryptedImagesNotSupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.ImageTooLargeExportUnsupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.MarketImageExportUnsupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.PublicImageExportUnsupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.RedHatImageExportUnsupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.SharedImageExportUnsupported", ErrorKind::Unsupported),
-        ("UnsupportedOperation.WindowsImageExportUnsupported", ErrorKind::Unsupported),
+        (
+            "LimitExceeded.ExportImageTaskLimitExceeded",
+            ErrorKind::Quota,
+        ),
+        (
+            "UnsupportedOperation.EncryptedImagesNotSupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.ImageTooLargeExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.MarketImageExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.PublicImageExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.RedHatImageExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.SharedImageExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "UnsupportedOperation.WindowsImageExportUnsupported",
+            ErrorKind::Unsupported,
+        ),
         ("FailedOperation.InvalidImageState", ErrorKind::Conflict),
         ("ImageQuotaLimitExceeded", ErrorKind::Quota),
         ("InvalidImageId.IncorrectState", ErrorKind::Conflict),
         ("InvalidImageId.TooLarge", ErrorKind::Unsupported),
         ("InvalidImageName.Duplicate", ErrorKind::Conflict),
-        ("InvalidParameter.InstanceImageNotSupport", ErrorKind::Unsupported),
-        ("InvalidParameterValue.InvalidRegion", ErrorKind::InvalidRequest),
+        (
+            "InvalidParameter.InstanceImageNotSupport",
+            ErrorKind::Unsupported,
+        ),
+        (
+            "InvalidParameterValue.InvalidRegion",
+            ErrorKind::InvalidRequest,
+        ),
         ("InvalidRegion.NotFound", ErrorKind::NotFound),
         ("InvalidRegion.Unavailable", ErrorKind::Unsupported),
-        ("UnsupportedOperation.LocationImageNotSupported", ErrorKind::Unsupported),
+        (
+            "UnsupportedOperation.LocationImageNotSupported",
+            ErrorKind::Unsupported,
+        ),
         ("UnsupportedOperation.Region", ErrorKind::Unsupported),
         // Common codes every call can return.
         ("AuthFailure.SignatureFailure", ErrorKind::Permission),
         ("AuthFailure.SignatureExpire", ErrorKind::Permission),
         ("AuthFailure.SecretIdNotFound", ErrorKind::Permission),
         ("RequestLimitExceeded", ErrorKind::Throttled),
-        ("RequestLimitExceeded.UinLimitExceeded", ErrorKind::Throttled),
+        (
+            "RequestLimitExceeded.UinLimitExceeded",
+            ErrorKind::Throttled,
+        ),
         ("InternalError", ErrorKind::Transient),
     ];
 

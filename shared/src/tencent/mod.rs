@@ -1,6 +1,7 @@
 //! Tencent Cloud (API 3.0): CVM 2017-03-12.
 
 pub mod errors;
+pub mod request;
 pub mod signer;
 
 pub use signer::Tc3Signer;

@@ -4,7 +4,10 @@
 use crate::error::ErrorKind;
 
 const EXACT: &[(&str, ErrorKind)] = &[
-    ("InvalidImageForExportImage.UnSupported", ErrorKind::Unsupported),
+    (
+        "InvalidImageForExportImage.UnSupported",
+        ErrorKind::Unsupported,
+    ),
     ("InvalidImageStatus", ErrorKind::Conflict),
     ("InvalidTOSPrefix.Malformed", ErrorKind::InvalidRequest),
     ("InvalidTosPutObject.AccessDenied", ErrorKind::Permission),
@@ -43,7 +46,10 @@ mod tests {
 
     /// Every code of seed 001 (ExportImage), and the common ones.
     const SEED_CODES: &[(&str, ErrorKind)] = &[
-        ("InvalidImageForExportImage.UnSupported", ErrorKind::Unsupported),
+        (
+            "InvalidImageForExportImage.UnSupported",
+            ErrorKind::Unsupported,
+        ),
         ("InvalidImageStatus", ErrorKind::Conflict),
         ("InvalidTOSPrefix.Malformed", ErrorKind::InvalidRequest),
         ("InvalidTosPutObject.AccessDenied", ErrorKind::Permission),

@@ -1,6 +1,7 @@
 //! Volcengine: ECS 2020-04-01 (RPC over GET).
 
 pub mod errors;
+pub mod request;
 pub mod signer;
 
 pub use signer::VolcSigner;

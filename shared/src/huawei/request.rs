@@ -1,0 +1,217 @@
+//! Huawei Cloud requests as users write them (IMS export, cross-region copy), and their rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::validate::{self, Checked};
+
+/// `file_format` of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    Qcow2,
+    Vhd,
+    Zvhd,
+    Vmdk,
+}
+
+impl FileFormat {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            FileFormat::Qcow2 => "qcow2",
+            FileFormat::Vhd => "vhd",
+            FileFormat::Zvhd => "zvhd",
+            FileFormat::Vmdk => "vmdk",
+        }
+    }
+}
+
+/// Export: `POST /v1/cloudimages/{image_id}/file` to an OBS bucket of the same region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportImage {
+    pub region: String,
+    pub image_id: String,
+    /// The OBS bucket (the part of `bucket_url` before `:`).
+    pub bucket: String,
+    /// The object to write (the part of `bucket_url` after `:`).
+    pub object_key: String,
+    /// `file_format`: required unless `quick_export`, and not allowed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_format: Option<FileFormat>,
+    /// `is_quick_export`: required for images over 128 GB.
+    #[serde(default)]
+    pub quick_export: bool,
+}
+
+impl ExportImage {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        image_id("image_id", &self.image_id)?;
+        validate::bucket_name("bucket", &self.bucket)?;
+        validate::required("object_key", &self.object_key)?;
+        validate::no_control_characters("object_key", &self.object_key)?;
+        if self.object_key.len() > 1024 || self.object_key.starts_with('/') {
+            return Err(ValidationError::new(
+                "object_key",
+                "must be at most 1024 bytes and not start with `/`",
+            ));
+        }
+        match (self.quick_export, self.file_format) {
+            (true, Some(_)) => Err(ValidationError::new(
+                "file_format",
+                "must be absent with quick_export: a quick export keeps the image's own format",
+            )),
+            (false, None) => Err(ValidationError::new(
+                "file_format",
+                "is required unless quick_export is true (qcow2, vhd, zvhd or vmdk)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `bucket_url`: `<bucket>:<object key>`.
+    pub fn bucket_url(&self) -> String {
+        format!("{}:{}", self.bucket, self.object_key)
+    }
+}
+
+/// Cross-region copy: `POST /v1/cloudimages/{image_id}/cross_region_copy`, once per region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyImage {
+    pub region: String,
+    pub image_id: String,
+    /// `region` of each call.
+    pub destination_regions: Vec<String>,
+    /// `name` of the copies.
+    pub image_name: String,
+    /// `description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `agency_name`: the IAM agency IMS uses in the destination region.
+    pub agency_name: String,
+    /// `vault_id`, for images backed by CBR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
+}
+
+impl CopyImage {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        image_id("image_id", &self.image_id)?;
+        validate::destination_regions(
+            "destination_regions",
+            &self.destination_regions,
+            &self.region,
+        )?;
+        image_name("image_name", &self.image_name)?;
+        if let Some(description) = &self.description {
+            validate::char_length("description", description, 0, 1024)?;
+            if description.contains(['<', '>']) {
+                return Err(ValidationError::new(
+                    "description",
+                    "must not contain `<` or `>`",
+                ));
+            }
+        }
+        validate::required("agency_name", &self.agency_name)?;
+        validate::char_length("agency_name", &self.agency_name, 1, 64)
+    }
+}
+
+/// IMS image ids are UUIDs (8-4-4-4-12 hexadecimal digits).
+pub fn image_id(field: &str, value: &str) -> Checked {
+    let groups: Vec<&str> = value.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be an IMS image id (a UUID), got `{value}`"),
+        ))
+    }
+}
+
+/// 1 to 128 characters of letters, digits, spaces, `-`, `_` and `.`, not starting or ending
+/// with a space.
+fn image_name(field: &str, value: &str) -> Checked {
+    validate::char_length(field, value, 1, 128)?;
+    let allowed = value
+        .chars()
+        .all(|c| c.is_alphanumeric() || " -_.".contains(c));
+    if allowed && value.trim() == value {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must contain only letters, digits, spaces, `-`, `_` and `.`, and not start or end with a space",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export() -> ExportImage {
+        ExportImage {
+            region: "cn-north-4".into(),
+            image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+            bucket: "imgflow-obs-backup".into(),
+            object_key: "exports/web.qcow2".into(),
+            file_format: Some(FileFormat::Qcow2),
+            quick_export: false,
+        }
+    }
+
+    #[test]
+    fn quick_export_and_file_format_exclude_each_other() {
+        assert_eq!(export().validate(), Ok(()));
+        assert_eq!(
+            export().bucket_url(),
+            "imgflow-obs-backup:exports/web.qcow2"
+        );
+        let mut quick_with_format = export();
+        quick_with_format.quick_export = true;
+        assert_eq!(
+            quick_with_format.validate().map_err(|e| e.field),
+            Err("file_format".into())
+        );
+        let mut neither = export();
+        neither.file_format = None;
+        assert_eq!(
+            neither.validate().map_err(|e| e.field),
+            Err("file_format".into())
+        );
+        let mut quick = neither;
+        quick.quick_export = true;
+        assert_eq!(quick.validate(), Ok(()));
+    }
+
+    #[test]
+    fn image_ids_are_uuids_and_copies_need_an_agency() {
+        let mut bad = export();
+        bad.image_id = "img-web00001".into();
+        assert_eq!(bad.validate().map_err(|e| e.field), Err("image_id".into()));
+        let copy = CopyImage {
+            region: "cn-north-4".into(),
+            image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+            destination_regions: vec!["cn-east-3".into()],
+            image_name: "web copy".into(),
+            description: None,
+            agency_name: String::new(),
+            vault_id: None,
+        };
+        assert_eq!(
+            copy.validate().map_err(|e| e.field),
+            Err("agency_name".into())
+        );
+    }
+}

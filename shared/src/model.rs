@@ -1,0 +1,270 @@
+//! The one model every function, the state machine and the command line share: what to
+//! export or copy, a reference to the task a cloud started, and its status. Field names are
+//! stable: these documents travel through Step Functions and webhooks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CloudError, ValidationError};
+use crate::{Cloud, alibaba, huawei, tencent, volcengine};
+
+/// Export images to the cloud's object storage. Tagged by `cloud`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cloud", rename_all = "lowercase")]
+pub enum ExportRequest {
+    Tencent(tencent::request::ExportImages),
+    Alibaba(alibaba::request::ExportImage),
+    Volcengine(volcengine::request::ExportImage),
+    Huawei(huawei::request::ExportImage),
+}
+
+/// Copy an image to other regions of the same cloud. Tagged by `cloud`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cloud", rename_all = "lowercase")]
+pub enum SyncRequest {
+    Tencent(tencent::request::SyncImages),
+    Alibaba(alibaba::request::CopyImage),
+    Volcengine(volcengine::request::CopyImage),
+    Huawei(huawei::request::CopyImage),
+}
+
+impl ExportRequest {
+    pub fn cloud(&self) -> Cloud {
+        match self {
+            ExportRequest::Tencent(_) => Cloud::Tencent,
+            ExportRequest::Alibaba(_) => Cloud::Alibaba,
+            ExportRequest::Volcengine(_) => Cloud::Volcengine,
+            ExportRequest::Huawei(_) => Cloud::Huawei,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        match self {
+            ExportRequest::Tencent(r) => &r.region,
+            ExportRequest::Alibaba(r) => &r.region,
+            ExportRequest::Volcengine(r) => &r.region,
+            ExportRequest::Huawei(r) => &r.region,
+        }
+    }
+
+    /// Checks the cloud's documented rules; a violation names the field and the rule.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            ExportRequest::Tencent(r) => r.validate(),
+            ExportRequest::Alibaba(r) => r.validate(),
+            ExportRequest::Volcengine(r) => r.validate(),
+            ExportRequest::Huawei(r) => r.validate(),
+        }
+    }
+}
+
+impl SyncRequest {
+    pub fn cloud(&self) -> Cloud {
+        match self {
+            SyncRequest::Tencent(_) => Cloud::Tencent,
+            SyncRequest::Alibaba(_) => Cloud::Alibaba,
+            SyncRequest::Volcengine(_) => Cloud::Volcengine,
+            SyncRequest::Huawei(_) => Cloud::Huawei,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        match self {
+            SyncRequest::Tencent(r) => &r.region,
+            SyncRequest::Alibaba(r) => &r.region,
+            SyncRequest::Volcengine(r) => &r.region,
+            SyncRequest::Huawei(r) => &r.region,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            SyncRequest::Tencent(r) => r.validate(),
+            SyncRequest::Alibaba(r) => r.validate(),
+            SyncRequest::Volcengine(r) => r.validate(),
+            SyncRequest::Huawei(r) => r.validate(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    Export,
+    Sync,
+}
+
+/// An object an export writes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// A task a cloud accepted: enough to find it again and to know what it will produce.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRef {
+    pub cloud: Cloud,
+    /// The region the task runs in (the source region of a copy).
+    pub region: String,
+    pub kind: TaskKind,
+    /// The source image.
+    pub image_id: String,
+    /// The cloud's task or job id, where it gives one (Tencent's export TaskId, Alibaba's
+    /// and Volcengine's TaskId, Huawei's job_id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// For a copy: the destination region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_region: Option<String>,
+    /// For a copy: the destination image, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_image_id: Option<String>,
+    /// For an export: the objects it will write, where the cloud says so up front.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectRef>,
+    /// Unix seconds when the start was accepted.
+    pub started_at: u64,
+}
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl TaskState {
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Failed)
+    }
+}
+
+/// An exported object, proven to exist by an object-storage HEAD.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedObject {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+}
+
+/// A copy's result in one region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionImage {
+    pub region: String,
+    pub image_id: String,
+}
+
+/// What a finished task produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TaskResult {
+    Export { objects: Vec<ExportedObject> },
+    Sync { images: Vec<RegionImage> },
+}
+
+/// The cloud's reason for a failure, in its own words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudReason {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// A task's status at one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskStatus {
+    pub task: TaskRef,
+    pub state: TaskState,
+    /// Percent done, where the cloud reports progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    /// The cloud's own state word (`Processing`, `SYNCING`, `RUNNING`, ...).
+    pub cloud_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CloudReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TaskResult>,
+}
+
+/// What a start produced: the tasks to follow, or the error that kept it from starting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartOutcome {
+    pub tasks: Vec<TaskRef>,
+    /// Regions (of a multi-region copy) that could not start, with the cloud's error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<StartFailure>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartFailure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_region: Option<String>,
+    pub error: CloudError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_tagged_by_cloud_and_validated_by_its_rules() {
+        let request: ExportRequest = serde_json::from_value(serde_json::json!({
+            "cloud": "volcengine", "region": "cn-beijing",
+            "image_id": "image-ycweb000000000000001", "bucket": "imgflow-tos-backup",
+            "prefix": "web2025"
+        }))
+        .expect("parses");
+        assert_eq!(
+            (request.cloud(), request.region()),
+            (Cloud::Volcengine, "cn-beijing")
+        );
+        assert_eq!(request.validate(), Ok(()));
+
+        let unknown_cloud =
+            serde_json::from_value::<ExportRequest>(serde_json::json!({"cloud": "aws"}));
+        assert!(
+            unknown_cloud
+                .expect_err("aws")
+                .to_string()
+                .contains("unknown variant `aws`")
+        );
+    }
+
+    #[test]
+    fn statuses_serialise_with_stable_names() {
+        let status = TaskStatus {
+            task: TaskRef {
+                cloud: Cloud::Huawei,
+                region: "cn-north-4".into(),
+                kind: TaskKind::Sync,
+                image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+                task_id: Some("job-1".into()),
+                destination_region: Some("cn-east-3".into()),
+                destination_image_id: None,
+                objects: vec![],
+                started_at: 1_767_225_599,
+            },
+            state: TaskState::Succeeded,
+            progress: Some(100),
+            cloud_state: "SUCCESS".into(),
+            reason: None,
+            result: Some(TaskResult::Sync {
+                images: vec![RegionImage {
+                    region: "cn-east-3".into(),
+                    image_id: "new".into(),
+                }],
+            }),
+        };
+        let json = serde_json::to_value(&status).expect("serialises");
+        assert_eq!(json["state"], "succeeded");
+        assert_eq!(json["task"]["cloud"], "huawei");
+        assert_eq!(json["task"]["kind"], "sync");
+        assert_eq!(json["result"]["kind"], "sync");
+        assert_eq!(json["result"]["images"][0]["region"], "cn-east-3");
+        let back: TaskStatus = serde_json::from_value(json).expect("round trip");
+        assert_eq!(back, status);
+    }
+}

@@ -1,0 +1,272 @@
+//! Tencent Cloud requests as users write them (CVM ExportImages, SyncImages), and the rules
+//! they must follow before anything is sent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::validate::{self, Checked};
+
+/// Export formats of ExportImages (`ExportFormat`); RAW when absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExportFormat {
+    #[default]
+    #[serde(alias = "raw")]
+    Raw,
+    #[serde(alias = "qcow2")]
+    Qcow2,
+    #[serde(alias = "vhd")]
+    Vhd,
+    #[serde(alias = "vmdk")]
+    Vmdk,
+}
+
+impl ExportFormat {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ExportFormat::Raw => "RAW",
+            ExportFormat::Qcow2 => "QCOW2",
+            ExportFormat::Vhd => "VHD",
+            ExportFormat::Vmdk => "VMDK",
+        }
+    }
+}
+
+/// ExportImages: export custom images to a COS bucket of the same region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportImages {
+    pub region: String,
+    /// `BucketName`: the COS bucket, `<name>-<appid>`.
+    pub bucket: String,
+    /// `ImageIds`: the images to export.
+    pub image_ids: Vec<String>,
+    /// `ExportFormat`.
+    #[serde(default)]
+    pub format: ExportFormat,
+    /// `FileNamePrefixList`: one prefix per image, in the same order; empty for none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_name_prefixes: Vec<String>,
+    /// `OnlyExportRootDisk`.
+    #[serde(default)]
+    pub only_export_root_disk: bool,
+    /// `DryRun`: only check that the images can be exported.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// `RoleName`: the CAM role CVM uses to write to COS (`CVM_QcsRole` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+}
+
+impl ExportImages {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        cos_bucket("bucket", &self.bucket)?;
+        validate::distinct_non_empty("image_ids", &self.image_ids)?;
+        validate::each("image_ids", &self.image_ids, image_id)?;
+        if !self.file_name_prefixes.is_empty() {
+            if self.file_name_prefixes.len() != self.image_ids.len() {
+                return Err(ValidationError::new(
+                    "file_name_prefixes",
+                    format!(
+                        "must have one prefix per image: {} prefixes for {} images",
+                        self.file_name_prefixes.len(),
+                        self.image_ids.len()
+                    ),
+                ));
+            }
+            validate::each(
+                "file_name_prefixes",
+                &self.file_name_prefixes,
+                |field, prefix| {
+                    validate::required(field, prefix)?;
+                    validate::no_control_characters(field, prefix)
+                },
+            )?;
+        }
+        if let Some(role) = &self.role_name {
+            role_name("role_name", role)?;
+        }
+        Ok(())
+    }
+}
+
+/// SyncImages: copy one custom image to other regions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncImages {
+    pub region: String,
+    /// `ImageIds`: the image to copy (one per call, as the API allows).
+    pub image_id: String,
+    /// `DestinationRegions`.
+    pub destination_regions: Vec<String>,
+    /// `ImageName`: the name of the copies (the source's name when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_name: Option<String>,
+    /// `ImageSetRequired`: return the copies' ids. On unless turned off: without the ids the
+    /// copies cannot be followed.
+    #[serde(default = "yes")]
+    pub image_set_required: bool,
+    /// `DryRun`.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SyncImages {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        image_id("image_id", &self.image_id)?;
+        validate::destination_regions(
+            "destination_regions",
+            &self.destination_regions,
+            &self.region,
+        )?;
+        if let Some(name) = &self.image_name {
+            // SyncImages' ImageName: at most 60 characters.
+            validate::char_length("image_name", name, 1, 60)?;
+            validate::no_control_characters("image_name", name)?;
+        }
+        Ok(())
+    }
+}
+
+/// `img-` and eight lowercase letters or digits.
+pub fn image_id(field: &str, value: &str) -> Checked {
+    let ok = value.len() == 12 && validate::resource_id(field, value, "img-", 8).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be `img-` followed by 8 lowercase letters or digits, got `{value}`"),
+        ))
+    }
+}
+
+/// COS bucket names end in `-<APPID>`: letters, digits and `-`, then the numeric APPID.
+fn cos_bucket(field: &str, value: &str) -> Checked {
+    let ok = value.rsplit_once('-').is_some_and(|(name, appid)| {
+        !name.is_empty()
+            && !appid.is_empty()
+            && appid.bytes().all(|b| b.is_ascii_digit())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!(
+                "must be a COS bucket `<name>-<appid>` (lowercase letters, digits, `-`, then the numeric APPID), got `{value}`"
+            ),
+        ))
+    }
+}
+
+/// CAM role names: 1 to 128 of letters, digits and `+=,.@_-`.
+fn role_name(field: &str, value: &str) -> Checked {
+    let ok = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be 1 to 128 letters, digits or `+=,.@_-`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn export() -> ExportImages {
+        serde_json::from_value(serde_json::json!({
+            "region": "ap-guangzhou", "bucket": "backup-1250000000",
+            "image_ids": ["img-web00001", "img-db000001"], "format": "qcow2",
+            "file_name_prefixes": ["web", "db"]
+        }))
+        .expect("parses")
+    }
+
+    #[test]
+    fn a_valid_export_passes_and_keeps_its_fields() {
+        let request = export();
+        assert_eq!(request.validate(), Ok(()));
+        assert_eq!(request.format, ExportFormat::Qcow2);
+        assert!(!request.dry_run);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: [(fn(&mut ExportImages), &str); 7] = [
+            (|r| r.image_ids[1] = "img-BAD".into(), "image_ids[1]"),
+            (|r| r.image_ids.clear(), "image_ids"),
+            (|r| r.file_name_prefixes.truncate(1), "file_name_prefixes"),
+            (
+                |r| r.file_name_prefixes[0] = String::new(),
+                "file_name_prefixes[0]",
+            ),
+            (|r| r.bucket = "backup".into(), "bucket"),
+            (|r| r.region = "guangzhou".into(), "region"),
+            (|r| r.role_name = Some("bad role".into()), "role_name"),
+        ];
+        for (break_it, field) in cases {
+            let mut request = export();
+            break_it(&mut request);
+            assert_eq!(
+                request.validate().map_err(|e| e.field),
+                Err(field.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_formats_are_refused_when_parsing() {
+        let unknown = serde_json::from_value::<ExportImages>(serde_json::json!({
+            "region": "ap-guangzhou", "bucket": "b-1", "image_ids": [], "colour": "red"}));
+        assert!(
+            unknown
+                .expect_err("unknown field")
+                .to_string()
+                .contains("colour")
+        );
+        let format = serde_json::from_value::<ExportImages>(serde_json::json!({
+            "region": "ap-guangzhou", "bucket": "b-1", "image_ids": [], "format": "iso"}));
+        assert!(format.is_err());
+    }
+
+    #[test]
+    fn a_sync_must_leave_its_region_and_keep_names_short() {
+        let mut sync = SyncImages {
+            region: "ap-guangzhou".into(),
+            image_id: "img-web00001".into(),
+            destination_regions: vec!["ap-shanghai".into(), "ap-guangzhou".into()],
+            image_name: None,
+            image_set_required: true,
+            dry_run: false,
+        };
+        assert_eq!(
+            sync.validate().map_err(|e| e.field),
+            Err("destination_regions[1]".to_owned())
+        );
+        sync.destination_regions.pop();
+        sync.image_name = Some("x".repeat(61));
+        assert_eq!(
+            sync.validate().map_err(|e| e.field),
+            Err("image_name".to_owned())
+        );
+        sync.image_name = Some("备份 2025".into());
+        assert_eq!(sync.validate(), Ok(()));
+    }
+}

@@ -1,0 +1,118 @@
+//! Volcengine requests as users write them (ECS ExportImage, CopyImage), and their rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::validate::{self, Checked};
+
+/// ExportImage: export an image to a TOS bucket as `<TOSPrefix>_<ImageId>_system.qcow2`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportImage {
+    /// The region (it travels only in the signature's credential scope).
+    pub region: String,
+    /// `ImageId`.
+    pub image_id: String,
+    /// `TOSBucket`.
+    pub bucket: String,
+    /// `TOSPrefix`: required, 1 to 30 letters or digits.
+    pub prefix: String,
+}
+
+impl ExportImage {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        image_id("image_id", &self.image_id)?;
+        validate::bucket_name("bucket", &self.bucket)?;
+        validate::alphanumeric("prefix", &self.prefix, 30)
+    }
+
+    /// The object the export writes (ExportImage's documented naming).
+    pub fn object_key(&self) -> String {
+        format!("{}_{}_system.qcow2", self.prefix, self.image_id)
+    }
+}
+
+/// CopyImage, once per destination region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyImage {
+    pub region: String,
+    pub image_id: String,
+    /// `DestinationRegion`, one CopyImage call each.
+    pub destination_regions: Vec<String>,
+    /// `ImageName` of the copies.
+    pub image_name: String,
+    /// `Description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `ProjectName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_name: Option<String>,
+}
+
+impl CopyImage {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::region("region", &self.region)?;
+        image_id("image_id", &self.image_id)?;
+        validate::destination_regions(
+            "destination_regions",
+            &self.destination_regions,
+            &self.region,
+        )?;
+        validate::char_length("image_name", &self.image_name, 1, 128)?;
+        validate::no_control_characters("image_name", &self.image_name)?;
+        if let Some(description) = &self.description {
+            validate::char_length("description", description, 0, 255)?;
+        }
+        if let Some(project) = &self.project_name {
+            validate::char_length("project_name", project, 1, 64)?;
+        }
+        Ok(())
+    }
+}
+
+/// `image-` and lowercase letters or digits.
+pub fn image_id(field: &str, value: &str) -> Checked {
+    validate::resource_id(field, value, "image-", 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_is_required_and_names_the_object() {
+        let mut export = ExportImage {
+            region: "cn-beijing".into(),
+            image_id: "image-ycweb000000000000001".into(),
+            bucket: "imgflow-tos-backup".into(),
+            prefix: "web2025".into(),
+        };
+        assert_eq!(export.validate(), Ok(()));
+        assert_eq!(
+            export.object_key(),
+            "web2025_image-ycweb000000000000001_system.qcow2"
+        );
+        export.prefix = String::new();
+        assert_eq!(export.validate().map_err(|e| e.field), Err("prefix".into()));
+        export.prefix = "web/2025".into();
+        assert_eq!(export.validate().map_err(|e| e.field), Err("prefix".into()));
+    }
+
+    #[test]
+    fn a_copy_needs_a_name_and_another_region() {
+        let copy = CopyImage {
+            region: "cn-beijing".into(),
+            image_id: "image-ycweb000000000000001".into(),
+            destination_regions: vec!["cn-shanghai".into()],
+            image_name: String::new(),
+            description: None,
+            project_name: None,
+        };
+        assert_eq!(
+            copy.validate().map_err(|e| e.field),
+            Err("image_name".into())
+        );
+    }
+}
