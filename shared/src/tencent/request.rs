@@ -209,7 +209,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: [(fn(&mut ExportImages), &str); 7] = [
+        type Breakage = (fn(&mut ExportImages), &'static str);
+        let cases: [Breakage; 7] = [
             (|r| r.image_ids[1] = "img-BAD".into(), "image_ids[1]"),
             (|r| r.image_ids.clear(), "image_ids"),
             (|r| r.file_name_prefixes.truncate(1), "file_name_prefixes"),
