@@ -3,9 +3,11 @@
 
 pub mod alibaba;
 pub mod cloud;
+pub mod config;
 pub mod error;
 pub mod huawei;
 pub mod model;
+pub mod retry;
 pub mod sign_check;
 pub mod signing;
 pub mod tencent;
