@@ -4,13 +4,16 @@
 pub mod alibaba;
 pub mod cloud;
 pub mod config;
+pub mod endpoints;
 pub mod error;
 pub mod huawei;
 pub mod model;
 pub mod retry;
 pub mod sign_check;
 pub mod signing;
+pub mod storage;
 pub mod tencent;
+pub mod transport;
 pub mod validate;
 pub mod volcengine;
 pub use cloud::Cloud;

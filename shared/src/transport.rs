@@ -1,0 +1,142 @@
+//! Sending a signed request: HTTPS with rustls (the `ring` provider, no OpenSSL), timeouts,
+//! and the one distinction the start calls depend on: a request that never left (safe to
+//! send again) versus one whose outcome is unknown (it may have been carried out).
+
+use std::time::Duration;
+
+use crate::signing::HttpRequest;
+
+/// Where requests go: `https` to the clouds, `http` to a local emulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// An answer, whatever its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why no answer came back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The request never reached the server (no connection): sending it again is safe.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request may have reached the server and been carried out, but no full answer came
+    /// back (timeout, connection reset, answer cut short).
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Transport {
+    client: reqwest::Client,
+}
+
+impl Transport {
+    /// A client with a connect timeout and an overall per-request timeout.
+    pub fn new(
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, TransportError> {
+        // reqwest is built without a default crypto provider; install ring once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(request_timeout)
+            .no_proxy()
+            .build()
+            .map_err(|err| {
+                TransportError::NotSent(format!("cannot build the HTTP client: {err}"))
+            })?;
+        Ok(Self { client })
+    }
+
+    pub async fn send(
+        &self,
+        scheme: Scheme,
+        request: &HttpRequest,
+    ) -> Result<RawResponse, TransportError> {
+        let mut url = format!("{}://{}{}", scheme.as_str(), request.host, request.path);
+        if !request.query.is_empty() {
+            url.push('?');
+            url.push_str(&request.query);
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| TransportError::NotSent(format!("invalid method `{}`", request.method)))?;
+        let mut builder = self.client.request(method, url).body(request.body.clone());
+        for (name, value) in &request.headers {
+            // The client writes Host from the URL; the signed value is the same.
+            if !name.eq_ignore_ascii_case("host") {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+        }
+        let response = builder.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.bytes().await.map_err(|err| {
+            TransportError::OutcomeUnknown(format!("the answer was cut short: {}", describe(err)))
+        })?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+fn classify(err: reqwest::Error) -> TransportError {
+    let not_sent = err.is_connect() && !err.is_timeout();
+    let text = describe(err);
+    if not_sent {
+        TransportError::NotSent(text)
+    } else {
+        TransportError::OutcomeUnknown(text)
+    }
+}
+
+/// The error chain as one line, without the URL (it carries only hosts and ids, but the
+/// query of a GET could carry names users consider private).
+fn describe(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
