@@ -51,6 +51,12 @@ pub enum TransportError {
     OutcomeUnknown(String),
 }
 
+/// reqwest is built without a default TLS crypto provider (to keep aws-lc's C build out):
+/// every process that builds an HTTP client installs ring first. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[derive(Clone, Debug)]
 pub struct Transport {
     client: reqwest::Client,

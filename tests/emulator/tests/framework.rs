@@ -93,3 +93,67 @@ async fn buckets_refuse_unsigned_and_badly_signed_requests() {
         Some("SignatureDoesNotMatch")
     );
 }
+
+/// Puts a finished export into the world, as a cloud module would after its task ran.
+fn finished_export(emulator: &cloud_emulator::RunningEmulator, bucket: &str, key: &str, size: u64) {
+    use cloud_emulator::world::{ExportObject, Task, TaskKind};
+    let mut world = emulator.world();
+    let long_ago = world.now() - 86_400.0;
+    let task = Task {
+        id: "t-framework".into(),
+        cloud: imgflow_shared::Cloud::Alibaba,
+        account: "default".into(),
+        region: "cn-hangzhou".into(),
+        kind: TaskKind::Export {
+            image_id: "m-bp1web000000000000001".into(),
+            bucket: bucket.into(),
+            format: "qcow2".into(),
+            objects: vec![ExportObject { key: key.into(), size }],
+        },
+        created: long_ago,
+        duration: 600.0,
+        failure: None,
+        cancelled: None,
+        queued_behind_limit: false,
+    };
+    world.add_task(task, None);
+}
+
+#[tokio::test]
+async fn exported_objects_answer_a_sigv4_head_signed_by_aws_sigv4() {
+    use imgflow_shared::Cloud;
+    use imgflow_shared::endpoints::Endpoints;
+    use imgflow_shared::storage::head_object;
+    use imgflow_shared::transport::Transport;
+
+    let emulator = emulator().await;
+    finished_export(&emulator, "imgflow-oss-backup", "备份/web 2025_m-1.qcow2", 123_456_789);
+    let transport = Transport::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(5))
+        .expect("client");
+    let endpoints = Endpoints::single(&emulator.base_url).expect("base url");
+    let head = |credentials: imgflow_shared::signing::Credentials, key: &'static str| {
+        let (transport, endpoints) = (transport.clone(), endpoints.clone());
+        async move {
+            head_object(&transport, &endpoints, Cloud::Alibaba, "cn-hangzhou", &credentials, "imgflow-oss-backup", key)
+                .await
+        }
+    };
+    assert_eq!(head(credentials(), "备份/web 2025_m-1.qcow2").await, Ok(Some(123_456_789)));
+    assert_eq!(head(credentials(), "missing.qcow2").await, Ok(None));
+    let wrong = imgflow_shared::signing::Credentials::new(AK, "not-the-secret");
+    let err = head(wrong, "备份/web 2025_m-1.qcow2").await.expect_err("wrong secret");
+    assert_eq!((err.code.as_str(), err.http_status), ("SignatureDoesNotMatch", Some(403)));
+}
+
+#[tokio::test]
+async fn stats_count_requests_and_the_control_api_lists_objects() {
+    let emulator = emulator().await;
+    finished_export(&emulator, "imgflow-tos-backup", "a_system.qcow2", 42);
+    let listing = send(&emulator, &request(&emulator, "GET", "/_emulator/objects")).await;
+    assert_eq!(listing.status, 400, "the bucket parameter is required");
+    let mut listing = request(&emulator, "GET", "/_emulator/objects");
+    listing.query = "bucket=imgflow-tos-backup".into();
+    assert_eq!(send(&emulator, &listing).await.json["a_system.qcow2"], 42);
+    let stats = send(&emulator, &request(&emulator, "GET", "/_emulator/stats")).await.json;
+    assert_eq!(stats["tasks_created"]["alibaba:export"], 1);
+}

@@ -104,6 +104,7 @@ pub async fn try_send(
     emulator: &RunningEmulator,
     request: &HttpRequest,
 ) -> Result<Reply, reqwest::Error> {
+    imgflow_shared::transport::install_crypto_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
