@@ -2,12 +2,14 @@
 //! per cloud, each holding its own rules) on top of the pieces they have in common.
 
 pub mod alibaba;
+pub mod client;
 pub mod cloud;
 pub mod config;
 pub mod endpoints;
 pub mod error;
 pub mod huawei;
 pub mod model;
+pub mod protocol;
 pub mod retry;
 pub mod sign_check;
 pub mod signing;

@@ -26,6 +26,11 @@ const PREFIXES: &[(&str, ErrorKind)] = &[
     ("InvalidCredential", ErrorKind::Permission),
     ("AccessDenied", ErrorKind::Permission),
     ("FlowLimitExceeded", ErrorKind::Throttled),
+    ("AccountFlowLimitExceeded", ErrorKind::Throttled),
+    ("InvalidSecretToken", ErrorKind::Permission),
+    ("MissingSignature", ErrorKind::Permission),
+    ("MissingRequestInfo", ErrorKind::InvalidRequest),
+    ("InternalServiceTimeout", ErrorKind::Transient),
     ("RequestLimitExceeded", ErrorKind::Throttled),
     ("Throttling", ErrorKind::Throttled),
     ("QuotaExceeded", ErrorKind::Quota),
@@ -63,6 +68,11 @@ mod tests {
         ("SignatureDoesNotMatch", ErrorKind::Permission),
         ("InvalidTimestamp", ErrorKind::Permission),
         ("FlowLimitExceeded", ErrorKind::Throttled),
+        ("AccountFlowLimitExceeded", ErrorKind::Throttled),
+        ("InvalidSecretToken", ErrorKind::Permission),
+        ("MissingSignature", ErrorKind::Permission),
+        ("MissingRequestInfo", ErrorKind::InvalidRequest),
+        ("InternalServiceTimeout", ErrorKind::Transient),
     ];
 
     #[test]

@@ -1,0 +1,277 @@
+//! Reading the four clouds' answers: each cloud wraps success and failure its own way, and
+//! every failure keeps the cloud's code, message and request id.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Cloud;
+use crate::error::{CloudError, ErrorKind};
+use crate::transport::RawResponse;
+use crate::{alibaba, huawei, tencent, volcengine};
+
+/// The success document of `response`, or the cloud's error.
+pub fn parse(cloud: Cloud, response: &RawResponse) -> Result<Value, CloudError> {
+    let json: Option<Value> = serde_json::from_slice(&response.body).ok();
+    match cloud {
+        Cloud::Tencent => parse_tencent(response, json),
+        Cloud::Alibaba => parse_alibaba(response, json),
+        Cloud::Volcengine => parse_volcengine(response, json),
+        Cloud::Huawei => parse_huawei(response, json),
+    }
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// An answer that is not the cloud's JSON: a proxy page, a cut-off body, an unexpected status.
+fn unreadable(cloud: Cloud, response: &RawResponse) -> CloudError {
+    let kind = match response.status {
+        429 => ErrorKind::Throttled,
+        // A 2xx whose body cannot be read may have done its work: the caller must look.
+        200..=299 => ErrorKind::UnknownOutcome,
+        _ => ErrorKind::Transient,
+    };
+    CloudError::new(
+        cloud,
+        kind,
+        "Response.Unreadable",
+        format!(
+            "HTTP {} with an answer that is not the expected JSON",
+            response.status
+        ),
+    )
+    .with_http_status(response.status)
+}
+
+/// Tencent: HTTP 200 always; `Response.Error` marks a failure.
+fn parse_tencent(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let Some(body) = json
+        .as_ref()
+        .and_then(|j| j.get("Response"))
+        .filter(|_| response.status == 200)
+    else {
+        return Err(unreadable(Cloud::Tencent, response));
+    };
+    let request_id = text(body, "RequestId");
+    match body.get("Error") {
+        None => Ok(body.clone()),
+        Some(error) => {
+            let code = text(error, "Code").unwrap_or_default();
+            Err(CloudError::new(
+                Cloud::Tencent,
+                tencent::errors::kind_of(&code),
+                code,
+                text(error, "Message").unwrap_or_default(),
+            )
+            .with_request_id(request_id)
+            .with_http_status(response.status))
+        }
+    }
+}
+
+/// Alibaba: a flat document; HTTP 4xx/5xx with `Code` and `Message` on failure. Throttling
+/// can come with `x-acs-retry-after` (milliseconds, as the official SDK reads it).
+fn parse_alibaba(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let Some(body) = json else {
+        return Err(unreadable(Cloud::Alibaba, response));
+    };
+    let code = text(&body, "Code").or_else(|| text(&body, "code"));
+    if (200..300).contains(&response.status) && code.is_none() {
+        return Ok(body);
+    }
+    let code = code.unwrap_or_else(|| format!("HTTP{}", response.status));
+    let retry_after = response
+        .header("x-acs-retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis);
+    let kind = with_status(alibaba::errors::kind_of(&code), response.status);
+    Err(CloudError::new(
+        Cloud::Alibaba,
+        kind,
+        code,
+        text(&body, "Message")
+            .or_else(|| text(&body, "message"))
+            .unwrap_or_default(),
+    )
+    .with_request_id(text(&body, "RequestId").or_else(|| text(&body, "requestId")))
+    .with_http_status(response.status)
+    .with_retry_after(retry_after))
+}
+
+/// Volcengine: `ResponseMetadata.Error` marks a failure, whatever the status.
+fn parse_volcengine(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let Some(body) = json else {
+        return Err(unreadable(Cloud::Volcengine, response));
+    };
+    let metadata = body.get("ResponseMetadata");
+    let request_id = metadata.and_then(|m| text(m, "RequestId"));
+    match metadata.and_then(|m| m.get("Error")) {
+        None if (200..300).contains(&response.status) => Ok(body
+            .get("Result")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()))),
+        None => Err(unreadable(Cloud::Volcengine, response)),
+        Some(error) => {
+            let code = text(error, "Code").unwrap_or_default();
+            let kind = with_status(volcengine::errors::kind_of(&code), response.status);
+            Err(CloudError::new(
+                Cloud::Volcengine,
+                kind,
+                code,
+                text(error, "Message").unwrap_or_default(),
+            )
+            .with_request_id(request_id)
+            .with_http_status(response.status))
+        }
+    }
+}
+
+/// Huawei: a flat document on success; on failure IMS's `{"error": {"code", "message"}}` or
+/// the gateway's `{"error_code", "error_msg"}`. The request id is in `X-Request-Id`.
+fn parse_huawei(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let request_id = response.header("x-request-id").map(str::to_owned);
+    if (200..300).contains(&response.status) {
+        return json.ok_or_else(|| unreadable(Cloud::Huawei, response).with_request_id(request_id));
+    }
+    let Some(body) = json else {
+        return Err(unreadable(Cloud::Huawei, response).with_request_id(request_id));
+    };
+    let (code, message) = match body.get("error") {
+        Some(error) => (text(error, "code"), text(error, "message")),
+        None => (text(&body, "error_code"), text(&body, "error_msg")),
+    };
+    let code = code.unwrap_or_else(|| format!("HTTP{}", response.status));
+    let request_id = request_id.or_else(|| text(&body, "request_id"));
+    Err(CloudError::new(
+        Cloud::Huawei,
+        huawei::errors::kind_of(&code, response.status),
+        code,
+        message.unwrap_or_default(),
+    )
+    .with_request_id(request_id)
+    .with_http_status(response.status))
+}
+
+/// 429 is throttling and a 5xx transient whatever the code says; other statuses keep the
+/// code's kind.
+fn with_status(kind: ErrorKind, status: u16) -> ErrorKind {
+    match status {
+        429 => ErrorKind::Throttled,
+        500..=599 if kind == ErrorKind::InvalidRequest => ErrorKind::Transient,
+        _ => kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn tencent_errors_come_in_a_200_and_keep_code_message_and_request_id() {
+        let err = parse(Cloud::Tencent, &response(200, &[], r#"{"Response":{"Error":{"Code":"RequestLimitExceeded","Message":"slow down"},"RequestId":"r-1"}}"#))
+            .expect_err("an error");
+        assert_eq!(
+            (
+                err.kind,
+                err.code.as_str(),
+                err.message.as_str(),
+                err.request_id.as_deref()
+            ),
+            (
+                ErrorKind::Throttled,
+                "RequestLimitExceeded",
+                "slow down",
+                Some("r-1")
+            )
+        );
+        assert!(err.retryable);
+        let ok = parse(
+            Cloud::Tencent,
+            &response(200, &[], r#"{"Response":{"TaskId":7,"RequestId":"r-2"}}"#),
+        )
+        .expect("success");
+        assert_eq!(ok["TaskId"], 7);
+    }
+
+    #[test]
+    fn alibaba_throttling_is_a_400_with_a_retry_hint_in_milliseconds() {
+        let err = parse(
+            Cloud::Alibaba,
+            &response(
+                400,
+                &[("x-acs-retry-after", "1500")],
+                r#"{"RequestId":"r","Code":"Throttling.User","Message":"flow control"}"#,
+            ),
+        )
+        .expect_err("throttled");
+        assert_eq!(err.kind, ErrorKind::Throttled);
+        assert_eq!(err.retry_after, Some(Duration::from_millis(1500)));
+        assert_eq!(err.http_status, Some(400));
+    }
+
+    #[test]
+    fn volcengine_and_huawei_errors_keep_the_cloud_words() {
+        let err = parse(Cloud::Volcengine, &response(404, &[], r#"{"ResponseMetadata":{"RequestId":"v-1","Error":{"Code":"InvalidImage.NotFound","Message":"no such image"}}}"#))
+            .expect_err("not found");
+        assert_eq!(
+            (err.kind, err.request_id.as_deref()),
+            (ErrorKind::NotFound, Some("v-1"))
+        );
+        let ok = parse(
+            Cloud::Volcengine,
+            &response(
+                200,
+                &[],
+                r#"{"ResponseMetadata":{"RequestId":"v-2"},"Result":{"TaskId":"t-1"}}"#,
+            ),
+        )
+        .expect("success");
+        assert_eq!(ok["TaskId"], "t-1");
+
+        let err = parse(Cloud::Huawei, &response(401, &[("X-Request-Id", "h-1")], r#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information"}"#))
+            .expect_err("auth");
+        assert_eq!(
+            (err.kind, err.code.as_str(), err.request_id.as_deref()),
+            (ErrorKind::Permission, "APIGW.0301", Some("h-1"))
+        );
+        let err = parse(
+            Cloud::Huawei,
+            &response(
+                400,
+                &[],
+                r#"{"error":{"code":"IMG.0001","message":"bad bucket_url"}}"#,
+            ),
+        )
+        .expect_err("ims");
+        assert_eq!(
+            (err.kind, err.code.as_str()),
+            (ErrorKind::InvalidRequest, "IMG.0001")
+        );
+    }
+
+    #[test]
+    fn a_cut_off_success_is_an_unknown_outcome_and_a_cut_off_failure_transient() {
+        let err = parse(
+            Cloud::Alibaba,
+            &response(200, &[], r#"{"RequestId":"r","TaskId":"t-"#),
+        )
+        .expect_err("cut");
+        assert_eq!(err.kind, ErrorKind::UnknownOutcome);
+        let err = parse(Cloud::Huawei, &response(503, &[], "<html>")).expect_err("proxy");
+        assert_eq!(err.kind, ErrorKind::Transient);
+    }
+}
