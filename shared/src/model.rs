@@ -124,6 +124,14 @@ pub struct TaskRef {
     pub objects: Vec<ObjectRef>,
     /// Unix seconds when the start was accepted.
     pub started_at: u64,
+    /// How many checks in a row have seen the copy finished. Copies are eventually
+    /// consistent, so one answer is not enough: a copy succeeds on the second.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub confirmations: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Where a task is in its life.
@@ -246,6 +254,7 @@ mod tests {
                 destination_image_id: None,
                 objects: vec![],
                 started_at: 1_767_225_599,
+                confirmations: 1,
             },
             state: TaskState::Succeeded,
             progress: Some(100),
