@@ -1,0 +1,51 @@
+//! A cloud client pointed at a fresh emulator, with the emulator's built-in keys for all
+//! four clouds and Huawei's projects.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use cloud_emulator::{EmulatorConfig, RunningEmulator};
+use imgflow_shared::Cloud;
+use imgflow_shared::client::CloudClient;
+use imgflow_shared::config::CloudCredentials;
+use imgflow_shared::endpoints::Endpoints;
+use imgflow_shared::retry::RetryPolicy;
+use imgflow_shared::signing::Credentials;
+use imgflow_shared::transport::Transport;
+
+pub const AK: &str = "imgflow-emulator-ak";
+pub const SK: &str = "imgflow-emulator-sk";
+
+/// An emulator whose cloud clock runs an hour per real second.
+pub async fn emulator() -> RunningEmulator {
+    emulator_with(EmulatorConfig { time_scale: 3600.0, ..EmulatorConfig::default() }).await
+}
+
+pub async fn emulator_with(config: EmulatorConfig) -> RunningEmulator {
+    cloud_emulator::start(config).await.expect("the emulator starts")
+}
+
+pub fn credentials() -> CloudCredentials {
+    let key = || Credentials::new(AK, SK);
+    CloudCredentials::default()
+        .with(Cloud::Tencent, key())
+        .with(Cloud::Alibaba, key())
+        .with(Cloud::Volcengine, key())
+        .with(Cloud::Huawei, key())
+        .with_huawei_project("cn-north-4", "0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+        .with_huawei_project("cn-east-3", "1b2c3d4e5f60418293a4b5c6d7e8f90a")
+        .with_huawei_project("ap-southeast-1", "2c3d4e5f6071429384a5b6c7d8e9f0a1")
+}
+
+/// A client for `emulator` with short retry delays, so tests that provoke retries stay fast.
+pub fn client(emulator: &RunningEmulator) -> CloudClient {
+    let transport = Transport::new(Duration::from_secs(2), Duration::from_secs(5)).expect("client");
+    let endpoints = Endpoints::single(&emulator.base_url).expect("emulator url");
+    let retry = RetryPolicy { max_attempts: 4, base: Duration::from_millis(20), cap: Duration::from_millis(400) };
+    CloudClient::new(transport, endpoints, credentials(), retry)
+}
+
+/// Advances the emulator's cloud clock.
+pub fn advance(emulator: &RunningEmulator, seconds: f64) {
+    emulator.world().clock.advance(seconds);
+}
