@@ -108,7 +108,10 @@ fn finished_export(emulator: &cloud_emulator::RunningEmulator, bucket: &str, key
             image_id: "m-bp1web000000000000001".into(),
             bucket: bucket.into(),
             format: "qcow2".into(),
-            objects: vec![ExportObject { key: key.into(), size }],
+            objects: vec![ExportObject {
+                key: key.into(),
+                size,
+            }],
         },
         created: long_ago,
         duration: 600.0,
@@ -127,22 +130,46 @@ async fn exported_objects_answer_a_sigv4_head_signed_by_aws_sigv4() {
     use imgflow_shared::transport::Transport;
 
     let emulator = emulator().await;
-    finished_export(&emulator, "imgflow-oss-backup", "备份/web 2025_m-1.qcow2", 123_456_789);
-    let transport = Transport::new(std::time::Duration::from_secs(2), std::time::Duration::from_secs(5))
-        .expect("client");
+    finished_export(
+        &emulator,
+        "imgflow-oss-backup",
+        "备份/web 2025_m-1.qcow2",
+        123_456_789,
+    );
+    let transport = Transport::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
+    )
+    .expect("client");
     let endpoints = Endpoints::single(&emulator.base_url).expect("base url");
     let head = |credentials: imgflow_shared::signing::Credentials, key: &'static str| {
         let (transport, endpoints) = (transport.clone(), endpoints.clone());
         async move {
-            head_object(&transport, &endpoints, Cloud::Alibaba, "cn-hangzhou", &credentials, "imgflow-oss-backup", key)
-                .await
+            head_object(
+                &transport,
+                &endpoints,
+                Cloud::Alibaba,
+                "cn-hangzhou",
+                &credentials,
+                "imgflow-oss-backup",
+                key,
+            )
+            .await
         }
     };
-    assert_eq!(head(credentials(), "备份/web 2025_m-1.qcow2").await, Ok(Some(123_456_789)));
+    assert_eq!(
+        head(credentials(), "备份/web 2025_m-1.qcow2").await,
+        Ok(Some(123_456_789))
+    );
     assert_eq!(head(credentials(), "missing.qcow2").await, Ok(None));
     let wrong = imgflow_shared::signing::Credentials::new(AK, "not-the-secret");
-    let err = head(wrong, "备份/web 2025_m-1.qcow2").await.expect_err("wrong secret");
-    assert_eq!((err.code.as_str(), err.http_status), ("SignatureDoesNotMatch", Some(403)));
+    let err = head(wrong, "备份/web 2025_m-1.qcow2")
+        .await
+        .expect_err("wrong secret");
+    assert_eq!(
+        (err.code.as_str(), err.http_status),
+        ("SignatureDoesNotMatch", Some(403))
+    );
 }
 
 #[tokio::test]
@@ -154,6 +181,8 @@ async fn stats_count_requests_and_the_control_api_lists_objects() {
     let mut listing = request(&emulator, "GET", "/_emulator/objects");
     listing.query = "bucket=imgflow-tos-backup".into();
     assert_eq!(send(&emulator, &listing).await.json["a_system.qcow2"], 42);
-    let stats = send(&emulator, &request(&emulator, "GET", "/_emulator/stats")).await.json;
+    let stats = send(&emulator, &request(&emulator, "GET", "/_emulator/stats"))
+        .await
+        .json;
     assert_eq!(stats["tasks_created"]["alibaba:export"], 1);
 }
