@@ -186,3 +186,149 @@ async fn stats_count_requests_and_the_control_api_lists_objects() {
         .json;
     assert_eq!(stats["tasks_created"]["alibaba:export"], 1);
 }
+
+/// A signed Tencent CVM call, the simplest envelope to drive the shared fault machinery.
+fn tencent_call(
+    emulator: &cloud_emulator::RunningEmulator,
+    action: &str,
+    body: &str,
+) -> imgflow_shared::signing::HttpRequest {
+    let mut call = request(emulator, "POST", "/");
+    call.headers
+        .push(("Content-Type".into(), "application/json".into()));
+    call.headers.push(("X-TC-Action".into(), action.into()));
+    call.headers
+        .push(("X-TC-Version".into(), "2017-03-12".into()));
+    call.headers
+        .push(("X-TC-Region".into(), "ap-guangzhou".into()));
+    call.body = body.as_bytes().to_vec();
+    sign(
+        imgflow_shared::Cloud::Tencent,
+        &mut call,
+        &credentials(),
+        "ap-guangzhou",
+        "cvm",
+    );
+    call
+}
+
+const EXPORT_WEB: &str = r#"{"BucketName":"imgflow-backup-1250000000","ImageIds":["img-web00001"],"ExportFormat":"QCOW2"}"#;
+
+fn fault(kind: FaultKind, action: &str, delay_ms: u64) -> Fault {
+    Fault {
+        cloud: Some(imgflow_shared::Cloud::Tencent),
+        action: Some(action.into()),
+        kind,
+        times: 1,
+        delay_ms,
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_still_creates_the_task_once() {
+    let emulator = emulator().await;
+    emulator.add_fault(fault(FaultKind::Lost, "ExportImages", 0));
+    let lost = try_send(
+        &emulator,
+        &tencent_call(&emulator, "ExportImages", EXPORT_WEB),
+    )
+    .await;
+    assert!(lost.is_err(), "the answer must be lost");
+    let stats = emulator.world().stats.snapshot();
+    assert_eq!(
+        stats.tasks_created.get("tencent:export"),
+        Some(&1),
+        "the export was carried out"
+    );
+    assert_eq!(stats.actions["tencent:ExportImages"].requests, 1);
+}
+
+#[tokio::test]
+async fn a_truncated_answer_is_half_of_valid_json() {
+    let emulator = emulator().await;
+    emulator.add_fault(fault(FaultKind::Truncated, "DescribeImages", 0));
+    let reply = send(&emulator, &tencent_call(&emulator, "DescribeImages", "{}")).await;
+    assert_eq!(reply.status, 200);
+    assert!(!reply.text.is_empty(), "something arrives");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&reply.text).is_err(),
+        "but it is not JSON: {}",
+        reply.text
+    );
+    let whole = send(&emulator, &tencent_call(&emulator, "DescribeImages", "{}")).await;
+    assert!(
+        whole.json["Response"]["ImageSet"].is_array(),
+        "the next answer is whole"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_answer_arrives_after_its_delay() {
+    let emulator = emulator().await;
+    emulator.add_fault(fault(FaultKind::Slow, "DescribeImages", 300));
+    let started = std::time::Instant::now();
+    let reply = send(&emulator, &tencent_call(&emulator, "DescribeImages", "{}")).await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(reply.json["Response"]["ImageSet"].is_array());
+}
+
+#[tokio::test]
+async fn injected_server_errors_and_throttling_do_nothing_and_are_counted() {
+    let emulator = emulator().await;
+    emulator.add_fault(fault(FaultKind::ServerError, "ExportImages", 0));
+    emulator.add_fault(fault(FaultKind::Throttle, "ExportImages", 0));
+    let failed = send(
+        &emulator,
+        &tencent_call(&emulator, "ExportImages", EXPORT_WEB),
+    )
+    .await;
+    assert_eq!(failed.json["Response"]["Error"]["Code"], "InternalError");
+    let throttled = send(
+        &emulator,
+        &tencent_call(&emulator, "ExportImages", EXPORT_WEB),
+    )
+    .await;
+    assert_eq!(
+        throttled.json["Response"]["Error"]["Code"],
+        "RequestLimitExceeded"
+    );
+    let stats = emulator.world().stats.snapshot();
+    assert_eq!(
+        stats.tasks_created.get("tencent:export"),
+        None,
+        "neither fault started anything"
+    );
+    assert_eq!(stats.actions["tencent:ExportImages"].throttled, 1);
+}
+
+#[tokio::test]
+async fn the_rate_limit_caps_accepted_requests_per_second_and_stats_show_it() {
+    let emulator = emulator().await;
+    let mut codes = Vec::new();
+    for _ in 0..45 {
+        let reply = send(&emulator, &tencent_call(&emulator, "DescribeImages", "{}")).await;
+        codes.push(
+            reply.json["Response"]["Error"]["Code"]
+                .as_str()
+                .unwrap_or("ok")
+                .to_owned(),
+        );
+    }
+    let throttled = codes
+        .iter()
+        .filter(|c| *c == "RequestLimitExceeded")
+        .count();
+    let stats = emulator.world().stats.snapshot();
+    let describe = &stats.actions["tencent:DescribeImages"];
+    assert!(describe.max_accepted_per_second <= 40, "{describe:?}");
+    assert_eq!(describe.throttled as usize, throttled);
+    assert_eq!(describe.requests, 45);
+    let mut over_http = request(&emulator, "GET", "/_emulator/stats");
+    over_http.query.clear();
+    let json = send(&emulator, &over_http).await.json;
+    assert_eq!(json["actions"]["tencent:DescribeImages"]["requests"], 45);
+}
