@@ -19,10 +19,35 @@ const GATEWAY: &[(&str, ErrorKind)] = &[
     ("APIGW.0203", ErrorKind::Transient),
 ];
 
+/// IMS codes (from IMS's error-code page) whose kind the HTTP status alone gets wrong: they
+/// all come as 400.
+const IMS: &[(&str, ErrorKind)] = &[
+    // The image's own state or another operation on it.
+    ("IMG.0046", ErrorKind::Conflict),
+    ("IMG.0070", ErrorKind::Conflict),
+    ("IMG.0148", ErrorKind::Conflict),
+    // Images the operation does not support.
+    ("IMG.0059", ErrorKind::Unsupported),
+    ("IMG.0071", ErrorKind::Unsupported),
+    ("IMG.0077", ErrorKind::Unsupported),
+    ("IMG.0078", ErrorKind::Unsupported),
+    ("IMG.0105", ErrorKind::Unsupported),
+    ("IMG.0106", ErrorKind::Unsupported),
+    ("IMG.0128", ErrorKind::Unsupported),
+    ("IMG.0160", ErrorKind::Unsupported),
+    // Concurrency and quota limits.
+    ("IMG.0060", ErrorKind::Quota),
+    // Missing things.
+    ("IMG.0027", ErrorKind::NotFound),
+    ("IMG.0069", ErrorKind::NotFound),
+    ("IMG.0121", ErrorKind::NotFound),
+    ("IMG.0026", ErrorKind::Permission),
+];
+
 /// The kind of a Huawei error from its code and HTTP status (the seed page's statuses:
 /// 400, 401, 403, 404, 500, 503).
 pub fn kind_of(code: &str, status: u16) -> ErrorKind {
-    if let Some((_, kind)) = GATEWAY.iter().find(|(known, _)| *known == code) {
+    if let Some((_, kind)) = GATEWAY.iter().chain(IMS).find(|(known, _)| *known == code) {
         return *kind;
     }
     match status {
@@ -52,6 +77,14 @@ mod tests {
         for (status, kind) in statuses {
             assert_eq!(kind_of("IMG.0001", status), kind, "HTTP {status}");
         }
+    }
+
+    #[test]
+    fn ims_codes_that_all_come_as_400_keep_their_meaning() {
+        assert_eq!(kind_of("IMG.0148", 400), ErrorKind::Conflict);
+        assert_eq!(kind_of("IMG.0071", 400), ErrorKind::Unsupported);
+        assert_eq!(kind_of("IMG.0060", 400), ErrorKind::Quota);
+        assert_eq!(kind_of("IMG.0069", 400), ErrorKind::NotFound);
     }
 
     #[test]

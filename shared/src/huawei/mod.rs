@@ -1,5 +1,6 @@
 //! Huawei Cloud: IMS (REST, project-scoped).
 
+pub mod api;
 pub mod errors;
 pub mod request;
 pub mod signer;
