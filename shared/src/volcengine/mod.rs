@@ -1,5 +1,6 @@
 //! Volcengine: ECS 2020-04-01 (RPC over GET).
 
+pub mod api;
 pub mod errors;
 pub mod request;
 pub mod signer;

@@ -1,0 +1,162 @@
+//! Volcengine ECS operations: start an export (`ExportImage` to TOS), start a copy
+//! (`CopyImage`, one call per destination region), and the status of what they started.
+//!
+//! # Status
+//! - Exports: `DescribeTasks` with `TaskIds.N` (at most 100 per call) in the task's region.
+//!   `Pending`/`Running` report `Process` as progress; `Failed` is a failure whose reason is
+//!   the task's state (DescribeTasks gives no reason text); `Succeeded` counts only once a TOS
+//!   `HEAD` shows every object with its size, and until then it is `Running` at 100 %.
+//! - Copies: `DescribeImages` with `ImageIds.N` in the destination region decides
+//!   (`available`, `creating`, `error`); `DescribeTasks` there with `ResourceIds.N` gives the
+//!   progress of images that are not yet available. An available image is `Running` with one
+//!   confirmation at first and `Succeeded` at the next consistent answer.
+//! - An unknown state word is an `Unsupported` error (`State.Unknown`); a task or image the
+//!   cloud does not know is a `NotFound` error (`Task.NotFound`).
+//!
+//! # What a start guarantees when its answer is lost
+//! Neither ExportImage nor CopyImage takes an idempotency token, so both are sent once
+//! ([`Repeat::Never`](crate::client::Repeat::Never)); an answer that may hide a started task
+//! (a timeout, a reset, a cut-off or 5xx answer) is an `UnknownOutcome`, and then:
+//! - ExportImage: `DescribeTasks` with `ResourceIds.1=<image>` in the region. Exactly one
+//!   `ExportImage` task of the image created at or after `started_at` is adopted. The task does
+//!   not name its bucket or prefix, so an export of the same image started by someone else in
+//!   the same second would be indistinguishable; Volcengine locks an image while an export of
+//!   it runs (`OperationDenied.ResourceLocked`), which keeps that to one candidate.
+//! - CopyImage: the copy is listed only in the destination region and names the new image,
+//!   so `DescribeImages` there with `ImageName=<name>` must show exactly one image of that
+//!   exact name created at or after `started_at`, and `DescribeTasks` there must show a
+//!   `CopyImage` task making it; then it is adopted (with its task id).
+//! - Anything else (no match, several, a failed lookup, a cloud clock behind ours) returns
+//!   the `UnknownOutcome` error unchanged: a start is never sent twice, at the cost of the
+//!   caller having to decide about an outcome that stays unknown.
+//!
+//! Data-disk objects: Volcengine documents only `<TOSPrefix>_<ImageId>_system.qcow2`. For an
+//! image with data disks (read from DescribeImages before exporting) the objects are expected
+//! as `<TOSPrefix>_<ImageId>_data_<N>.qcow2`, the naming the emulator uses; if the real cloud
+//! names them otherwise, such an export stays `Running` instead of succeeding unproven.
+
+mod copy;
+mod export;
+mod wire;
+
+use std::collections::BTreeMap;
+
+pub use copy::start_sync;
+pub use export::start_export;
+
+use crate::Cloud;
+use crate::client::CloudClient;
+use crate::error::{CloudError, ErrorKind};
+use crate::model::{TaskKind, TaskRef, TaskState, TaskStatus};
+
+/// The status of each task, in the order given: exports batched per region, copies per
+/// destination region.
+pub async fn status(
+    client: &CloudClient,
+    tasks: &[TaskRef],
+) -> Vec<Result<TaskStatus, CloudError>> {
+    let mut answers: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
+    let mut exports: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut copies: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, task) in tasks.iter().enumerate() {
+        if task.cloud != Cloud::Volcengine {
+            answers[index] = Some(Err(foreign(task)));
+            continue;
+        }
+        match (task.kind, task.destination_region.as_deref()) {
+            (TaskKind::Export, _) => exports.entry(task.region.as_str()).or_default().push(index),
+            (TaskKind::Sync, Some(destination)) => {
+                copies.entry(destination).or_default().push(index)
+            }
+            (TaskKind::Sync, None) => {
+                answers[index] = Some(Err(incomplete(task, "destination_region")))
+            }
+        }
+    }
+    for (region, indexes) in exports {
+        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
+        let found = export::statuses(client, region, &group).await;
+        place(&mut answers, &indexes, found);
+    }
+    for (destination, indexes) in copies {
+        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
+        let found = copy::statuses(client, destination, &group).await;
+        place(&mut answers, &indexes, found);
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| Err(unanswered())))
+        .collect()
+}
+
+fn place(
+    answers: &mut [Option<Result<TaskStatus, CloudError>>],
+    indexes: &[usize],
+    found: Vec<Result<TaskStatus, CloudError>>,
+) {
+    for (index, answer) in indexes.iter().zip(found) {
+        answers[*index] = Some(answer);
+    }
+}
+
+/// A status with no reason and no result yet.
+fn task_status(
+    task: TaskRef,
+    state: TaskState,
+    progress: Option<u8>,
+    cloud_state: &str,
+) -> TaskStatus {
+    TaskStatus {
+        task,
+        state,
+        progress,
+        cloud_state: cloud_state.to_owned(),
+        reason: None,
+        result: None,
+    }
+}
+
+/// The cloud no longer knows the task (or the image a copy makes).
+fn not_found(message: String) -> CloudError {
+    CloudError::new(
+        Cloud::Volcengine,
+        ErrorKind::NotFound,
+        "Task.NotFound",
+        message,
+    )
+}
+
+/// A TaskRef without what its status needs: it was not made by these starts.
+fn incomplete(task: &TaskRef, field: &str) -> CloudError {
+    CloudError::new(
+        Cloud::Volcengine,
+        ErrorKind::InvalidRequest,
+        "TaskRef.Incomplete",
+        format!(
+            "the {:?} task of {} has no {field}",
+            task.kind, task.image_id
+        ),
+    )
+}
+
+fn foreign(task: &TaskRef) -> CloudError {
+    CloudError::new(
+        Cloud::Volcengine,
+        ErrorKind::InvalidRequest,
+        "TaskRef.WrongCloud",
+        format!(
+            "a {} task was given to the Volcengine status check",
+            task.cloud
+        ),
+    )
+}
+
+/// Every task is routed to a group that answers it; this only guards the bookkeeping.
+fn unanswered() -> CloudError {
+    CloudError::new(
+        Cloud::Volcengine,
+        ErrorKind::Transient,
+        "Status.Unanswered",
+        "no status was determined for this task",
+    )
+}
