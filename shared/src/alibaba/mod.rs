@@ -1,5 +1,6 @@
 //! Alibaba Cloud: ECS 2014-05-26 (RPC style).
 
+pub mod api;
 pub mod errors;
 pub mod request;
 pub mod signer;
