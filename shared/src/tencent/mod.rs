@@ -1,5 +1,6 @@
 //! Tencent Cloud (API 3.0): CVM 2017-03-12.
 
+pub mod api;
 pub mod errors;
 pub mod request;
 pub mod signer;

@@ -1,0 +1,176 @@
+//! Tencent Cloud CVM 2017-03-12 operations: start an export (`ExportImages` to COS), start a
+//! copy (`SyncImages`, one call for every destination region), and the status of what they
+//! started. Every call is `POST /` with a JSON body and the `X-TC-*` headers (see `wire`).
+//!
+//! # Status
+//! - Exports: CVM has **no export task API** (nothing takes the `TaskId`), so an export is
+//!   proven from its COS objects and its source image, never from the image alone. Per region,
+//!   one `DescribeImages` (at most 100 ids per call) lists the source images, then each object
+//!   of the export gets a COS `HEAD` in the request's bucket and region:
+//!   - every object exists with its size → `Succeeded` with `TaskResult::Export`;
+//!   - an object is missing → `Running` (no progress: CVM reports none for exports), whether
+//!     the export still runs or COS lags behind it;
+//!   - the source is `CREATEFAILED`/`IMPORTFAILED` → `Failed`, the state word as the reason;
+//!   - the source is no longer listed → `Succeeded` if every object exists (an image may be
+//!     deleted once exported), else `Failed`.
+//!
+//!   An export that fails inside CVM leaves its source `NORMAL` and simply never writes its
+//!   objects, and no API says so: such an export stays `Running`, and ending it at the job's
+//!   deadline is the caller's concern. `cloud_state` is the source image's `ImageState`.
+//! - Copies: per destination region, one `DescribeImages` (at most 100 ids per call) of the
+//!   destination images: `SYNCING`/`CREATING` is `Running` with `SyncPercent`, `CREATEFAILED`
+//!   is `Failed` (the state word is the only reason CVM gives), and `NORMAL` is `Running` at
+//!   100 % with one confirmation the first time and `Succeeded` at the next consistent answer;
+//!   an unfinished answer resets the confirmations.
+//! - An `ImageState` outside the documented six is an `Unsupported` error (`State.Unknown`);
+//!   a destination image CVM does not list is a `NotFound` error (`Task.NotFound`).
+//!
+//! # What a start guarantees when its answer is lost
+//! Neither action takes an idempotency token, so both are sent once
+//! ([`Repeat::Never`](crate::client::Repeat::Never)); an answer that may hide a started task
+//! (a timeout, a reset, a cut-off or failed answer) is an `UnknownOutcome`, and then:
+//! - `ExportImages`: there is no task listing, the `TaskId` is gone with the answer, and the
+//!   source image does not change state while it is exported, so the export cannot be found
+//!   again: the `UnknownOutcome` error is returned unchanged. What remains: CVM refuses a
+//!   second export of an image while one runs (`InvalidParameterValue.InvalidImageState`), so
+//!   a blind restart cannot run two at once, and the objects of a lost export appear at their
+//!   documented names (`[<prefix>_]<ImageId>_system|data_<SnapshotId>.<fmt>`) when it is done.
+//! - `SyncImages`: each copy is a new image in its destination region, named `ImageName` (or
+//!   the source's name). For each destination region, `DescribeImages` with the `image-name`
+//!   filter must show exactly one image of exactly that name, created at or after
+//!   `started_at`; it is adopted. Every other region (no match, several, a failed lookup, a
+//!   cloud clock behind ours) keeps the `UnknownOutcome` error unchanged as its
+//!   `StartFailure`. CVM refuses a second sync of an image into a region while one runs
+//!   (`FailedOperation.InvalidImageState`), which keeps a same-named copy made by someone
+//!   else at the same moment unlikely; an image of that name created after `started_at` by
+//!   other means would make the lookup ambiguous, and then nothing is adopted.
+//!
+//! A copy started with `image_set_required: false` gets the source id back in `ImageSet`; its
+//! destination image is then found by name as above, and a TaskRef without it reports
+//! `TaskRef.Incomplete`. A dry run that passes (`DryRunOperation`) starts nothing and returns
+//! no task.
+
+mod export;
+mod sync;
+mod wire;
+
+use std::collections::BTreeMap;
+
+pub use export::start_export;
+pub use sync::start_sync;
+
+use crate::Cloud;
+use crate::client::CloudClient;
+use crate::error::{CloudError, ErrorKind};
+use crate::model::{TaskKind, TaskRef, TaskState, TaskStatus};
+
+/// The status of each task, in the order given: exports batched per region, copies per
+/// destination region.
+pub async fn status(
+    client: &CloudClient,
+    tasks: &[TaskRef],
+) -> Vec<Result<TaskStatus, CloudError>> {
+    let mut answers: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
+    let mut exports: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut copies: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, task) in tasks.iter().enumerate() {
+        if task.cloud != Cloud::Tencent {
+            answers[index] = Some(Err(foreign(task)));
+            continue;
+        }
+        match (task.kind, task.destination_region.as_deref()) {
+            (TaskKind::Export, _) => exports.entry(task.region.as_str()).or_default().push(index),
+            (TaskKind::Sync, Some(destination)) => {
+                copies.entry(destination).or_default().push(index)
+            }
+            (TaskKind::Sync, None) => {
+                answers[index] = Some(Err(incomplete(task, "destination_region")))
+            }
+        }
+    }
+    for (region, indexes) in exports {
+        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
+        let found = export::statuses(client, region, &group).await;
+        place(&mut answers, &indexes, found);
+    }
+    for (destination, indexes) in copies {
+        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
+        let found = sync::statuses(client, destination, &group).await;
+        place(&mut answers, &indexes, found);
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| Err(unanswered())))
+        .collect()
+}
+
+fn place(
+    answers: &mut [Option<Result<TaskStatus, CloudError>>],
+    indexes: &[usize],
+    found: Vec<Result<TaskStatus, CloudError>>,
+) {
+    for (index, answer) in indexes.iter().zip(found) {
+        answers[*index] = Some(answer);
+    }
+}
+
+/// A status with no reason and no result yet.
+fn task_status(
+    task: TaskRef,
+    state: TaskState,
+    progress: Option<u8>,
+    cloud_state: &str,
+) -> TaskStatus {
+    TaskStatus {
+        task,
+        state,
+        progress,
+        cloud_state: cloud_state.to_owned(),
+        reason: None,
+        result: None,
+    }
+}
+
+/// A TaskRef without what its status needs: it was not made by these starts.
+fn incomplete(task: &TaskRef, field: &str) -> CloudError {
+    CloudError::new(
+        Cloud::Tencent,
+        ErrorKind::InvalidRequest,
+        "TaskRef.Incomplete",
+        format!(
+            "the {:?} task of {} has no {field}",
+            task.kind, task.image_id
+        ),
+    )
+}
+
+fn foreign(task: &TaskRef) -> CloudError {
+    CloudError::new(
+        Cloud::Tencent,
+        ErrorKind::InvalidRequest,
+        "TaskRef.WrongCloud",
+        format!(
+            "a {} task was given to the Tencent status check",
+            task.cloud
+        ),
+    )
+}
+
+fn not_configured() -> CloudError {
+    CloudError::new(
+        Cloud::Tencent,
+        ErrorKind::Permission,
+        "Config.NoCredentials",
+        "no tencent credentials are configured",
+    )
+}
+
+/// Every task is routed to a group that answers it; this only guards the bookkeeping.
+fn unanswered() -> CloudError {
+    CloudError::new(
+        Cloud::Tencent,
+        ErrorKind::Transient,
+        "Status.Unanswered",
+        "no status was determined for this task",
+    )
+}

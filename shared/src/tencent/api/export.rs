@@ -1,0 +1,400 @@
+//! `ExportImages` and the status of what it started. CVM has no export task API: an export
+//! is followed through its COS objects (`CosPaths`) and its source image.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::wire::{self, Image};
+use super::{incomplete, not_configured, task_status};
+use crate::Cloud;
+use crate::client::{CloudClient, Repeat};
+use crate::error::{CloudError, ErrorKind};
+use crate::model::{
+    CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
+};
+use crate::storage;
+use crate::tencent::request::ExportImages;
+
+/// How often a failed object `HEAD` is tried in one status check before its error is returned.
+const HEAD_ATTEMPTS: u32 = 3;
+const HEAD_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Starts the export; one TaskRef per image, all with the call's `TaskId`, each with the
+/// objects of its own disks.
+pub async fn start_export(
+    client: &CloudClient,
+    request: &ExportImages,
+    started_at: u64,
+) -> Result<Vec<TaskRef>, CloudError> {
+    // No idempotency token: sent once. A lost answer is returned as UnknownOutcome unchanged,
+    // because nothing CVM offers can name the task the lost attempt may have created.
+    let answer = match wire::call(
+        client,
+        "ExportImages",
+        &request.region,
+        &body(request),
+        Repeat::Never,
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        // A dry run that passed is answered as an error; nothing was started.
+        Err(err) if request.dry_run && err.code == "DryRunOperation" => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let started = Started::read(&answer)?;
+    Ok(task_refs(request, &started, started_at))
+}
+
+/// Every field of the request, under its wire name.
+fn body(request: &ExportImages) -> Value {
+    let mut body = Map::new();
+    body.insert("BucketName".into(), json!(request.bucket));
+    body.insert("ImageIds".into(), json!(request.image_ids));
+    body.insert("ExportFormat".into(), json!(request.format.api_name()));
+    if !request.file_name_prefixes.is_empty() {
+        body.insert(
+            "FileNamePrefixList".into(),
+            json!(request.file_name_prefixes),
+        );
+    }
+    body.insert(
+        "OnlyExportRootDisk".into(),
+        json!(request.only_export_root_disk),
+    );
+    body.insert("DryRun".into(), json!(request.dry_run));
+    if let Some(role) = &request.role_name {
+        body.insert("RoleName".into(), json!(role));
+    }
+    Value::Object(body)
+}
+
+/// What an accepted export answered: its task id and the object keys.
+struct Started {
+    task_id: String,
+    keys: Vec<String>,
+}
+
+impl Started {
+    /// The export runs even when its answer cannot be read, so an unreadable answer is an
+    /// unknown outcome: the caller must not start it again blindly.
+    fn read(answer: &Value) -> Result<Self, CloudError> {
+        let task_id = match answer.get("TaskId") {
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        let keys: Option<Vec<String>> =
+            answer
+                .get("CosPaths")
+                .and_then(Value::as_array)
+                .map(|paths| {
+                    paths
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|path| path.trim_start_matches('/').to_owned())
+                        .filter(|key| !key.is_empty())
+                        .collect()
+                });
+        match (task_id, keys) {
+            (Some(task_id), Some(keys)) if !keys.is_empty() => Ok(Self { task_id, keys }),
+            _ => Err(wire::unexpected(
+                ErrorKind::UnknownOutcome,
+                answer,
+                "ExportImages was accepted but its answer lacks TaskId or CosPaths: \
+                 the export may run, and cannot be followed"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+fn task_refs(request: &ExportImages, started: &Started, started_at: u64) -> Vec<TaskRef> {
+    let mut owned: Vec<Vec<ObjectRef>> = vec![Vec::new(); request.image_ids.len()];
+    let mut unattributed = Vec::new();
+    for key in &started.keys {
+        let object = ObjectRef {
+            bucket: request.bucket.clone(),
+            key: key.clone(),
+        };
+        match owner(request, key) {
+            Some(index) => owned[index].push(object),
+            None => unattributed.push(object),
+        }
+    }
+    request
+        .image_ids
+        .iter()
+        .zip(owned)
+        .map(|(image_id, mut objects)| {
+            // A key whose image cannot be told is required by every image of the call:
+            // no image is reported done before it exists.
+            objects.extend(unattributed.iter().cloned());
+            TaskRef {
+                cloud: Cloud::Tencent,
+                region: request.region.clone(),
+                kind: TaskKind::Export,
+                image_id: image_id.clone(),
+                task_id: Some(started.task_id.clone()),
+                destination_region: None,
+                destination_image_id: None,
+                objects,
+                started_at,
+                confirmations: 0,
+            }
+        })
+        .collect()
+}
+
+/// The image whose objects start `[<prefix>_]<ImageId>_` (the SDK's naming), if exactly one.
+fn owner(request: &ExportImages, key: &str) -> Option<usize> {
+    let mut owners = request
+        .image_ids
+        .iter()
+        .enumerate()
+        .filter(|(index, id)| {
+            let head = match request
+                .file_name_prefixes
+                .get(*index)
+                .filter(|p| !p.is_empty())
+            {
+                Some(prefix) => format!("{prefix}_{id}_"),
+                None => format!("{id}_"),
+            };
+            key.starts_with(&head)
+        })
+        .map(|(index, _)| index);
+    match (owners.next(), owners.next()) {
+        (Some(index), None) => Some(index),
+        _ => None,
+    }
+}
+
+/// The status of exports in one region: one `DescribeImages` (per 100 images) for their
+/// sources, then a `HEAD` of each object of the exports whose source is not failed.
+pub async fn statuses(
+    client: &CloudClient,
+    region: &str,
+    tasks: &[&TaskRef],
+) -> Vec<Result<TaskStatus, CloudError>> {
+    let mut ids: Vec<&str> = tasks
+        .iter()
+        .map(|task| task.image_id.as_str())
+        .filter(|id| wire::is_image_id(id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let images = match wire::describe_by_ids(client, region, &ids).await {
+        Ok(images) => images,
+        Err(err) => return tasks.iter().map(|_| Err(err.clone())).collect(),
+    };
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(status_of(client, task, &images).await);
+    }
+    answers
+}
+
+async fn status_of(
+    client: &CloudClient,
+    task: &TaskRef,
+    images: &HashMap<String, Image>,
+) -> Result<TaskStatus, CloudError> {
+    if task.objects.is_empty() {
+        return Err(incomplete(task, "objects"));
+    }
+    if !wire::is_image_id(&task.image_id) {
+        return Err(incomplete(task, "well-formed image_id"));
+    }
+    let Some(image) = images.get(&task.image_id) else {
+        return source_gone(client, task).await;
+    };
+    let word = image.state_word();
+    if image.state()?.is_failed() {
+        let reason = CloudReason {
+            code: Some(word.to_owned()),
+            message: format!("the source image {} of the export is {word}", task.image_id),
+        };
+        return Ok(failed(task, word, reason));
+    }
+    Ok(match prove_objects(client, task).await? {
+        Some(objects) => succeeded(task, word, objects),
+        // The objects appear only when the export is done (and COS may lag behind it).
+        None => task_status(task.clone(), TaskState::Running, None, word),
+    })
+}
+
+/// The source is no longer listed. If every object exists the export finished before the
+/// image went (deleting an image once exported is normal); otherwise it can never finish.
+async fn source_gone(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, CloudError> {
+    const ABSENT: &str = "ABSENT";
+    if let Some(objects) = prove_objects(client, task).await? {
+        return Ok(succeeded(task, ABSENT, objects));
+    }
+    let reason = CloudReason {
+        code: None,
+        message: format!(
+            "the source image {} is no longer listed by DescribeImages in {} \
+             and not every exported object exists",
+            task.image_id, task.region
+        ),
+    };
+    Ok(failed(task, ABSENT, reason))
+}
+
+fn failed(task: &TaskRef, word: &str, reason: CloudReason) -> TaskStatus {
+    let mut status = task_status(task.clone(), TaskState::Failed, None, word);
+    status.reason = Some(reason);
+    status
+}
+
+fn succeeded(task: &TaskRef, word: &str, objects: Vec<ExportedObject>) -> TaskStatus {
+    let mut status = task_status(task.clone(), TaskState::Succeeded, Some(100), word);
+    status.result = Some(TaskResult::Export { objects });
+    status
+}
+
+/// Every object of `task` with its size, or `None` as soon as one does not exist (yet).
+async fn prove_objects(
+    client: &CloudClient,
+    task: &TaskRef,
+) -> Result<Option<Vec<ExportedObject>>, CloudError> {
+    let mut exported = Vec::with_capacity(task.objects.len());
+    for object in &task.objects {
+        let Some(size) = head(client, &task.region, object).await? else {
+            return Ok(None);
+        };
+        exported.push(ExportedObject {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            size,
+        });
+    }
+    Ok(Some(exported))
+}
+
+/// One object's size; a throttled or transient `HEAD` is tried again a few times, since the
+/// storage call does not go through the client's retries.
+async fn head(
+    client: &CloudClient,
+    region: &str,
+    object: &ObjectRef,
+) -> Result<Option<u64>, CloudError> {
+    let credentials = client
+        .credentials()
+        .get(Cloud::Tencent)
+        .ok_or_else(not_configured)?;
+    let mut attempt = 1;
+    loop {
+        let result = storage::head_object(
+            client.transport(),
+            client.endpoints(),
+            Cloud::Tencent,
+            region,
+            credentials,
+            &object.bucket,
+            &object.key,
+        )
+        .await;
+        match result {
+            Err(err) if err.retryable && attempt < HEAD_ATTEMPTS => {
+                tokio::time::sleep(HEAD_BACKOFF * attempt).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tencent::request::ExportFormat;
+
+    fn request(prefixes: &[&str]) -> ExportImages {
+        ExportImages {
+            region: "ap-guangzhou".into(),
+            bucket: "backup-1250000000".into(),
+            image_ids: vec!["img-web00001".into(), "img-db000001".into()],
+            format: ExportFormat::Qcow2,
+            file_name_prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            only_export_root_disk: false,
+            dry_run: false,
+            role_name: None,
+        }
+    }
+
+    #[test]
+    fn every_field_is_sent_under_its_wire_name() {
+        let mut full = request(&["web", "db"]);
+        full.role_name = Some("CVM_QcsRole".into());
+        full.only_export_root_disk = true;
+        assert_eq!(
+            body(&full),
+            json!({
+                "BucketName": "backup-1250000000",
+                "ImageIds": ["img-web00001", "img-db000001"],
+                "ExportFormat": "QCOW2",
+                "FileNamePrefixList": ["web", "db"],
+                "OnlyExportRootDisk": true,
+                "DryRun": false,
+                "RoleName": "CVM_QcsRole",
+            })
+        );
+        let plain = body(&request(&[]));
+        assert!(plain.get("FileNamePrefixList").is_none());
+        assert!(plain.get("RoleName").is_none());
+    }
+
+    #[test]
+    fn objects_go_to_their_image_and_unknown_keys_to_every_image() {
+        let answer = json!({
+            "TaskId": 105591590,
+            "CosPaths": [
+                "/web_img-web00001_system_snap-1.qcow2",
+                "/db_img-db000001_system_snap-2.qcow2",
+                "/db_img-db000001_data_snap-3.qcow2",
+                "/something-else.qcow2",
+            ],
+            "RequestId": "r",
+        });
+        let started = Started::read(&answer).expect("readable");
+        let refs = task_refs(&request(&["web", "db"]), &started, 7);
+        let keys =
+            |i: usize| -> Vec<&str> { refs[i].objects.iter().map(|o| o.key.as_str()).collect() };
+        assert_eq!(
+            keys(0),
+            [
+                "web_img-web00001_system_snap-1.qcow2",
+                "something-else.qcow2"
+            ]
+        );
+        assert_eq!(
+            keys(1),
+            [
+                "db_img-db000001_system_snap-2.qcow2",
+                "db_img-db000001_data_snap-3.qcow2",
+                "something-else.qcow2"
+            ]
+        );
+        assert!(
+            refs.iter()
+                .all(|r| r.task_id.as_deref() == Some("105591590"))
+        );
+        assert!(refs.iter().all(|r| r.started_at == 7));
+    }
+
+    #[test]
+    fn an_answer_without_its_fields_is_an_unknown_outcome() {
+        for answer in [
+            json!({"RequestId": "r"}),
+            json!({"TaskId": 1, "CosPaths": [], "RequestId": "r"}),
+            json!({"TaskId": null, "CosPaths": ["/a"], "RequestId": "r"}),
+        ] {
+            let err = Started::read(&answer).err().expect("unreadable");
+            assert_eq!(err.kind, ErrorKind::UnknownOutcome);
+            assert_eq!(err.request_id.as_deref(), Some("r"));
+        }
+    }
+}
