@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod error;
 pub mod huawei;
 pub mod model;
+pub mod operations;
 pub mod protocol;
 pub mod retry;
 pub mod sign_check;

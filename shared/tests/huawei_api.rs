@@ -493,12 +493,7 @@ async fn seed_errors_keep_the_clouds_code_message_and_request_id() {
         api::start_sync(&client, &copy_request(ENCRYPTED, &[EAST]), now()).await;
     assert!(tasks.is_empty());
     assert_eq!(failures[0].destination_region.as_deref(), Some(EAST));
-    assert_cloud_error(
-        &failures[0].error,
-        ErrorKind::Unsupported,
-        "IMG.0105",
-        400,
-    );
+    assert_cloud_error(&failures[0].error, ErrorKind::Unsupported, "IMG.0105", 400);
 
     let mut elsewhere = export_request(WEB, "exports/g.qcow2");
     elsewhere.region = NO_PROJECT.into();

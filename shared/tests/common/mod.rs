@@ -18,11 +18,17 @@ pub const SK: &str = "imgflow-emulator-sk";
 
 /// An emulator whose cloud clock runs an hour per real second.
 pub async fn emulator() -> RunningEmulator {
-    emulator_with(EmulatorConfig { time_scale: 3600.0, ..EmulatorConfig::default() }).await
+    emulator_with(EmulatorConfig {
+        time_scale: 3600.0,
+        ..EmulatorConfig::default()
+    })
+    .await
 }
 
 pub async fn emulator_with(config: EmulatorConfig) -> RunningEmulator {
-    cloud_emulator::start(config).await.expect("the emulator starts")
+    cloud_emulator::start(config)
+        .await
+        .expect("the emulator starts")
 }
 
 pub fn credentials() -> CloudCredentials {
@@ -41,7 +47,11 @@ pub fn credentials() -> CloudCredentials {
 pub fn client(emulator: &RunningEmulator) -> CloudClient {
     let transport = Transport::new(Duration::from_secs(2), Duration::from_secs(5)).expect("client");
     let endpoints = Endpoints::single(&emulator.base_url).expect("emulator url");
-    let retry = RetryPolicy { max_attempts: 4, base: Duration::from_millis(20), cap: Duration::from_millis(400) };
+    let retry = RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(400),
+    };
     CloudClient::new(transport, endpoints, credentials(), retry)
 }
 
