@@ -19,4 +19,5 @@ pub mod tencent;
 pub mod transport;
 pub mod validate;
 pub mod volcengine;
+pub mod wait;
 pub use cloud::Cloud;
