@@ -2,6 +2,7 @@
 //! per cloud, each holding its own rules) on top of the pieces they have in common.
 
 pub mod alibaba;
+mod batch;
 pub mod client;
 pub mod cloud;
 pub mod config;

@@ -39,15 +39,14 @@ mod copy;
 mod export;
 mod wire;
 
-use std::collections::BTreeMap;
-
 pub use copy::start_sync;
 pub use export::start_export;
 
 use crate::Cloud;
+use crate::batch::{self, RegionBatches};
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
-use crate::model::{TaskKind, TaskRef, TaskState, TaskStatus};
+use crate::model::{TaskRef, TaskState, TaskStatus};
 
 /// The status of each task, in the order given: exports batched per region, copies per
 /// destination region.
@@ -55,48 +54,18 @@ pub async fn status(
     client: &CloudClient,
     tasks: &[TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut answers: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
-    let mut exports: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut copies: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (index, task) in tasks.iter().enumerate() {
-        if task.cloud != Cloud::Volcengine {
-            answers[index] = Some(Err(foreign(task)));
-            continue;
-        }
-        match (task.kind, task.destination_region.as_deref()) {
-            (TaskKind::Export, _) => exports.entry(task.region.as_str()).or_default().push(index),
-            (TaskKind::Sync, Some(destination)) => {
-                copies.entry(destination).or_default().push(index)
-            }
-            (TaskKind::Sync, None) => {
-                answers[index] = Some(Err(incomplete(task, "destination_region")))
-            }
-        }
-    }
-    for (region, indexes) in exports {
+    let mut batches = RegionBatches::new(Cloud::Volcengine, tasks);
+    for (region, indexes) in std::mem::take(&mut batches.exports) {
         let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
         let found = export::statuses(client, region, &group).await;
-        place(&mut answers, &indexes, found);
+        batches.place(&indexes, found);
     }
-    for (destination, indexes) in copies {
+    for (destination, indexes) in std::mem::take(&mut batches.copies) {
         let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
         let found = copy::statuses(client, destination, &group).await;
-        place(&mut answers, &indexes, found);
+        batches.place(&indexes, found);
     }
-    answers
-        .into_iter()
-        .map(|answer| answer.unwrap_or_else(|| Err(unanswered())))
-        .collect()
-}
-
-fn place(
-    answers: &mut [Option<Result<TaskStatus, CloudError>>],
-    indexes: &[usize],
-    found: Vec<Result<TaskStatus, CloudError>>,
-) {
-    for (index, answer) in indexes.iter().zip(found) {
-        answers[*index] = Some(answer);
-    }
+    batches.finish()
 }
 
 /// A status with no reason and no result yet.
@@ -106,14 +75,7 @@ fn task_status(
     progress: Option<u8>,
     cloud_state: &str,
 ) -> TaskStatus {
-    TaskStatus {
-        task,
-        state,
-        progress,
-        cloud_state: cloud_state.to_owned(),
-        reason: None,
-        result: None,
-    }
+    batch::plain_status(task, state, progress, cloud_state)
 }
 
 /// The cloud no longer knows the task (or the image a copy makes).
@@ -128,35 +90,5 @@ fn not_found(message: String) -> CloudError {
 
 /// A TaskRef without what its status needs: it was not made by these starts.
 fn incomplete(task: &TaskRef, field: &str) -> CloudError {
-    CloudError::new(
-        Cloud::Volcengine,
-        ErrorKind::InvalidRequest,
-        "TaskRef.Incomplete",
-        format!(
-            "the {:?} task of {} has no {field}",
-            task.kind, task.image_id
-        ),
-    )
-}
-
-fn foreign(task: &TaskRef) -> CloudError {
-    CloudError::new(
-        Cloud::Volcengine,
-        ErrorKind::InvalidRequest,
-        "TaskRef.WrongCloud",
-        format!(
-            "a {} task was given to the Volcengine status check",
-            task.cloud
-        ),
-    )
-}
-
-/// Every task is routed to a group that answers it; this only guards the bookkeeping.
-fn unanswered() -> CloudError {
-    CloudError::new(
-        Cloud::Volcengine,
-        ErrorKind::Transient,
-        "Status.Unanswered",
-        "no status was determined for this task",
-    )
+    batch::incomplete(Cloud::Volcengine, task, field)
 }
