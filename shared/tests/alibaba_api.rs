@@ -23,8 +23,6 @@ const SHANGHAI: &str = "cn-shanghai";
 const BEIJING: &str = "cn-beijing";
 const BUCKET: &str = "imgflow-oss-backup";
 const READONLY_BUCKET: &str = "imgflow-oss-readonly";
-/// The emulator's default per-action rate.
-const RATE_LIMIT: usize = 50;
 
 const WEB: &str = "m-bp1web000000000000001";
 const DB: &str = "m-bp1db0000000000000001";
@@ -100,20 +98,7 @@ fn requests(emulator: &RunningEmulator, action: &str) -> u64 {
 /// No Alibaba action went over the emulator's rate, and none was throttled by it (beyond
 /// `injected` throttles a test asked for).
 fn assert_within_limits(emulator: &RunningEmulator, injected: u64) {
-    let snapshot = stats(emulator);
-    let mut throttled = 0;
-    for (action, stats) in snapshot
-        .actions
-        .iter()
-        .filter(|(action, _)| action.starts_with("alibaba:"))
-    {
-        assert!(
-            stats.max_accepted_per_second <= RATE_LIMIT,
-            "{action}: {stats:?}"
-        );
-        throttled += stats.throttled;
-    }
-    assert_eq!(throttled, injected, "{:?}", snapshot.actions);
+    assert_eq!(assert_rates_kept(emulator, Cloud::Alibaba), injected);
 }
 
 /// The ids of the Alibaba tasks the emulator holds.

@@ -126,16 +126,11 @@ fn assert_cloud_error(error: &CloudError, kind: ErrorKind, code: &str, http_stat
 
 /// No action was throttled and none went above its rate limit.
 fn assert_within_rate_limits(emulator: &RunningEmulator) {
-    let world = emulator.world();
-    let stats = world.stats.snapshot();
-    for (key, action) in &stats.actions {
-        let Some(name) = key.strip_prefix("huawei:") else {
-            continue;
-        };
-        let limit = world.limits.rate(Cloud::Huawei, name) as usize;
-        assert_eq!(action.throttled, 0, "{key}: {action:?}");
-        assert!(action.max_accepted_per_second <= limit, "{key}: {action:?}");
-    }
+    assert_eq!(
+        assert_rates_kept(emulator, Cloud::Huawei),
+        0,
+        "no Huawei request was throttled"
+    );
 }
 
 /// Faults not used yet, from the emulator's control API.

@@ -59,3 +59,24 @@ pub fn client(emulator: &RunningEmulator) -> CloudClient {
 pub fn advance(emulator: &RunningEmulator, seconds: f64) {
     emulator.world().clock.advance(seconds);
 }
+
+/// Asserts that no action of `cloud` was let through faster than the emulator's rate limit,
+/// and returns how many of its requests were throttled.
+pub fn assert_rates_kept(emulator: &RunningEmulator, cloud: Cloud) -> u64 {
+    let world = emulator.world();
+    let snapshot = world.stats.snapshot();
+    let prefix = format!("{cloud}:");
+    let mut throttled = 0;
+    for (key, stats) in &snapshot.actions {
+        let Some(action) = key.strip_prefix(&prefix) else {
+            continue;
+        };
+        let limit = world.limits.rate(cloud, action) as usize;
+        assert!(
+            stats.max_accepted_per_second <= limit,
+            "{key}: {stats:?} over {limit}/s"
+        );
+        throttled += stats.throttled;
+    }
+    throttled
+}
