@@ -4,12 +4,14 @@
 mod credentials;
 mod digest;
 mod encoding;
+mod key_cache;
 mod request;
 mod time;
 
 pub use credentials::{Credentials, Secret};
 pub use digest::{constant_time_eq, hex, hmac_chain, hmac_sha256, sha256_hex};
 pub use encoding::{QueryPair, decode_query, push_encoded_pairs, uri_encode};
+pub use key_cache::derived_key;
 pub use request::HttpRequest;
 pub use time::{CivilTime, Timestamp};
 

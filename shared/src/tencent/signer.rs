@@ -13,8 +13,8 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, hex, hmac_chain,
-    hmac_sha256, push_canonical_headers, push_signed_list, sha256_hex, signed_header_value,
+    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, derived_key,
+    hex, hmac_sha256, push_canonical_headers, push_signed_list, sha256_hex, signed_header_value,
 };
 
 /// Tencent Cloud's TC3-HMAC-SHA256 signer.
@@ -66,7 +66,7 @@ impl Signer for Tc3Signer {
             sha256_hex(canonical_request.as_bytes())
         );
         let secret = format!("TC3{}", params.credentials.secret_access_key().expose());
-        let key = hmac_chain(secret.as_bytes(), &[&date, params.service, TERMINATOR]);
+        let key = derived_key(secret.as_bytes(), &[&date, params.service, TERMINATOR]);
         let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
         let authorization = format!(
             "{} Credential={}/{scope}, SignedHeaders={signed_list}, Signature={signature}",

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use crate::signing::{
     HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, decode_query,
-    hex, hmac_chain, hmac_sha256, push_canonical_headers, push_signed_list,
+    derived_key, hex, hmac_sha256, push_canonical_headers, push_signed_list,
     sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
 };
 
@@ -70,7 +70,7 @@ impl Signer for VolcSigner {
             sha256_hex(canonical_request.as_bytes())
         );
         let secret = params.credentials.secret_access_key().expose();
-        let key = hmac_chain(
+        let key = derived_key(
             secret.as_bytes(),
             &[&date, params.region, params.service, TERMINATOR],
         );
