@@ -12,9 +12,11 @@ use crate::Cloud;
 use crate::config::CloudCredentials;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ErrorKind};
+use crate::model::ObjectRef;
 use crate::protocol;
 use crate::retry::{Jitter, Pacer, RetryPolicy};
 use crate::signing::{HttpRequest, SigningParams, Timestamp};
+use crate::storage;
 use crate::transport::{Transport, TransportError};
 
 /// Whether a call may be repeated when its outcome is unknown.
@@ -165,6 +167,53 @@ impl CloudClient {
                 self.retry.delay(attempt, error.retry_after, &mut jitter)
             };
             tokio::time::sleep(delay.min(Duration::from_secs(120))).await;
+            attempt += 1;
+        }
+    }
+
+    /// The size of an exported object, `None` while it is absent (or, with `not_before`, only
+    /// an older file of that name exists). A `HEAD` changes nothing, so throttled and
+    /// transient failures are retried like any read.
+    pub async fn head_object(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        object: &ObjectRef,
+        not_before: Option<u64>,
+    ) -> Result<Option<u64>, CloudError> {
+        let credentials = self.credentials.get(cloud).ok_or_else(|| {
+            CloudError::new(
+                cloud,
+                ErrorKind::Permission,
+                "Config.NoCredentials",
+                format!("no {cloud} credentials are configured"),
+            )
+        })?;
+        let mut attempt = 1;
+        loop {
+            let result = storage::head_object(
+                &self.transport,
+                &self.endpoints,
+                cloud,
+                region,
+                credentials,
+                &object.bucket,
+                &object.key,
+                not_before,
+            )
+            .await;
+            let error = match result {
+                Err(error) if error.retryable && attempt < self.retry.max_attempts => error,
+                other => return other,
+            };
+            let delay = {
+                let mut jitter = self
+                    .jitter
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.retry.delay(attempt, error.retry_after, &mut jitter)
+            };
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::Cloud;
 
+/// The longest wait a cloud's retry-after hint can impose on one retry.
+const MAX_HINT: Duration = Duration::from_secs(60);
+
 /// How often and how long to retry a request that failed in a retryable way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -34,7 +37,7 @@ impl RetryPolicy {
         let exponent = attempt.saturating_sub(1).min(30);
         let ceiling = self.base.saturating_mul(1 << exponent).min(self.cap);
         let drawn = ceiling.mul_f64(jitter.unit());
-        hint.map_or(drawn, |hint| drawn.max(hint.min(self.cap.max(hint))))
+        hint.map_or(drawn, |hint| drawn.max(hint.min(MAX_HINT)))
     }
 }
 

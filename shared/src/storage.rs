@@ -16,7 +16,13 @@ use crate::error::{CloudError, ErrorKind};
 use crate::signing::{Credentials, HttpRequest};
 use crate::transport::{Transport, TransportError};
 
-/// An object's size, or `None` when it does not exist (yet).
+/// How far the object store's clock may be behind ours when an object's age is judged.
+const CLOCK_SKEW_SECONDS: u64 = 300;
+
+/// An object's size, or `None` when it does not exist (yet). With `not_before` (unix seconds,
+/// the export's start), an object last written before then is an older file of the same name,
+/// not this export's, and counts as absent too.
+#[allow(clippy::too_many_arguments)]
 pub async fn head_object(
     transport: &Transport,
     endpoints: &Endpoints,
@@ -25,6 +31,7 @@ pub async fn head_object(
     credentials: &Credentials,
     bucket: &str,
     key: &str,
+    not_before: Option<u64>,
 ) -> Result<Option<u64>, CloudError> {
     let target = endpoints.object(cloud, region, bucket, key);
     let mut request = HttpRequest::new("HEAD", target.host.clone(), target.path.clone());
@@ -72,7 +79,14 @@ pub async fn head_object(
         .with_request_id(request_id.clone())
         .with_http_status(response.status)
     };
+    let older = not_before.is_some_and(|start| {
+        response
+            .header("last-modified")
+            .and_then(crate::signing::Timestamp::parse_http_date)
+            .is_some_and(|written| written.unix_seconds() + CLOCK_SKEW_SECONDS < start)
+    });
     match response.status {
+        200 if older => Ok(None),
         200 => response
             .header("content-length")
             .and_then(|length| length.parse().ok())

@@ -73,6 +73,9 @@ impl Transport {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(request_timeout)
+            // A redirect would re-send a start (307/308 keep the body) and carry the security
+            // token headers to another host: the clouds' APIs never redirect, so none is followed.
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .map_err(|err| {

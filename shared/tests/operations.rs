@@ -145,3 +145,37 @@ async fn an_invalid_request_names_the_field_and_sends_nothing() {
         "nothing was sent"
     );
 }
+
+#[tokio::test]
+async fn a_tencent_export_is_not_proven_by_the_files_of_an_earlier_export() {
+    let emulator = emulator().await;
+    let client = client(&emulator);
+    let request: ExportRequest = serde_json::from_value(serde_json::json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "image_ids": ["img-web00001"], "format": "QCOW2", "file_name_prefixes": ["nightly"]}))
+    .expect("valid request");
+    let first = client.start_export(&request).await.expect("starts").tasks;
+    let (statuses, _) = follow(&emulator, &client, first).await;
+    assert_eq!(statuses[0].state, TaskState::Succeeded);
+
+    // A day later the same export runs again and writes the same object names.
+    advance(&emulator, 86_400.0);
+    let mut second = client
+        .start_export(&request)
+        .await
+        .expect("starts again")
+        .tasks;
+    // Its start is "now" in cloud time; the earlier files predate it.
+    let cloud_now = emulator.world().now() as u64;
+    second
+        .iter_mut()
+        .for_each(|task| task.started_at = cloud_now);
+    let status = client.status(&second).await.remove(0).expect("status");
+    assert_eq!(
+        status.state,
+        TaskState::Running,
+        "the old files prove nothing: {status:?}"
+    );
+    let (statuses, _) = follow(&emulator, &client, second).await;
+    assert_eq!(statuses[0].state, TaskState::Succeeded);
+}

@@ -159,6 +159,8 @@ pub async fn follow(
                 }
                 Err(error) => {
                     transient_failures[index] += 1;
+                    // A copy needs consecutive finished answers; a failed check breaks the run.
+                    outcome.task.confirmations = 0;
                     let retrying =
                         error.retryable && transient_failures[index] < MAX_TRANSIENT_FAILURES;
                     if let Some(bar) = bar {

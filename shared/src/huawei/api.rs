@@ -47,7 +47,6 @@ use crate::model::{
     TaskResult, TaskState, TaskStatus,
 };
 use crate::signing::{HttpRequest, Timestamp, uri_encode};
-use crate::storage;
 
 const CLOUD: Cloud = Cloud::Huawei;
 /// The signer ignores it; kept for the client's interface.
@@ -543,26 +542,11 @@ async fn exported_objects(
             ),
         ));
     }
-    let credentials = client.credentials().get(CLOUD).ok_or_else(|| {
-        CloudError::new(
-            CLOUD,
-            ErrorKind::Permission,
-            "Config.NoCredentials",
-            "no huawei credentials are configured",
-        )
-    })?;
     let mut found = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
-        let size = storage::head_object(
-            client.transport(),
-            client.endpoints(),
-            CLOUD,
-            &task.region,
-            credentials,
-            &object.bucket,
-            &object.key,
-        )
-        .await?;
+        let size = client
+            .head_object(CLOUD, &task.region, object, Some(task.started_at))
+            .await?;
         let Some(size) = size else {
             return Ok(None);
         };

@@ -69,6 +69,63 @@ impl Timestamp {
         }
     }
 
+    /// The instant of a UTC calendar date and time; `None` for an impossible one (month 13,
+    /// February 30) or one before 1970.
+    pub fn from_civil(
+        year: u64,
+        month: u64,
+        day: u64,
+        hour: u64,
+        minute: u64,
+        second: u64,
+    ) -> Option<Self> {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+            || year < 1970
+        {
+            return None;
+        }
+        // Days from civil (Howard Hinnant), the inverse of `civil`.
+        let shifted_year = if month <= 2 { year - 1 } else { year };
+        let era = shifted_year / 400;
+        let year_of_era = shifted_year - era * 400;
+        let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+        let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+        let parsed = Self::from_unix_seconds(days * 86_400 + hour * 3_600 + minute * 60 + second);
+        (u64::from(parsed.civil().day) == day).then_some(parsed)
+    }
+
+    /// `Tue, 24 Nov 2026 09:00:00 GMT`: HTTP's date format (`Last-Modified`).
+    pub fn http_date(self) -> String {
+        let t = self.civil();
+        let weekday = WEEKDAYS[((self.unix_seconds / 86_400 + 4) % 7) as usize];
+        let month = MONTHS[usize::from(t.month - 1)];
+        format!(
+            "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} GMT",
+            t.day, t.year, t.hour, t.minute, t.second
+        )
+    }
+
+    /// Parses HTTP's date format (`Tue, 24 Nov 2026 09:00:00 GMT`).
+    pub fn parse_http_date(text: &str) -> Option<Self> {
+        let mut parts = text.split_whitespace().skip(1);
+        let day = parts.next()?.parse().ok()?;
+        let month_name = parts.next()?;
+        let month = MONTHS.iter().position(|m| *m == month_name)? as u64 + 1;
+        let year = parts.next()?.parse().ok()?;
+        let mut clock = parts.next()?.split(':').map(|n| n.parse::<u64>().ok());
+        let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+        if parts.next()? != "GMT" {
+            return None;
+        }
+        Self::from_civil(year, month, day, hour, minute, second)
+    }
+
     /// `YYYY-MM-DD` (Tencent's credential scope).
     pub fn date_dashed(self) -> String {
         let t = self.civil();
@@ -103,6 +160,11 @@ impl Timestamp {
     }
 }
 
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +198,38 @@ mod tests {
             }
             previous = next;
         }
+    }
+
+    #[test]
+    fn civil_dates_and_http_dates_round_trip() {
+        for unix in [0, 951_782_400, 1_767_225_599, 1_795_510_800, 4_107_542_400] {
+            let t = Timestamp::from_unix_seconds(unix);
+            let c = t.civil();
+            let back = Timestamp::from_civil(
+                c.year,
+                c.month.into(),
+                c.day.into(),
+                c.hour.into(),
+                c.minute.into(),
+                c.second.into(),
+            );
+            assert_eq!(back, Some(t));
+            assert_eq!(
+                Timestamp::parse_http_date(&t.http_date()),
+                Some(t),
+                "{}",
+                t.http_date()
+            );
+        }
+        assert_eq!(
+            Timestamp::from_unix_seconds(1_795_510_800).http_date(),
+            "Tue, 24 Nov 2026 09:00:00 GMT"
+        );
+        assert_eq!(Timestamp::from_civil(2025, 2, 29, 0, 0, 0), None);
+        assert_eq!(
+            Timestamp::parse_http_date("Tue, 24 Nov 2026 09:00:00 UTC"),
+            None
+        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub use sync::start_sync;
 use crate::Cloud;
 use crate::batch::{self, RegionBatches};
 use crate::client::CloudClient;
-use crate::error::{CloudError, ErrorKind};
+use crate::error::CloudError;
 use crate::model::{TaskRef, TaskState, TaskStatus};
 
 /// The status of each task, in the order given: exports batched per region, copies per
@@ -96,13 +96,4 @@ fn task_status(
 /// A TaskRef without what its status needs: it was not made by these starts.
 fn incomplete(task: &TaskRef, field: &str) -> CloudError {
     batch::incomplete(Cloud::Tencent, task, field)
-}
-
-fn not_configured() -> CloudError {
-    CloudError::new(
-        Cloud::Tencent,
-        ErrorKind::Permission,
-        "Config.NoCredentials",
-        "no tencent credentials are configured",
-    )
 }

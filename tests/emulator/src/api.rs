@@ -154,23 +154,7 @@ pub fn parse_extended_iso8601(text: &str) -> Option<Timestamp> {
 }
 
 fn civil_to_unix(y: u64, m: u64, d: u64, hh: u64, mm: u64, ss: u64) -> Option<Timestamp> {
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 || y < 1970
-    {
-        return None;
-    }
-    // Days from civil (Howard Hinnant), the inverse of `Timestamp::civil`.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe;
-    let days = days.checked_sub(719_468)?;
-    let unix = days * 86_400 + hh * 3_600 + mm * 60 + ss;
-    let parsed = Timestamp::from_unix_seconds(unix);
-    // Reject dates like 02-31 that do not round-trip.
-    (parsed.civil().day as u64 == d).then_some(parsed)
+    Timestamp::from_civil(y, m, d, hh, mm, ss)
 }
 
 /// Whether a signature time is within `window` seconds of the wall clock.

@@ -66,6 +66,12 @@ pub fn handle(world: &mut World, request: &ApiRequest) -> ApiResponse {
         );
     };
     let seed = seed_of(bucket, key);
+    let written_at = world
+        .object_written_at(bucket, key)
+        .unwrap_or_else(|| world.now());
+    let last_modified =
+        imgflow_shared::signing::Timestamp::from_unix_seconds(written_at.max(0.0) as u64)
+            .http_date();
     let etag = format!(
         "\"{}\"",
         &sha256_hex(format!("{bucket}/{key}").as_bytes())[..32]
@@ -74,6 +80,7 @@ pub fn handle(world: &mut World, request: &ApiRequest) -> ApiResponse {
         .with_header("ETag", etag)
         .with_header("Accept-Ranges", "bytes")
         .with_header("Content-Type", "application/octet-stream")
+        .with_header("Last-Modified", last_modified)
         .with_header("x-amz-request-id", request_id.clone());
     if head {
         return base.with_header("Content-Length", object.size.to_string());

@@ -376,6 +376,22 @@ impl World {
         })
     }
 
+    /// When the object `key` in `bucket` was last written (cloud time): when the latest export
+    /// that wrote it finished.
+    pub fn object_written_at(&self, bucket: &str, key: &str) -> Option<f64> {
+        self.tasks
+            .iter()
+            .filter(|task| match &task.kind {
+                TaskKind::Export {
+                    bucket: b, objects, ..
+                } => b == bucket && objects.iter().any(|o| o.key == key),
+                TaskKind::Copy { .. } => false,
+            })
+            .filter(|task| self.phase(task) == Phase::Succeeded)
+            .map(|task| task.created + task.duration)
+            .reduce(f64::max)
+    }
+
     /// Every object in `bucket`, by key.
     pub fn objects(&self, bucket: &str) -> BTreeMap<String, u64> {
         self.tasks

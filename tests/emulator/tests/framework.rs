@@ -153,6 +153,7 @@ async fn exported_objects_answer_a_sigv4_head_signed_by_aws_sigv4() {
                 &credentials,
                 "imgflow-oss-backup",
                 key,
+                None,
             )
             .await
         }
@@ -162,6 +163,20 @@ async fn exported_objects_answer_a_sigv4_head_signed_by_aws_sigv4() {
         Ok(Some(123_456_789))
     );
     assert_eq!(head(credentials(), "missing.qcow2").await, Ok(None));
+    // The object was written a day ago: for an export started now it is an older file.
+    let started_now = imgflow_shared::signing::Timestamp::now().unix_seconds();
+    let fresh_only = head_object(
+        &transport,
+        &endpoints,
+        Cloud::Alibaba,
+        "cn-hangzhou",
+        &credentials(),
+        "imgflow-oss-backup",
+        "备份/web 2025_m-1.qcow2",
+        Some(started_now),
+    )
+    .await;
+    assert_eq!(fresh_only, Ok(None));
     let wrong = imgflow_shared::signing::Credentials::new(AK, "not-the-secret");
     let err = head(wrong, "备份/web 2025_m-1.qcow2")
         .await
@@ -331,4 +346,48 @@ async fn the_rate_limit_caps_accepted_requests_per_second_and_stats_show_it() {
     over_http.query.clear();
     let json = send(&emulator, &over_http).await.json;
     assert_eq!(json["actions"]["tencent:DescribeImages"]["requests"], 45);
+}
+
+#[tokio::test]
+async fn a_huawei_body_that_differs_from_its_declared_hash_is_refused() {
+    let emulator = emulator().await;
+    let mut export = request(
+        &emulator,
+        "POST",
+        "/v1/cloudimages/4d0ab5e2-3114-578f-81d7-2d843f36e39b/file",
+    );
+    export.headers.push((
+        "Content-Type".into(),
+        "application/json;charset=utf-8".into(),
+    ));
+    export.headers.push((
+        "X-Project-Id".into(),
+        "0a1b2c3d4e5f40718293a4b5c6d7e8f9".into(),
+    ));
+    // The hash of another body: the signature covers the declared hash, not this body.
+    let declared = imgflow_shared::signing::sha256_hex(
+        br#"{"bucket_url":"imgflow-obs-backup:a.qcow2","file_format":"qcow2"}"#,
+    );
+    export
+        .headers
+        .push(("X-Sdk-Content-Sha256".into(), declared));
+    export.body = br#"{"bucket_url":"imgflow-obs-backup:b.qcow2","file_format":"qcow2"}"#.to_vec();
+    sign(
+        imgflow_shared::Cloud::Huawei,
+        &mut export,
+        &credentials(),
+        "cn-north-4",
+        "ims",
+    );
+    let reply = send(&emulator, &export).await;
+    assert_eq!(
+        (reply.status, reply.json["error_code"].as_str()),
+        (401, Some("APIGW.0301")),
+        "{}",
+        reply.text
+    );
+    assert!(
+        emulator.world().stats.snapshot().tasks_created.is_empty(),
+        "nothing was exported"
+    );
 }

@@ -15,7 +15,6 @@ use crate::error::{CloudError, ErrorKind};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
-use crate::storage;
 
 const CLOUD: crate::Cloud = wire::CLOUD;
 
@@ -403,24 +402,9 @@ async fn head(
     task: &TaskRef,
     object: &ObjectRef,
 ) -> Result<Option<u64>, CloudError> {
-    let credentials = client.credentials().get(CLOUD).ok_or_else(|| {
-        CloudError::new(
-            CLOUD,
-            ErrorKind::Permission,
-            "Config.NoCredentials",
-            "no alibaba credentials are configured",
-        )
-    })?;
-    storage::head_object(
-        client.transport(),
-        client.endpoints(),
-        CLOUD,
-        &task.region,
-        credentials,
-        &object.bucket,
-        &object.key,
-    )
-    .await
+    client
+        .head_object(CLOUD, &task.region, object, Some(task.started_at))
+        .await
 }
 
 /// Success only when every object exists; a missing one means OSS has not shown it yet

@@ -6,19 +6,14 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::wire::{self, Image};
-use super::{incomplete, not_configured, task_status};
+use super::{incomplete, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
-use crate::storage;
 use crate::tencent::request::ExportImages;
-
-/// How often a failed object `HEAD` is tried in one status check before its error is returned.
-const HEAD_ATTEMPTS: u32 = 3;
-const HEAD_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Starts the export; one TaskRef per image, all with the call's `TaskId`, each with the
 /// objects of its own disks.
@@ -262,7 +257,10 @@ async fn prove_objects(
 ) -> Result<Option<Vec<ExportedObject>>, CloudError> {
     let mut exported = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
-        let Some(size) = head(client, &task.region, object).await? else {
+        let Some(size) = client
+            .head_object(Cloud::Tencent, &task.region, object, Some(task.started_at))
+            .await?
+        else {
             return Ok(None);
         };
         exported.push(ExportedObject {
@@ -272,39 +270,6 @@ async fn prove_objects(
         });
     }
     Ok(Some(exported))
-}
-
-/// One object's size; a throttled or transient `HEAD` is tried again a few times, since the
-/// storage call does not go through the client's retries.
-async fn head(
-    client: &CloudClient,
-    region: &str,
-    object: &ObjectRef,
-) -> Result<Option<u64>, CloudError> {
-    let credentials = client
-        .credentials()
-        .get(Cloud::Tencent)
-        .ok_or_else(not_configured)?;
-    let mut attempt = 1;
-    loop {
-        let result = storage::head_object(
-            client.transport(),
-            client.endpoints(),
-            Cloud::Tencent,
-            region,
-            credentials,
-            &object.bucket,
-            &object.key,
-        )
-        .await;
-        match result {
-            Err(err) if err.retryable && attempt < HEAD_ATTEMPTS => {
-                tokio::time::sleep(HEAD_BACKOFF * attempt).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
 }
 
 #[cfg(test)]

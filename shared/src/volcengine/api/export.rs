@@ -10,7 +10,6 @@ use crate::error::{CloudError, ErrorKind};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
-use crate::storage;
 use crate::volcengine::request::ExportImage;
 
 const TASK_TYPE: &str = "ExportImage";
@@ -225,26 +224,16 @@ async fn proven(
     if task.objects.is_empty() {
         return Err(incomplete(&task, "objects"));
     }
-    let credentials = client.credentials().get(Cloud::Volcengine).ok_or_else(|| {
-        CloudError::new(
-            Cloud::Volcengine,
-            ErrorKind::Permission,
-            "Config.NoCredentials",
-            "no volcengine credentials are configured",
-        )
-    })?;
     let mut exported = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
-        let size = storage::head_object(
-            client.transport(),
-            client.endpoints(),
-            Cloud::Volcengine,
-            &task.region,
-            credentials,
-            &object.bucket,
-            &object.key,
-        )
-        .await?;
+        let size = client
+            .head_object(
+                Cloud::Volcengine,
+                &task.region,
+                object,
+                Some(task.started_at),
+            )
+            .await?;
         let Some(size) = size else {
             // Done by the task, not yet visible in TOS: eventual consistency, so keep waiting.
             return Ok(task_status(

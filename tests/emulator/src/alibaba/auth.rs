@@ -120,8 +120,10 @@ fn unsigned_required_header(request: &ApiRequest, signed: &[&str]) -> Option<Str
         .find(|name| !signed.contains(&name.as_str()))
 }
 
-/// Records a nonce for `window` seconds; a second use within them is refused. Only requests
-/// whose signature verified get here, so a forger cannot burn a client's nonces.
+/// Records a nonce for twice `window` seconds: a request dated up to `window` ahead stays
+/// acceptable until `window` after that date, and its nonce must be remembered as long. A
+/// second use meanwhile is refused. Only requests whose signature verified get here, so a
+/// forger cannot burn a client's nonces.
 fn use_nonce(
     world: &mut World,
     access_key_id: &str,
@@ -131,7 +133,7 @@ fn use_nonce(
     let now = world.clock.wall_unix();
     world
         .nonces
-        .retain(|_, first_used| now.saturating_sub(*first_used) <= window);
+        .retain(|_, first_used| now.saturating_sub(*first_used) <= 2 * window);
     let key = format!("alibaba/{access_key_id}/{nonce}");
     if world.nonces.contains_key(&key) {
         return Err(AcsError::new(

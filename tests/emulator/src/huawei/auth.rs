@@ -56,6 +56,16 @@ pub fn authenticate(world: &World, request: &ApiRequest) -> Result<Scope, Gatewa
     if token_unsigned {
         return Err(unauthorized("verify aksk signature fail"));
     }
+    // The signer takes a declared body hash on trust; the gateway compares it with the body.
+    let declared = request.header("x-sdk-content-sha256").map(str::trim);
+    let body_hash_wrong = declared.is_some_and(|hash| {
+        hash != "UNSIGNED-PAYLOAD"
+            && !request.body.is_empty()
+            && !hash.eq_ignore_ascii_case(&imgflow_shared::signing::sha256_hex(&request.body))
+    });
+    if body_hash_wrong {
+        return Err(unauthorized("verify aksk signature fail"));
+    }
     let claim = SignatureClaim {
         access_key_id,
         signed_headers,
