@@ -84,29 +84,6 @@ async fn status_one(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, 
     statuses.remove(0)
 }
 
-/// Checks `task` until it is final, moving the cloud clock `step` seconds between checks;
-/// every status is returned, the final one last.
-async fn poll(
-    emulator: &RunningEmulator,
-    client: &CloudClient,
-    task: &TaskRef,
-    step: f64,
-) -> Vec<TaskStatus> {
-    let mut task = task.clone();
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let status = status_one(client, &task).await.expect("a status");
-        let done = status.state.is_final();
-        task = status.task.clone();
-        seen.push(status);
-        if done {
-            return seen;
-        }
-        advance(emulator, step);
-    }
-    panic!("not final after 100 checks: {:?}", seen.last());
-}
-
 #[track_caller]
 fn assert_cloud_error(error: &CloudError, kind: ErrorKind, code: &str, http_status: u16) {
     assert_eq!(

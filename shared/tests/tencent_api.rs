@@ -83,35 +83,6 @@ fn sync_of(image: &str, destinations: &[&str], name: Option<&str>) -> SyncImages
     request
 }
 
-async fn status_of(client: &CloudClient, task: &TaskRef) -> TaskStatus {
-    let mut answers = status(client, std::slice::from_ref(task)).await;
-    assert_eq!(answers.len(), 1);
-    answers.remove(0).expect("a status")
-}
-
-/// Checks until the task is final, advancing the cloud clock by `step` seconds between
-/// checks; returns every status seen.
-async fn poll(
-    emulator: &RunningEmulator,
-    client: &CloudClient,
-    task: &TaskRef,
-    step: f64,
-) -> Vec<TaskStatus> {
-    let mut task = task.clone();
-    let mut seen = Vec::new();
-    for _ in 0..200 {
-        let current = status_of(client, &task).await;
-        task = current.task.clone();
-        let done = current.state.is_final();
-        seen.push(current);
-        if done {
-            return seen;
-        }
-        advance(emulator, step);
-    }
-    panic!("not final after 200 checks: {:?}", seen.last());
-}
-
 /// Checks every task in one status call until all are final, advancing the cloud clock by
 /// `step` seconds between checks; returns the statuses seen, per task, up to its final one.
 async fn poll_together(

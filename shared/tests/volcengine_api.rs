@@ -11,9 +11,7 @@ use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::{CloudError, ErrorKind};
-use imgflow_shared::model::{
-    ObjectRef, RegionImage, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
-};
+use imgflow_shared::model::{ObjectRef, RegionImage, TaskKind, TaskRef, TaskResult, TaskState};
 use imgflow_shared::signing::HttpRequest;
 use imgflow_shared::transport::{Scheme, Transport};
 use imgflow_shared::volcengine::api::{start_export, start_sync, status};
@@ -73,35 +71,6 @@ async fn one_export(client: &CloudClient, request: &ExportImage) -> TaskRef {
         .expect("the export starts");
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     tasks.remove(0)
-}
-
-async fn status_of(client: &CloudClient, task: &TaskRef) -> TaskStatus {
-    let mut answers = status(client, std::slice::from_ref(task)).await;
-    assert_eq!(answers.len(), 1);
-    answers.remove(0).expect("a status")
-}
-
-/// Checks until the task is final, advancing the cloud clock by `step` seconds between
-/// checks; returns every status seen.
-async fn poll(
-    emulator: &RunningEmulator,
-    client: &CloudClient,
-    task: &TaskRef,
-    step: f64,
-) -> Vec<TaskStatus> {
-    let mut task = task.clone();
-    let mut seen = Vec::new();
-    for _ in 0..200 {
-        let current = status_of(client, &task).await;
-        task = current.task.clone();
-        let done = current.state.is_final();
-        seen.push(current);
-        if done {
-            return seen;
-        }
-        advance(emulator, step);
-    }
-    panic!("not final after 200 checks: {:?}", seen.last());
 }
 
 fn requests(emulator: &RunningEmulator, action: &str) -> u64 {

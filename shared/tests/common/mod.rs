@@ -80,3 +80,36 @@ pub fn assert_rates_kept(emulator: &RunningEmulator, cloud: Cloud) -> u64 {
     }
     throttled
 }
+
+/// The status of one task through the client's public status call.
+pub async fn status_of(
+    client: &CloudClient,
+    task: &imgflow_shared::model::TaskRef,
+) -> imgflow_shared::model::TaskStatus {
+    let mut answers = client.status(std::slice::from_ref(task)).await;
+    assert_eq!(answers.len(), 1);
+    answers.remove(0).expect("a status")
+}
+
+/// Checks `task` until it is final, advancing the cloud clock by `step` seconds between
+/// checks; returns every status seen, the final one last.
+pub async fn poll(
+    emulator: &RunningEmulator,
+    client: &CloudClient,
+    task: &imgflow_shared::model::TaskRef,
+    step: f64,
+) -> Vec<imgflow_shared::model::TaskStatus> {
+    let mut task = task.clone();
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let current = status_of(client, &task).await;
+        task = current.task.clone();
+        let done = current.state.is_final();
+        seen.push(current);
+        if done {
+            return seen;
+        }
+        advance(emulator, step);
+    }
+    panic!("not final after 200 checks: {:?}", seen.last());
+}
