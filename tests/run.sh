@@ -5,7 +5,10 @@
 #  3. freshly captured requests, with the real clock and random nonces, are re-signed by
 #     the `sign-check` binary byte for byte;
 #  4. the official SDKs, pointed at the cloud emulator, run exports and copies to completion;
-#  5. formatting, clippy with warnings denied, and every Rust test.
+#  5. formatting, clippy with warnings denied, and every Rust test;
+#  6. infra/: cfn-lint on the SAM template, asl-validator on the state machine;
+#  7. end to end: the state machine on a real ASL engine (moto), its tasks invoking the real
+#     function binaries under `cargo lambda watch`, against the cloud emulator (tests/e2e).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,6 +17,10 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "official SDKs (pinned) in $VENV"
 bash tests/conformance/setup-venv.sh
+
+export VENV_E2E="${VENV_E2E:-.venv-e2e}"
+step "end-to-end tools (cargo-lambda, moto, cfn-lint, asl-validator) in $VENV_E2E"
+bash tests/e2e/setup-venv.sh
 
 step "committed vectors match what the SDKs send"
 "$VENV/bin/python" tests/conformance/capture.py --check
@@ -37,3 +44,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "infra: cfn-lint and asl-validator"
+bash infra/check.sh
+
+step "end to end: state machine on moto's ASL engine, functions under cargo lambda watch"
+# cargo-lambda runs zig as `python3 -m ziglang`: the e2e venv must come first on PATH.
+PATH="$PWD/$VENV_E2E/bin:$PATH" "$VENV_E2E/bin/python" tests/e2e/run_e2e.py

@@ -4,16 +4,10 @@
 
 use std::time::SystemTime;
 
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, sign,
-};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-
 use crate::Cloud;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ErrorKind};
-use crate::signing::{Credentials, HttpRequest};
+use crate::signing::{Credentials, HttpRequest, sigv4};
 use crate::transport::{Transport, TransportError};
 
 /// How far the object store's clock may be behind ours when an object's age is judged.
@@ -35,9 +29,10 @@ pub async fn head_object(
 ) -> Result<Option<u64>, CloudError> {
     let target = endpoints.object(cloud, region, bucket, key);
     let mut request = HttpRequest::new("HEAD", target.host.clone(), target.path.clone());
-    sign_sigv4(
+    sigv4::sign(
         &mut request,
         target.scheme.as_str(),
+        &sigv4::Service::S3,
         region,
         credentials,
         SystemTime::now(),
@@ -98,78 +93,5 @@ pub async fn head_object(
         429 | 503 => Err(fail(ErrorKind::Throttled, "SlowDown")),
         status if status >= 500 => Err(fail(ErrorKind::Transient, "InternalError")),
         _ => Err(fail(ErrorKind::InvalidRequest, "Storage.UnexpectedStatus")),
-    }
-}
-
-/// Adds the SigV4 headers (`x-amz-date`, `x-amz-content-sha256`, token, `Authorization`)
-/// with S3's rules: single URI encoding, unsigned payload.
-fn sign_sigv4(
-    request: &mut HttpRequest,
-    scheme: &str,
-    region: &str,
-    credentials: &Credentials,
-    time: SystemTime,
-) -> Result<(), String> {
-    let identity: Identity = aws_credential_types::Credentials::new(
-        credentials.access_key_id(),
-        credentials.secret_access_key().expose(),
-        credentials.security_token().map(|t| t.expose().to_owned()),
-        None,
-        "imgflow",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|err| err.to_string())?
-        .into();
-    let url = format!("{scheme}://{}{}", request.host, request.path);
-    let headers = [("host", request.host.as_str())];
-    let signable = SignableRequest::new(
-        &request.method,
-        &url,
-        headers.into_iter(),
-        SignableBody::UnsignedPayload,
-    )
-    .map_err(|err| err.to_string())?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|err| err.to_string())?
-        .into_parts();
-    let (new_headers, _params) = instructions.into_parts();
-    for header in new_headers {
-        request.set_header(header.name(), header.value());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sigv4_headers_are_added_for_an_s3_head() {
-        let mut request =
-            HttpRequest::new("HEAD", "bkt.cos.ap-guangzhou.myqcloud.com", "/a%20b.qcow2");
-        let credentials = Credentials::new("AKID", "secret").with_security_token("token");
-        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_599);
-        sign_sigv4(&mut request, "https", "ap-guangzhou", &credentials, time).expect("signs");
-        let authorization = request.header("authorization").expect("Authorization");
-        assert!(
-            authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKID/20251231/ap-guangzhou/s3/aws4_request, SignedHeaders="),
-            "{authorization}"
-        );
-        assert_eq!(request.header("x-amz-date"), Some("20251231T235959Z"));
-        assert_eq!(
-            request.header("x-amz-content-sha256"),
-            Some("UNSIGNED-PAYLOAD")
-        );
-        assert_eq!(request.header("x-amz-security-token"), Some("token"));
     }
 }

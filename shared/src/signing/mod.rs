@@ -6,6 +6,7 @@ mod digest;
 mod encoding;
 mod key_cache;
 mod request;
+pub mod sigv4;
 mod time;
 
 pub use credentials::{Credentials, Secret};

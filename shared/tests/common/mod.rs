@@ -25,6 +25,21 @@ pub async fn emulator() -> RunningEmulator {
     .await
 }
 
+/// An emulator whose cloud clock stands still: it moves only by [`advance`], so a test decides
+/// exactly how far every task has come (and a task's progress can be held still).
+pub async fn frozen_emulator() -> RunningEmulator {
+    emulator_with(EmulatorConfig {
+        time_scale: 0.0,
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+/// The emulator's cloud time, in unix seconds.
+pub fn cloud_now(emulator: &RunningEmulator) -> u64 {
+    emulator.world().now() as u64
+}
+
 pub async fn emulator_with(config: EmulatorConfig) -> RunningEmulator {
     cloud_emulator::start(config)
         .await

@@ -1,0 +1,131 @@
+//! The function's process: configuration and clients built on the first event and kept for
+//! the life of the execution environment, then one handler call per event.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use imgflow_shared::client::CloudClient;
+use imgflow_shared::endpoints::Endpoints;
+use imgflow_shared::retry::RetryPolicy;
+use imgflow_shared::transport::Transport;
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tracing::Instrument;
+
+use crate::aws::AwsClient;
+use crate::envelope::Envelope;
+use crate::errors::FunctionError;
+use crate::settings::Settings;
+use crate::{check, logging, start};
+
+/// Which of the three functions this process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    StartExport,
+    StartSync,
+    CheckStatus,
+}
+
+impl Function {
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::StartExport => "start-export",
+            Function::StartSync => "start-sync",
+            Function::CheckStatus => "check-status",
+        }
+    }
+}
+
+/// Everything a handler needs, built once per cold start.
+pub struct App {
+    pub cloud: CloudClient,
+    pub aws: Option<AwsClient>,
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds the clients from the process environment (and the secret it names).
+    pub async fn from_env() -> Result<App, FunctionError> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        Self::load(&lookup).await
+    }
+
+    pub async fn load(lookup: &dyn Fn(&str) -> Option<String>) -> Result<App, FunctionError> {
+        let aws = AwsClient::from_env_with(lookup).map_err(FunctionError::config)?;
+        let settings = Settings::load(lookup, aws.as_ref()).await?;
+        Self::new(settings, aws)
+    }
+
+    pub fn new(settings: Settings, aws: Option<AwsClient>) -> Result<App, FunctionError> {
+        let endpoints = match &settings.cloud_endpoint {
+            Some(base) => Endpoints::single(base).map_err(|err| {
+                FunctionError::config(format!("IMGFLOW_CLOUD_ENDPOINT: {}", err.0))
+            })?,
+            None => Endpoints::real(),
+        };
+        // A start or check must end well inside the function's timeout (60 s).
+        let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(20))
+            .map_err(|err| FunctionError::config(err.to_string()))?;
+        let cloud = CloudClient::new(
+            transport,
+            endpoints,
+            settings.credentials.clone(),
+            RetryPolicy::default(),
+        );
+        Ok(App {
+            cloud,
+            aws,
+            settings,
+        })
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Handles one event for `function`, whatever its trigger.
+pub async fn handle(function: Function, app: &App, event: Value) -> Result<Value, FunctionError> {
+    let envelope = Envelope::detect(event)?;
+    match function {
+        Function::StartExport | Function::StartSync => start::handle(function, app, envelope).await,
+        Function::CheckStatus => check::handle(app, envelope).await,
+    }
+}
+
+/// The whole life of a function's process: logging, then the runtime loop.
+pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
+    logging::init();
+    let app: Arc<OnceCell<App>> = Arc::new(OnceCell::new());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let app = Arc::clone(&app);
+        let span = tracing::info_span!(
+            "invocation",
+            function = function.name(),
+            request_id = %event.context.request_id
+        );
+        async move {
+            let app = app.get_or_try_init(App::from_env).await.map_err(|err| {
+                tracing::error!(error = err.name, message = %err.message, "configuration failed");
+                Diagnostic::from(err)
+            })?;
+            handle(function, app, event.payload).await.map_err(|err| {
+                tracing::warn!(error = err.name, message = %err.message, "invocation failed");
+                Diagnostic::from(err)
+            })
+        }
+        .instrument(span)
+    }))
+    .await
+}

@@ -1,0 +1,315 @@
+//! Calls to the AWS JSON APIs the functions need (Step Functions and Secrets Manager),
+//! signed with SigV4 by the official `aws-sigv4` crate and sent with the project's own
+//! HTTP transport. The AWS SDK crates would add about a hundred crates to every build for
+//! five calls (measured; see functions/README.md).
+//!
+//! Credentials are the function's role credentials Lambda puts in the environment
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). Endpoints follow the
+//! AWS SDKs' variables: `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, then
+//! `AWS_ENDPOINT_URL`.
+
+use std::time::{Duration, SystemTime};
+
+use imgflow_shared::signing::sigv4::{self, Service};
+use imgflow_shared::signing::{Credentials, HttpRequest};
+use imgflow_shared::transport::{Scheme, Transport, TransportError};
+use serde_json::Value;
+
+/// An AWS service the functions call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwsService {
+    StepFunctions,
+    SecretsManager,
+}
+
+impl AwsService {
+    fn signing_name(self) -> &'static str {
+        match self {
+            AwsService::StepFunctions => "states",
+            AwsService::SecretsManager => "secretsmanager",
+        }
+    }
+
+    fn target_prefix(self) -> &'static str {
+        match self {
+            AwsService::StepFunctions => "AWSStepFunctions",
+            AwsService::SecretsManager => "secretsmanager",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            AwsService::StepFunctions => "application/x-amz-json-1.0",
+            AwsService::SecretsManager => "application/x-amz-json-1.1",
+        }
+    }
+
+    fn endpoint_variable(self) -> &'static str {
+        match self {
+            AwsService::StepFunctions => "AWS_ENDPOINT_URL_SFN",
+            AwsService::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        }
+    }
+}
+
+/// An error from an AWS call: the service's error code (`ExecutionAlreadyExists`) and
+/// message, or a transport failure.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{service:?} {code}: {message}")]
+pub struct AwsError {
+    pub service: AwsService,
+    pub code: String,
+    pub message: String,
+    pub status: Option<u16>,
+    pub request_id: Option<String>,
+}
+
+impl AwsError {
+    pub fn retryable(&self) -> bool {
+        self.status.is_none_or(|s| s >= 500 || s == 429)
+            || self.code.contains("Throttl")
+            || self.code == "TooManyRequestsException"
+    }
+}
+
+/// Where a service's requests go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Endpoint {
+    scheme: Scheme,
+    host: String,
+    path: String,
+}
+
+fn endpoint(
+    service: AwsService,
+    region: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Endpoint, String> {
+    let configured = lookup(service.endpoint_variable())
+        .or_else(|| lookup("AWS_ENDPOINT_URL"))
+        .filter(|v| !v.is_empty());
+    let Some(url) = configured else {
+        let host = match service {
+            AwsService::StepFunctions => format!("states.{region}.amazonaws.com"),
+            AwsService::SecretsManager => format!("secretsmanager.{region}.amazonaws.com"),
+        };
+        return Ok(Endpoint {
+            scheme: Scheme::Https,
+            host,
+            path: "/".into(),
+        });
+    };
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (Scheme::Https, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (Scheme::Http, rest)
+    } else {
+        return Err(format!(
+            "{}: `{url}` must start with http:// or https://",
+            service.endpoint_variable()
+        ));
+    };
+    let (host, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "{}: `{url}` has no host",
+            service.endpoint_variable()
+        ));
+    }
+    Ok(Endpoint {
+        scheme,
+        host: host.to_owned(),
+        path: path.to_owned(),
+    })
+}
+
+/// A client for the AWS JSON APIs, built once per cold start.
+#[derive(Clone)]
+pub struct AwsClient {
+    transport: Transport,
+    region: String,
+    credentials: Credentials,
+    step_functions: Endpoint,
+    secrets_manager: Endpoint,
+}
+
+impl std::fmt::Debug for AwsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClient")
+            .field("region", &self.region)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsClient {
+    /// From the environment Lambda provides (and the endpoint overrides). `None` when no
+    /// AWS credentials are set (a local run without Step Functions).
+    pub fn from_env_with(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let (Some(key_id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Ok(None);
+        };
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .ok_or("AWS_REGION is not set")?;
+        let mut credentials = Credentials::new(key_id, secret);
+        if let Some(token) = get("AWS_SESSION_TOKEN") {
+            credentials = credentials.with_security_token(token);
+        }
+        let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(20))
+            .map_err(|err| err.to_string())?;
+        Ok(Some(Self {
+            transport,
+            step_functions: endpoint(AwsService::StepFunctions, &region, lookup)?,
+            secrets_manager: endpoint(AwsService::SecretsManager, &region, lookup)?,
+            region,
+            credentials,
+        }))
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Calls `action` (`StartExecution`) with `body`; returns the answer's JSON.
+    pub async fn call(
+        &self,
+        service: AwsService,
+        action: &str,
+        body: &Value,
+    ) -> Result<Value, AwsError> {
+        let endpoint = match service {
+            AwsService::StepFunctions => &self.step_functions,
+            AwsService::SecretsManager => &self.secrets_manager,
+        };
+        let fail = |code: &str, message: String| AwsError {
+            service,
+            code: code.to_owned(),
+            message,
+            status: None,
+            request_id: None,
+        };
+        let mut request = HttpRequest::new("POST", endpoint.host.clone(), endpoint.path.clone());
+        request.body =
+            serde_json::to_vec(body).map_err(|err| fail("Client.Serialize", err.to_string()))?;
+        request.set_header("content-type", service.content_type());
+        request.set_header(
+            "x-amz-target",
+            format!("{}.{action}", service.target_prefix()),
+        );
+        sigv4::sign(
+            &mut request,
+            endpoint.scheme.as_str(),
+            &Service::Json(service.signing_name()),
+            &self.region,
+            &self.credentials,
+            SystemTime::now(),
+        )
+        .map_err(|message| fail("Client.Signing", message))?;
+        let response = self
+            .transport
+            .send(endpoint.scheme, &request)
+            .await
+            .map_err(|err| match err {
+                TransportError::NotSent(m) | TransportError::OutcomeUnknown(m) => {
+                    fail("Client.Transport", m)
+                }
+            })?;
+        let request_id = response.header("x-amzn-requestid").map(str::to_owned);
+        let json: Value = if response.body.is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(&response.body).map_err(|err| AwsError {
+                status: Some(response.status),
+                request_id: request_id.clone(),
+                ..fail("Client.Parse", format!("the answer is not JSON: {err}"))
+            })?
+        };
+        if response.status == 200 {
+            return Ok(json);
+        }
+        // `__type` is `com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists` or bare.
+        let code = json
+            .get("__type")
+            .and_then(Value::as_str)
+            .or_else(|| response.header("x-amzn-errortype"))
+            .map(|t| {
+                t.rsplit('#')
+                    .next()
+                    .unwrap_or(t)
+                    .split(':')
+                    .next()
+                    .unwrap_or(t)
+                    .to_owned()
+            })
+            .unwrap_or_else(|| format!("Http{}", response.status));
+        let message = json
+            .get("message")
+            .or_else(|| json.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Err(AwsError {
+            service,
+            code,
+            message,
+            status: Some(response.status),
+            request_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn endpoints_follow_the_sdk_variables() {
+        let real = endpoint(AwsService::StepFunctions, "eu-west-1", &env(&[])).expect("real");
+        assert_eq!(real.host, "states.eu-west-1.amazonaws.com");
+        let both = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:6000/sfn"),
+        ];
+        let sfn = endpoint(AwsService::StepFunctions, "eu-west-1", &env(&both)).expect("sfn");
+        assert_eq!(
+            (sfn.scheme, sfn.host.as_str(), sfn.path.as_str()),
+            (Scheme::Http, "127.0.0.1:6000", "/sfn")
+        );
+        let secrets = endpoint(AwsService::SecretsManager, "eu-west-1", &env(&both)).expect("sm");
+        assert_eq!(secrets.host, "127.0.0.1:5000");
+        let bad = endpoint(
+            AwsService::SecretsManager,
+            "eu-west-1",
+            &env(&[("AWS_ENDPOINT_URL", "ftp://x")]),
+        );
+        assert!(
+            bad.expect_err("ftp")
+                .contains("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        );
+    }
+
+    #[test]
+    fn no_credentials_means_no_client_and_a_region_is_required() {
+        assert!(AwsClient::from_env_with(&env(&[])).expect("ok").is_none());
+        let no_region = AwsClient::from_env_with(&env(&[
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ]));
+        assert_eq!(no_region.expect_err("region"), "AWS_REGION is not set");
+    }
+}

@@ -1,0 +1,191 @@
+//! check-status. As a Step Functions task it checks a job once and returns its next state
+//! (with `wait_seconds`); as a webhook it answers a job's current status from its execution.
+
+use imgflow_shared::error::ValidationError;
+use imgflow_shared::job::{CheckInput, CheckMode, JobState, check_job};
+use imgflow_shared::retry::Jitter;
+use serde_json::{Value, json};
+
+use crate::app::{App, unix_now};
+use crate::envelope::{Envelope, http_answer, method};
+use crate::errors::FunctionError;
+use crate::sfn;
+use crate::start::{authenticate, bad_request};
+
+pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionError> {
+    match envelope {
+        Envelope::Task(input) => check_task(app, input).await,
+        Envelope::Webhook(request) => Ok(status_webhook(app, &request).await),
+        Envelope::Event(_) => Err(FunctionError::invalid(&ValidationError::new(
+            "detail-type",
+            "check-status is called by the state machine or a webhook, not by events",
+        ))),
+    }
+}
+
+async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
+    let input: CheckInput = serde_json::from_value(input).map_err(|err| {
+        let text = err.to_string();
+        let text = text
+            .rfind(" at line ")
+            .map_or(text.clone(), |at| text[..at].to_owned());
+        FunctionError::invalid(&ValidationError::new(
+            "$",
+            format!("not a job state: {text}"),
+        ))
+    })?;
+    input
+        .options
+        .validate()
+        .map_err(|err| FunctionError::invalid(&err))?;
+    let mut jitter = Jitter::from_clock();
+    let job_id = input.job_id.clone();
+    let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter)
+        .await
+        .map_err(|err| {
+            tracing::warn!(%job_id, cloud = %err.cloud, code = %err.code, "every status check failed; the state machine retries");
+            FunctionError::cloud(&err)
+        })?;
+    log_state(&state);
+    serde_json::to_value(&state)
+        .map_err(|err| FunctionError::new("Request.Invalid", err.to_string()))
+}
+
+fn log_state(state: &JobState) {
+    for task in &state.tasks {
+        tracing::info!(
+            job_id = %state.job_id,
+            cloud = %task.task.cloud,
+            region = %task.task.region,
+            image_id = %task.task.image_id,
+            task_id = task.task.task_id.as_deref().unwrap_or(""),
+            destination_region = task.task.destination_region.as_deref().unwrap_or(""),
+            state = ?task.state,
+            progress = task.progress.map(u64::from),
+            "task checked"
+        );
+    }
+    tracing::info!(
+        job_id = %state.job_id,
+        state = ?state.state,
+        checks = state.checks,
+        wait_seconds = state.wait_seconds,
+        "job checked"
+    );
+}
+
+/// POST `{"job_id": "..."}` (the newest execution of that job) or `{"execution_arn": "..."}`.
+async fn status_webhook(
+    app: &App,
+    request: &aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest,
+) -> Value {
+    let body = match authenticate(app, request) {
+        Ok((body, _)) => body,
+        Err(answer) => return answer,
+    };
+    if method(request) != "POST" {
+        return http_answer(
+            405,
+            &json!({"error": "Request.Method", "message": "ask with POST {\"job_id\": ...}"}),
+        );
+    }
+    let document: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let job_id = document.get("job_id").and_then(Value::as_str);
+    let execution_arn = document.get("execution_arn").and_then(Value::as_str);
+    if job_id.is_none() && execution_arn.is_none() {
+        return bad_request(&ValidationError::new(
+            "job_id",
+            "is required (or execution_arn)",
+        ));
+    }
+    let (Some(aws), Some(state_machine_arn)) = (&app.aws, &app.settings.state_machine_arn) else {
+        return http_answer(
+            500,
+            &json!({"error": "Config.Invalid", "message": "IMGFLOW_STATE_MACHINE_ARN and AWS credentials are needed"}),
+        );
+    };
+    let aws_failed = |err: crate::aws::AwsError| {
+        http_answer(
+            502,
+            &json!({"error": "Aws.Error", "message": err.to_string()}),
+        )
+    };
+    let execution_arn = match (execution_arn, job_id) {
+        (Some(arn), _) => arn.to_owned(),
+        (None, Some(job_id)) => {
+            match sfn::latest_execution_of_job(aws, state_machine_arn, job_id).await {
+                Ok(Some(arn)) => arn,
+                Ok(None) => {
+                    return http_answer(
+                        404,
+                        &json!({"error": "Job.NotFound", "message": format!("no execution of job {job_id}")}),
+                    );
+                }
+                Err(err) => return aws_failed(err),
+            }
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    let execution = match sfn::describe_execution(aws, &execution_arn).await {
+        Ok(execution) => execution,
+        Err(err) if err.code == "ExecutionDoesNotExist" => {
+            return http_answer(
+                404,
+                &json!({"error": "Job.NotFound", "message": err.message}),
+            );
+        }
+        Err(err) => return aws_failed(err),
+    };
+    let status = execution
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("UNKNOWN")
+        .to_owned();
+    let mut answer = json!({
+        "job_id": job_id.map(str::to_owned).or_else(|| execution.get("name").and_then(Value::as_str).and_then(|n| n.split("--").next()).map(str::to_owned)),
+        "execution_arn": execution_arn,
+        "status": status,
+    });
+    match status.as_str() {
+        "RUNNING" => match sfn::latest_check_output(aws, &execution_arn).await {
+            Ok(Some(last)) => match serde_json::from_value::<CheckInput>(last) {
+                // A fresh look at the open tasks; the job's own loop stays in charge.
+                Ok(input) => {
+                    match check_job(
+                        &app.cloud,
+                        input,
+                        unix_now(),
+                        CheckMode::Observe,
+                        &mut Jitter::from_clock(),
+                    )
+                    .await
+                    {
+                        Ok(state) => {
+                            answer["state"] = json!(state.state);
+                            answer["summary"] = json!(state.summary);
+                        }
+                        Err(err) => answer["check_error"] = json!(err),
+                    }
+                }
+                Err(err) => answer["check_error"] = json!(err.to_string()),
+            },
+            Ok(None) => answer["state"] = json!("starting"),
+            Err(err) => return aws_failed(err),
+        },
+        _ => {
+            if let Some(output) = execution.get("output").and_then(Value::as_str) {
+                answer["summary"] = serde_json::from_str(output).unwrap_or(Value::Null);
+            }
+            for field in ["error", "cause"] {
+                if let Some(value) = execution.get(field) {
+                    answer[field] = value.clone();
+                }
+            }
+            if let Ok(Some(last)) = sfn::latest_check_output(aws, &execution_arn).await {
+                answer["state"] = last.get("state").cloned().unwrap_or(Value::Null);
+                answer["summary"] = last.get("summary").cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    http_answer(200, &answer)
+}

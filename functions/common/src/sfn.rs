@@ -1,0 +1,225 @@
+//! The Step Functions calls: start a job's execution exactly once, and find a job's
+//! execution and its latest check to answer a status request.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::aws::{AwsClient, AwsError, AwsService};
+
+/// The name of a job's execution: the job id, then 12 hex digits of a hash of what makes
+/// this start unique (the caller's idempotency key, the event id, or the signed delivery).
+/// The same key always gives the same name, so a repeated delivery starts nothing new.
+pub fn execution_name(job_id: &str, kind: &str, key: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(kind.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(key.as_bytes())
+        .finalize();
+    let hex = imgflow_shared::signing::hex(&digest);
+    format!("{job_id}--{}", &hex[..12])
+}
+
+/// The execution ARN Step Functions gives an execution named `name` of `state_machine_arn`.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    pub execution_arn: String,
+    /// The execution already existed with this very input: nothing new was started.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartExecutionError {
+    #[error(
+        "an execution named {name} already exists with a different job: reuse of an idempotency key"
+    )]
+    KeyReused { name: String, execution_arn: String },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// Starts the execution, or finds the one a previous delivery started with the same input.
+/// The execution is looked up first: Step Functions answers a repeated StartExecution for a
+/// running execution as if it were new, so only the lookup tells a repeat apart. Two
+/// deliveries racing past the lookup still start one execution (same name, same input).
+pub async fn start_execution(
+    aws: &AwsClient,
+    state_machine_arn: &str,
+    name: &str,
+    input: &Value,
+) -> Result<Started, StartExecutionError> {
+    let arn = execution_arn(state_machine_arn, name);
+    let existing = match describe_execution(aws, &arn).await {
+        Ok(existing) => Some(existing),
+        Err(error) if error.code == "ExecutionDoesNotExist" => None,
+        Err(error) => return Err(error.into()),
+    };
+    let started = match existing {
+        Some(existing) => existing,
+        None => {
+            let body = json!({"stateMachineArn": state_machine_arn, "name": name, "input": input.to_string()});
+            match aws
+                .call(AwsService::StepFunctions, "StartExecution", &body)
+                .await
+            {
+                Ok(answer) => {
+                    let arn = answer
+                        .get("executionArn")
+                        .and_then(Value::as_str)
+                        .map_or(arn, str::to_owned);
+                    return Ok(Started {
+                        execution_arn: arn,
+                        duplicate: false,
+                    });
+                }
+                // Another delivery started it between the lookup and now.
+                Err(error) if error.code == "ExecutionAlreadyExists" => {
+                    describe_execution(aws, &arn).await?
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    };
+    let same_input = started
+        .get("input")
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .is_some_and(|existing_input| existing_input == *input);
+    if same_input {
+        Ok(Started {
+            execution_arn: arn,
+            duplicate: true,
+        })
+    } else {
+        Err(StartExecutionError::KeyReused {
+            name: name.to_owned(),
+            execution_arn: arn,
+        })
+    }
+}
+
+pub async fn describe_execution(aws: &AwsClient, execution_arn: &str) -> Result<Value, AwsError> {
+    aws.call(
+        AwsService::StepFunctions,
+        "DescribeExecution",
+        &json!({"executionArn": execution_arn}),
+    )
+    .await
+}
+
+/// The newest execution of `job_id` (names `<job_id>--<hash>`), looking through at most
+/// five pages of the state machine's executions, newest first.
+pub async fn latest_execution_of_job(
+    aws: &AwsClient,
+    state_machine_arn: &str,
+    job_id: &str,
+) -> Result<Option<String>, AwsError> {
+    let prefix = format!("{job_id}--");
+    let mut token: Option<String> = None;
+    for _ in 0..5 {
+        let mut body = json!({"stateMachineArn": state_machine_arn, "maxResults": 1000});
+        if let Some(token) = &token {
+            body["nextToken"] = json!(token);
+        }
+        let page = aws
+            .call(AwsService::StepFunctions, "ListExecutions", &body)
+            .await?;
+        let executions = page
+            .get("executions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let newest = executions
+            .iter()
+            .filter(|e| {
+                e.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .max_by(|a, b| {
+                let start = |e: &Value| e.get("startDate").and_then(Value::as_f64).unwrap_or(0.0);
+                start(a).total_cmp(&start(b))
+            });
+        if let Some(arn) = newest
+            .and_then(|e| e.get("executionArn"))
+            .and_then(Value::as_str)
+        {
+            return Ok(Some(arn.to_owned()));
+        }
+        token = page
+            .get("nextToken")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// The output of the execution's most recent successful check-status call, if any: the
+/// job's latest recorded state. Reads the newest 200 history events.
+pub async fn latest_check_output(
+    aws: &AwsClient,
+    execution_arn: &str,
+) -> Result<Option<Value>, AwsError> {
+    let body = json!({"executionArn": execution_arn, "reverseOrder": true, "maxResults": 200});
+    let history = aws
+        .call(AwsService::StepFunctions, "GetExecutionHistory", &body)
+        .await?;
+    let events = history
+        .get("events")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for event in events {
+        let details = event
+            .get("lambdaFunctionSucceededEventDetails")
+            .or_else(|| event.get("taskSucceededEventDetails"));
+        let Some(output) = details
+            .and_then(|d| d.get("output"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        if let Ok(value) = serde_json::from_str::<Value>(output)
+            && value.get("summary").is_some()
+            && value.get("tasks").is_some()
+        {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stable_short_and_distinct_per_key() {
+        let a = execution_name("nightly-web", "export", "event:1");
+        assert_eq!(a, execution_name("nightly-web", "export", "event:1"));
+        assert_ne!(a, execution_name("nightly-web", "export", "event:2"));
+        assert_ne!(a, execution_name("nightly-web", "sync", "event:1"));
+        assert!(a.starts_with("nightly-web--") && a.len() == "nightly-web--".len() + 12);
+        assert!(execution_name(&"j".repeat(64), "export", "k").len() <= 80);
+    }
+
+    #[test]
+    fn execution_arns_follow_the_state_machine_arn() {
+        assert_eq!(
+            execution_arn(
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:imgflow-jobs",
+                "j--abc"
+            ),
+            "arn:aws:states:eu-west-1:123456789012:execution:imgflow-jobs:j--abc"
+        );
+    }
+}

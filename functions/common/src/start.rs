@@ -1,0 +1,309 @@
+//! start-export and start-sync. A Step Functions task starts one request and returns its
+//! task references; a webhook or an EventBridge event hands a whole job to the state
+//! machine, once per delivery.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
+use imgflow_shared::error::ValidationError;
+use imgflow_shared::job::{Job, JobRequests};
+use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
+use serde_json::{Value, json};
+
+use crate::app::{App, Function, unix_now};
+use crate::envelope::{Envelope, http_answer, method, raw_body};
+use crate::errors::FunctionError;
+use crate::sfn::{self, StartExecutionError};
+use crate::webhook::{self, IDEMPOTENCY_HEADER};
+
+pub async fn handle(
+    function: Function,
+    app: &App,
+    envelope: Envelope,
+) -> Result<Value, FunctionError> {
+    let kind = match function {
+        Function::StartSync => TaskKind::Sync,
+        _ => TaskKind::Export,
+    };
+    match envelope {
+        Envelope::Task(input) => start_one(app, kind, input).await,
+        Envelope::Event(event) => start_from_event(app, kind, *event).await,
+        Envelope::Webhook(request) => Ok(start_from_webhook(app, kind, &request).await),
+    }
+}
+
+/// A Step Functions task: `{"index": 0, "request": {...}}` (the state machine's Map item;
+/// other fields are ignored) or a bare request. Answers `{"index", "tasks", "failures"}`.
+async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, FunctionError> {
+    let index = input.get("index").and_then(Value::as_u64).unwrap_or(0);
+    let job_id = input
+        .get("job_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let (request, field) = match input.get("request") {
+        Some(request) => (request.clone(), "request"),
+        None => (input, "$"),
+    };
+    let invalid = |err: serde_json::Error| {
+        FunctionError::invalid(&ValidationError::new(field, strip_position(&err)))
+    };
+    let prefixed = |err: FunctionError| {
+        if field == "request" && err.name == "Request.Invalid" {
+            FunctionError::new(err.name, format!("request.{}", err.message))
+        } else {
+            err
+        }
+    };
+    let outcome: StartOutcome = match kind {
+        TaskKind::Export => {
+            let request: ExportRequest = serde_json::from_value(request).map_err(invalid)?;
+            tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting an export");
+            app.cloud
+                .start_export(&request)
+                .await
+                .map_err(|e| prefixed(e.into()))?
+        }
+        TaskKind::Sync => {
+            let request: SyncRequest = serde_json::from_value(request).map_err(invalid)?;
+            tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting a copy");
+            app.cloud
+                .start_sync(&request)
+                .await
+                .map_err(|e| prefixed(e.into()))?
+        }
+    };
+    for task in &outcome.tasks {
+        tracing::info!(
+            %job_id,
+            index,
+            cloud = %task.cloud,
+            region = %task.region,
+            image_id = %task.image_id,
+            task_id = task.task_id.as_deref().unwrap_or(""),
+            destination_region = task.destination_region.as_deref().unwrap_or(""),
+            "task started"
+        );
+    }
+    for failure in &outcome.failures {
+        tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
+    }
+    Ok(json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}))
+}
+
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    text.rfind(" at line ")
+        .map_or(text.clone(), |at| text[..at].to_owned())
+}
+
+/// Checks a job before anything starts: its rules, and that the clouds it uses have keys.
+fn accept_job(app: &App, document: &Value, kind: TaskKind) -> Result<Job, ValidationError> {
+    let job = Job::parse(document, Some(kind))?;
+    let clouds: Vec<_> = match &job.requests {
+        JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
+        JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),
+    };
+    for (index, cloud) in clouds.into_iter().enumerate() {
+        if app.settings.credentials.get(cloud).is_none() {
+            return Err(ValidationError::new(
+                format!("requests[{index}].cloud"),
+                format!("no {cloud} credentials are configured for this deployment"),
+            ));
+        }
+    }
+    Ok(job)
+}
+
+fn kind_word(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Export => "export",
+        TaskKind::Sync => "sync",
+    }
+}
+
+/// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,
+/// or the function's configured job when the detail is empty. The execution is named after
+/// the event id, so a duplicated delivery starts nothing new.
+async fn start_from_event(
+    app: &App,
+    kind: TaskKind,
+    event: EventBridgeEvent<Value>,
+) -> Result<Value, FunctionError> {
+    let detail_empty =
+        event.detail.is_null() || event.detail.as_object().is_some_and(|o| o.is_empty());
+    let document = if detail_empty {
+        app.settings.scheduled_job.clone().ok_or_else(|| {
+            FunctionError::invalid(&ValidationError::new(
+                "detail",
+                "is empty and no IMGFLOW_SCHEDULED_JOB is configured",
+            ))
+        })?
+    } else {
+        event.detail.clone()
+    };
+    let job = accept_job(app, &document, kind).map_err(|err| {
+        let field = if detail_empty {
+            err.field.clone()
+        } else {
+            format!("detail.{}", err.field)
+        };
+        FunctionError::invalid(&ValidationError::new(field, err.rule))
+    })?;
+    let event_id = event
+        .id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            FunctionError::invalid(&ValidationError::new(
+                "id",
+                "the event has no id to name its execution after",
+            ))
+        })?;
+    let name = sfn::execution_name(&job.job_id, kind_word(kind), &format!("event:{event_id}"));
+    tracing::info!(job_id = %job.job_id, source = %event.source, %name, "starting the job's execution for an event");
+    let started = start_execution(app, &job, &name)
+        .await
+        .map_err(|err| match err {
+            StartFailure::Conflict(message) => {
+                FunctionError::invalid(&ValidationError::new("id", message))
+            }
+            StartFailure::Aws(message) | StartFailure::Config(message) => {
+                FunctionError::new("Aws.Error", message)
+            }
+        })?;
+    Ok(json!({
+        "job_id": job.job_id,
+        "execution_name": name,
+        "execution_arn": started.execution_arn,
+        "duplicate": started.duplicate,
+    }))
+}
+
+enum StartFailure {
+    Conflict(String),
+    Aws(String),
+    Config(String),
+}
+
+async fn start_execution(app: &App, job: &Job, name: &str) -> Result<sfn::Started, StartFailure> {
+    let (Some(aws), Some(arn)) = (&app.aws, &app.settings.state_machine_arn) else {
+        return Err(StartFailure::Config(
+            "IMGFLOW_STATE_MACHINE_ARN and AWS credentials are needed to start jobs".into(),
+        ));
+    };
+    match sfn::start_execution(aws, arn, name, &job.to_value()).await {
+        Ok(started) => {
+            tracing::info!(job_id = %job.job_id, execution_arn = %started.execution_arn, duplicate = started.duplicate, "execution started");
+            Ok(started)
+        }
+        Err(StartExecutionError::KeyReused { name, .. }) => Err(StartFailure::Conflict(format!(
+            "the execution {name} already ran a different job: this idempotency key (or event id) was used before"
+        ))),
+        Err(StartExecutionError::Aws(err)) => Err(StartFailure::Aws(err.to_string())),
+    }
+}
+
+/// A webhook: authenticated, validated, then handed to the state machine. Answers 202 with
+/// the execution (the same answer for a repeated delivery), 400 naming the field, 401.
+async fn start_from_webhook(
+    app: &App,
+    kind: TaskKind,
+    request: &LambdaFunctionUrlRequest,
+) -> Value {
+    let (body, timestamp) = match authenticate(app, request) {
+        Ok(authenticated) => authenticated,
+        Err(answer) => return answer,
+    };
+    if method(request) != "POST" {
+        return http_answer(
+            405,
+            &json!({"error": "Request.Method", "message": "send the job with POST"}),
+        );
+    }
+    let document: Value = match serde_json::from_slice(&body) {
+        Ok(document) => document,
+        Err(err) => {
+            return bad_request(&ValidationError::new(
+                "$",
+                format!("the body is not JSON: {}", strip_position(&err)),
+            ));
+        }
+    };
+    let job = match accept_job(app, &document, kind) {
+        Ok(job) => job,
+        Err(err) => return bad_request(&err),
+    };
+    let key = match request
+        .headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(key) if !key.is_empty() && key.len() <= 128 => format!("key:{key}"),
+        Some(_) => {
+            return bad_request(&ValidationError::new(
+                "Idempotency-Key",
+                "must be 1 to 128 visible characters",
+            ));
+        }
+        None => format!("delivery:{timestamp}.{}", String::from_utf8_lossy(&body)),
+    };
+    let name = sfn::execution_name(&job.job_id, kind_word(kind), &key);
+    match start_execution(app, &job, &name).await {
+        Ok(started) => http_answer(
+            202,
+            &json!({
+                "job_id": job.job_id,
+                "execution_name": name,
+                "execution_arn": started.execution_arn,
+                "duplicate": started.duplicate,
+            }),
+        ),
+        Err(StartFailure::Conflict(message)) => http_answer(
+            409,
+            &json!({"error": "Request.Conflict", "field": "Idempotency-Key", "message": message}),
+        ),
+        Err(StartFailure::Aws(message)) => {
+            http_answer(502, &json!({"error": "Aws.Error", "message": message}))
+        }
+        Err(StartFailure::Config(message)) => {
+            http_answer(500, &json!({"error": "Config.Invalid", "message": message}))
+        }
+    }
+}
+
+pub fn bad_request(err: &ValidationError) -> Value {
+    http_answer(
+        400,
+        &json!({"error": "Request.Invalid", "field": err.field, "rule": err.rule, "message": err.to_string()}),
+    )
+}
+
+/// The raw body and timestamp of a correctly signed request, or the 401 (500 when the
+/// deployment has no webhook secret) to answer.
+pub fn authenticate(
+    app: &App,
+    request: &LambdaFunctionUrlRequest,
+) -> Result<(Vec<u8>, u64), Value> {
+    let Some(secret) = &app.settings.webhook_secret else {
+        return Err(http_answer(
+            500,
+            &json!({"error": "Config.Invalid", "message": "no webhook secret is configured"}),
+        ));
+    };
+    let unauthorized = |message: String| {
+        tracing::warn!(%message, "webhook refused");
+        http_answer(
+            401,
+            &json!({"error": "Webhook.Unauthorized", "message": message}),
+        )
+    };
+    let body = raw_body(request).map_err(unauthorized)?;
+    let timestamp = webhook::verify(
+        &request.headers,
+        &body,
+        secret.expose().as_bytes(),
+        unix_now(),
+    )
+    .map_err(|err| unauthorized(err.to_string()))?;
+    Ok((body, timestamp))
+}

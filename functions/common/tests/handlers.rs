@@ -1,0 +1,401 @@
+//! Each function's handler on each trigger's example event (functions/events/), against the
+//! cloud emulator: Step Functions tasks run jobs to their end, webhooks and events that must
+//! start nothing start nothing, and errors carry their stable names.
+
+mod support;
+
+use imgflow_functions::Function;
+use serde_json::{Value, json};
+use support::*;
+
+/// Runs check-status the way the state machine does (the output is the next input) until
+/// the job is final; the emulator's clock jumps by the wait the function asked for.
+async fn run_checks(h: &Harness, mut state: Value) -> (Value, u32) {
+    for round in 1..=1000 {
+        state = h
+            .call(Function::CheckStatus, state)
+            .await
+            .expect("check-status");
+        if state["state"] != "running" {
+            return (state, round);
+        }
+        let wait = state["wait_seconds"].as_u64().expect("wait_seconds");
+        assert!(
+            (10..=300).contains(&wait),
+            "wait {wait} outside the job's policy"
+        );
+        h.advance(wait as f64);
+    }
+    panic!("the job did not finish: {state}");
+}
+
+/// What the state machine hands check-status after its start Map.
+fn after_starts(job: &Value, starts: Vec<Value>) -> Value {
+    let mut state = job.clone();
+    state["starts"] = Value::Array(starts);
+    state
+}
+
+#[tokio::test]
+async fn an_export_job_runs_from_step_functions_tasks_to_success() {
+    let h = harness().await;
+    let job = fixture("start-export/eventbridge.json")["detail"].clone();
+    let mut starts = Vec::new();
+    for (index, request) in job["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .enumerate()
+    {
+        let mut item = fixture("start-export/step-functions.json");
+        item["index"] = json!(index);
+        item["request"] = request.clone();
+        let started = h.call(Function::StartExport, item).await.expect("started");
+        assert_eq!(started["index"], index);
+        assert!(
+            !started["tasks"].as_array().expect("tasks").is_empty(),
+            "{started}"
+        );
+        starts.push(started);
+    }
+    let (state, checks) = run_checks(&h, after_starts(&job, starts)).await;
+    assert_eq!(state["state"], "succeeded", "{state}");
+    assert_eq!(state["reason"], Value::Null);
+    assert_eq!(state["wait_seconds"], 0);
+    let summary = &state["summary"];
+    assert_eq!(summary["job_id"], "nightly-web");
+    assert_eq!(summary["checks"], checks);
+    assert_eq!(
+        summary["tasks_total"], 3,
+        "two Tencent images and one Volcengine image"
+    );
+    assert_eq!(summary["tasks_succeeded"], 3);
+    for item in summary["items"].as_array().expect("items") {
+        assert_eq!(item["state"], "succeeded");
+        for task in item["tasks"].as_array().expect("tasks") {
+            let objects = task["result"]["objects"].as_array().expect("objects");
+            assert!(
+                objects.iter().all(|o| o["size"].as_u64() > Some(0)),
+                "{task}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sync_job_runs_from_step_functions_tasks_to_success() {
+    let h = harness().await;
+    let job = fixture("start-sync/eventbridge.json")["detail"].clone();
+    let mut starts = Vec::new();
+    for (index, request) in job["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .enumerate()
+    {
+        let item =
+            json!({"job_id": job["job_id"], "kind": "sync", "index": index, "request": request});
+        starts.push(h.call(Function::StartSync, item).await.expect("started"));
+    }
+    let (state, _) = run_checks(&h, after_starts(&job, starts)).await;
+    assert_eq!(state["state"], "succeeded", "{state}");
+    let regions: Vec<&str> = state["summary"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .flat_map(|i| i["tasks"].as_array().expect("tasks").iter())
+        .flat_map(|t| t["result"]["images"].as_array().expect("images").iter())
+        .map(|image| image["region"].as_str().expect("region"))
+        .collect();
+    assert_eq!(regions, ["cn-shanghai", "cn-east-3"]);
+}
+
+#[tokio::test]
+async fn step_functions_errors_carry_stable_names_and_the_clouds_words() {
+    let h = harness().await;
+    let mut invalid = fixture("start-export/step-functions.json");
+    invalid["request"]["file_name_prefixes"] = json!(["web"]);
+    let err = h
+        .call(Function::StartExport, invalid)
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.name, "Request.Invalid");
+    assert!(
+        err.message.starts_with("request.file_name_prefixes"),
+        "{err}"
+    );
+
+    let mut unknown_field = fixture("start-export/step-functions.json");
+    unknown_field["request"]["colour"] = json!("blue");
+    let err = h
+        .call(Function::StartExport, unknown_field)
+        .await
+        .expect_err("unknown field");
+    assert_eq!(
+        (err.name, err.message.contains("colour")),
+        ("Request.Invalid", true),
+        "{err}"
+    );
+    assert_eq!(h.tasks_created(), 0, "an invalid request starts nothing");
+
+    let mut encrypted = fixture("start-export/step-functions.json");
+    encrypted["request"]["image_ids"] = json!(["img-enc00001"]);
+    encrypted["request"]["file_name_prefixes"] = json!(["enc"]);
+    let err = h
+        .call(Function::StartExport, encrypted)
+        .await
+        .expect_err("encrypted");
+    assert_eq!(err.name, "Cloud.Rejected", "{err}");
+    assert!(
+        err.message.contains("request id"),
+        "the cloud's request id is kept: {err}"
+    );
+
+    h.emulator.add_fault(cloud_emulator::faults::Fault {
+        cloud: Some(imgflow_shared::Cloud::Volcengine),
+        action: Some("ExportImage".into()),
+        kind: cloud_emulator::faults::FaultKind::Throttle,
+        times: 50,
+        delay_ms: 0,
+    });
+    let throttled = json!({"index": 1, "request": fixture("start-export/eventbridge.json")["detail"]["requests"][1]});
+    let err = h
+        .call(Function::StartExport, throttled)
+        .await
+        .expect_err("throttled");
+    assert_eq!(err.name, "Cloud.Throttled", "{err}");
+
+    let err = h
+        .call(
+            Function::CheckStatus,
+            fixture("start-export/eventbridge.json"),
+        )
+        .await
+        .expect_err("event");
+    assert_eq!(err.name, "Request.Invalid");
+    let err = h
+        .call(Function::CheckStatus, json!({"tasks": "none"}))
+        .await
+        .expect_err("garbage");
+    assert_eq!(err.name, "Request.Invalid");
+    assert_eq!(h.aws_connections(), 0);
+}
+
+#[tokio::test]
+async fn a_job_past_its_deadline_times_out_with_a_reason() {
+    let h = harness().await;
+    let started = h
+        .call(
+            Function::StartSync,
+            fixture("start-sync/step-functions.json"),
+        )
+        .await
+        .expect("started");
+    let job = fixture("start-sync/eventbridge.json")["detail"].clone();
+    let mut state = after_starts(&job, vec![started]);
+    state["deadline_at"] = json!(unix_now() - 1);
+    let state = h.call(Function::CheckStatus, state).await.expect("checked");
+    assert_eq!(state["state"], "timed_out", "{state}");
+    assert!(
+        state["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("deadline"),
+        "{state}"
+    );
+    assert_eq!(
+        state["tasks"][0]["cancelled"], true,
+        "Alibaba copies are cancelled"
+    );
+}
+
+#[tokio::test]
+async fn webhooks_that_are_not_properly_signed_start_nothing() {
+    let h = harness().await;
+    let now = unix_now();
+    let event = fixture("start-export/webhook.json");
+    let mut cases = vec![
+        ("unsigned", event.clone(), 401),
+        (
+            "wrong secret",
+            sign_webhook(event.clone(), "not-the-secret", now),
+            401,
+        ),
+        (
+            "stale",
+            sign_webhook(event.clone(), WEBHOOK_SECRET, now - 301),
+            401,
+        ),
+        (
+            "from the future",
+            sign_webhook(event.clone(), WEBHOOK_SECRET, now + 400),
+            401,
+        ),
+    ];
+    let mut tampered = sign_webhook(event.clone(), WEBHOOK_SECRET, now);
+    tampered["body"] = json!(
+        tampered["body"]
+            .as_str()
+            .expect("body")
+            .replace("nightly-web", "nightly-wex")
+    );
+    cases.push(("body changed after signing", tampered, 401));
+    let mut bad_job: Value =
+        serde_json::from_str(event["body"].as_str().expect("body")).expect("json");
+    bad_job["requests"][0]["file_name_prefixes"] = json!(["web"]);
+    let mut invalid = event.clone();
+    invalid["body"] = json!(bad_job.to_string());
+    cases.push((
+        "invalid job",
+        sign_webhook(invalid, WEBHOOK_SECRET, now),
+        400,
+    ));
+    let mut sync_job = event.clone();
+    sync_job["body"] = fixture("start-sync/webhook.json")["body"].clone();
+    cases.push((
+        "a sync job sent to start-export",
+        sign_webhook(sync_job, WEBHOOK_SECRET, now),
+        400,
+    ));
+    let mut get = sign_webhook(event.clone(), WEBHOOK_SECRET, now);
+    get["requestContext"]["http"]["method"] = json!("GET");
+    cases.push(("GET", get, 405));
+    for (case, event, expected) in cases {
+        let answer = h
+            .call(Function::StartExport, event)
+            .await
+            .expect("an HTTP answer");
+        let (status, body) = http(&answer);
+        assert_eq!(status, expected, "{case}: {body}");
+        match expected {
+            401 => assert_eq!(body["error"], "Webhook.Unauthorized", "{case}"),
+            400 => assert_eq!(body["error"], "Request.Invalid", "{case}"),
+            _ => {}
+        }
+    }
+    let (_, body) = http(
+        &h.call(Function::StartExport, {
+            let mut e = event.clone();
+            e["body"] = json!(bad_job.to_string());
+            sign_webhook(e, WEBHOOK_SECRET, now)
+        })
+        .await
+        .expect("answer"),
+    );
+    assert_eq!(body["field"], "requests[0].file_name_prefixes", "{body}");
+    assert_eq!(h.aws_connections(), 0, "nothing reached Step Functions");
+    assert_eq!(h.tasks_created(), 0, "nothing reached a cloud");
+}
+
+#[tokio::test]
+async fn a_job_for_a_cloud_without_keys_is_refused_before_it_starts() {
+    let h = harness_with(|env| {
+        env.remove("HUAWEICLOUD_SDK_AK");
+        env.remove("HUAWEICLOUD_SDK_SK");
+    })
+    .await;
+    let answer = h
+        .call(
+            Function::StartSync,
+            sign_webhook(
+                fixture("start-sync/webhook.json"),
+                WEBHOOK_SECRET,
+                unix_now(),
+            ),
+        )
+        .await
+        .expect("answer");
+    let (status, body) = http(&answer);
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("requests[1].cloud")),
+        "{body}"
+    );
+    let err = h
+        .call(Function::StartSync, fixture("start-sync/eventbridge.json"))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.name, "Request.Invalid");
+    assert!(err.message.starts_with("detail.requests[1].cloud"), "{err}");
+    assert_eq!(h.aws_connections(), 0);
+}
+
+#[tokio::test]
+async fn a_schedule_without_a_job_is_refused_and_one_with_a_configured_job_reaches_step_functions()
+{
+    let h = harness().await;
+    let err = h
+        .call(
+            Function::StartExport,
+            fixture("start-export/scheduler.json"),
+        )
+        .await
+        .expect_err("no job");
+    assert_eq!(err.name, "Request.Invalid");
+    assert!(err.message.starts_with("detail:"), "{err}");
+    assert_eq!(h.aws_connections(), 0);
+
+    let job = fixture("start-export/eventbridge.json")["detail"].to_string();
+    let h = harness_with(|env| {
+        env.insert("IMGFLOW_SCHEDULED_JOB".into(), job);
+    })
+    .await;
+    // The listener closes the connection unanswered: the start is reported as an AWS error
+    // (the event is retried by Lambda), after the job was accepted.
+    let err = h
+        .call(
+            Function::StartExport,
+            fixture("start-export/scheduler.json"),
+        )
+        .await
+        .expect_err("no Step Functions here");
+    assert_eq!(err.name, "Aws.Error", "{err}");
+    assert!(h.aws_connections() >= 1);
+    assert_eq!(
+        h.tasks_created(),
+        0,
+        "the execution, not the function, starts the tasks"
+    );
+}
+
+/// The check-status example is the state machine's input after its start Map, for the
+/// start-export example on a fresh emulator (task ids are the emulator's first ones): it is
+/// captured, not typed. `IMGFLOW_UPDATE_EXAMPLES=1` rewrites it.
+#[tokio::test]
+async fn the_check_status_example_is_what_the_start_example_returns_and_it_runs_to_the_end() {
+    let h = harness().await;
+    let item = fixture("start-export/step-functions.json");
+    let started = h
+        .call(Function::StartExport, item.clone())
+        .await
+        .expect("started");
+    let job = json!({"job_id": item["job_id"], "kind": item["kind"],
+        "requests": [item["request"]], "options": {"deadline_seconds": 86400}});
+    let mut expected = after_starts(&job, vec![started]);
+    let example = fixture("check-status/step-functions.json");
+    if std::env::var_os("IMGFLOW_UPDATE_EXAMPLES").is_some() {
+        let text = serde_json::to_string_pretty(&expected).expect("json") + "\n";
+        std::fs::write(events_dir().join("check-status/step-functions.json"), text).expect("write");
+    } else {
+        // The start time is the only thing that differs between two runs.
+        let mut example_without_time = example.clone();
+        for task in example_without_time["starts"][0]["tasks"]
+            .as_array_mut()
+            .expect("tasks")
+        {
+            task["started_at"] = json!(0);
+        }
+        for task in expected["starts"][0]["tasks"]
+            .as_array_mut()
+            .expect("tasks")
+        {
+            task["started_at"] = json!(0);
+        }
+        assert_eq!(
+            example_without_time, expected,
+            "rerun with IMGFLOW_UPDATE_EXAMPLES=1"
+        );
+    }
+    let (state, _) = run_checks(&h, example).await;
+    assert_eq!(state["state"], "succeeded", "{state}");
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Fills a webhook example event's X-Imgflow-Timestamp and X-Imgflow-Signature headers.
+
+    python3 functions/events/sign-webhook.py functions/events/start-export/webhook.json > signed.json
+    cargo lambda invoke start-export --data-file signed.json
+
+The secret is read from IMGFLOW_WEBHOOK_SECRET. A signature is valid for five minutes.
+"""
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    secret = os.environ.get("IMGFLOW_WEBHOOK_SECRET")
+    if not secret:
+        print("IMGFLOW_WEBHOOK_SECRET is not set", file=sys.stderr)
+        return 2
+    with open(sys.argv[1], encoding="utf-8") as f:
+        event = json.load(f)
+    timestamp = str(int(time.time()))
+    body = event.get("body") or ""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    event["headers"]["x-imgflow-timestamp"] = timestamp
+    event["headers"]["x-imgflow-signature"] = f"sha256={digest}"
+    json.dump(event, sys.stdout, ensure_ascii=False)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

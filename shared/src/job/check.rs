@@ -1,0 +1,316 @@
+//! One check of a job: ask the clouds about every open task (batched per cloud and region),
+//! apply the job's own rules (deadline, stalled progress, check budget), cancel what the
+//! cloud can cancel, and say how long to wait before the next check.
+
+use super::spec::JobOptions;
+use super::state::{CheckInput, JobPhase, JobState, TrackedState, TrackedTask};
+use super::summary::JobSummary;
+use crate::client::CloudClient;
+use crate::error::CloudError;
+use crate::model::{CloudReason, TaskKind, TaskStatus};
+use crate::retry::Jitter;
+use crate::wait::JobClock;
+use crate::{Cloud, alibaba};
+
+/// Checks of one task that may fail in a row (throttled, unreachable) before it is given up.
+pub const MAX_CHECK_FAILURES: u32 = 10;
+
+/// What a check may do besides reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// The job's own check (the state machine's loop, the command line): applies the
+    /// deadline, stall and budget rules and cancels tasks it gives up on.
+    Drive,
+    /// A look from outside (a status webhook): reads the clouds, changes nothing.
+    Observe,
+}
+
+/// Checks a job once at `now` (unix seconds).
+///
+/// Returns `Err` only when every open task's check failed in a way a retry may cure
+/// (throttling, a server or network failure): the caller retries the whole check (the state
+/// machine's Retry), and the job's state is not advanced by a check that learned nothing.
+pub async fn check_job(
+    client: &CloudClient,
+    input: CheckInput,
+    now: u64,
+    mode: CheckMode,
+    jitter: &mut Jitter,
+) -> Result<JobState, CloudError> {
+    let job_id = input.job_id.clone();
+    let kind = input.kind;
+    let options = input.options;
+    let previous_checks = input.checks;
+    let input_started = input.started_at;
+    let input_deadline = input.deadline_at;
+    let (mut tasks, start_errors) = input.into_parts();
+    let started_at = input_started.unwrap_or_else(|| {
+        tasks
+            .iter()
+            .map(|t| t.task.started_at)
+            .min()
+            .unwrap_or(now)
+            .min(now)
+    });
+    let deadline_at =
+        input_deadline.unwrap_or_else(|| started_at.saturating_add(options.deadline_seconds));
+    let mut checks = previous_checks;
+
+    let open: Vec<usize> = (0..tasks.len())
+        .filter(|i| tasks[*i].state.is_open())
+        .collect();
+    if !open.is_empty() {
+        let refs: Vec<_> = open.iter().map(|i| tasks[*i].task.clone()).collect();
+        let results = client.status(&refs).await;
+        let all_retryable_failures = results
+            .iter()
+            .all(|r| r.as_ref().is_err_and(|e| e.retryable));
+        if all_retryable_failures && mode == CheckMode::Drive {
+            if let Some(Err(first)) = results.into_iter().next() {
+                return Err(first);
+            }
+        } else {
+            checks = checks.saturating_add(u32::from(mode == CheckMode::Drive));
+            for (index, result) in open.into_iter().zip(results) {
+                apply(&mut tasks[index], result, now);
+            }
+        }
+    }
+
+    if mode == CheckMode::Drive {
+        let budget_spent = checks >= options.max_checks;
+        for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
+            if let Some(verdict) = give_up(task, &options, now, deadline_at, budget_spent) {
+                task.state = verdict.0;
+                task.reason = Some(verdict.1);
+                task.finished_at = Some(now);
+                task.cancelled = cancel(client, task).await;
+            }
+        }
+    }
+
+    let state = phase(&tasks, &start_errors);
+    let reason = job_reason(&tasks, &start_errors, state);
+    let wait_seconds = if state == JobPhase::Running {
+        let open: Vec<TaskStatus> = tasks
+            .iter()
+            .filter(|t| t.state.is_open())
+            .map(TrackedTask::status)
+            .collect();
+        let clock = JobClock {
+            now,
+            started_at,
+            deadline_at,
+            checks,
+        };
+        options.wait.next_wait(&open, clock, jitter)
+    } else {
+        0
+    };
+    let summary = JobSummary::of(
+        &job_id,
+        kind,
+        state,
+        &reason,
+        checks,
+        started_at,
+        now,
+        &tasks,
+        &start_errors,
+    );
+    Ok(JobState {
+        job_id,
+        kind,
+        options,
+        started_at,
+        deadline_at,
+        checks,
+        wait_seconds,
+        state,
+        reason,
+        tasks,
+        start_errors,
+        summary,
+    })
+}
+
+fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u64) {
+    match result {
+        Ok(status) => {
+            let state = TrackedState::from(status.state);
+            let moved = task.state != state
+                || task.progress != status.progress
+                || task.cloud_state.as_deref() != Some(status.cloud_state.as_str());
+            if moved {
+                task.changed_at = now;
+            }
+            task.state = state;
+            task.progress = status.progress;
+            task.cloud_state = Some(status.cloud_state);
+            task.reason = status.reason;
+            task.result = status.result;
+            task.task = status.task;
+            task.check_failures = 0;
+            if !state.is_open() {
+                task.finished_at = Some(now);
+            }
+        }
+        Err(error) => {
+            // A copy is confirmed by answers in a row; a failed check breaks the row.
+            task.task.confirmations = 0;
+            task.check_failures = task.check_failures.saturating_add(1);
+            if !error.retryable || task.check_failures >= MAX_CHECK_FAILURES {
+                task.state = TrackedState::Failed;
+                task.finished_at = Some(now);
+                task.reason = Some(CloudReason {
+                    code: Some(error.code.clone()),
+                    message: format!("the status check failed: {error}"),
+                });
+            }
+        }
+    }
+}
+
+/// Why the job stops waiting for an open task, if it does.
+fn give_up(
+    task: &TrackedTask,
+    options: &JobOptions,
+    now: u64,
+    deadline_at: u64,
+    budget_spent: bool,
+) -> Option<(TrackedState, CloudReason)> {
+    let where_it_was = match (task.progress, task.cloud_state.as_deref()) {
+        (Some(p), Some(s)) => format!("cloud state {s}, {p}%"),
+        (None, Some(s)) => format!("cloud state {s}"),
+        (Some(p), None) => format!("{p}%"),
+        (None, None) => "no status yet".to_owned(),
+    };
+    if now >= deadline_at {
+        let message = format!(
+            "not finished by the job's deadline ({} s after the start; {where_it_was})",
+            options.deadline_seconds
+        );
+        return Some((
+            TrackedState::TimedOut,
+            cloud_reason("Task.TimedOut", message),
+        ));
+    }
+    if budget_spent {
+        let message = format!(
+            "not finished after {} status checks, the job's budget ({where_it_was})",
+            options.max_checks
+        );
+        return Some((
+            TrackedState::TimedOut,
+            cloud_reason("Task.TimedOut", message),
+        ));
+    }
+    let still = now.saturating_sub(task.changed_at);
+    // Only a running task's progress can stop moving: a pending one (an Alibaba copy queued
+    // behind the region's limit reports `Waiting` 0 %) has not started; the deadline covers it.
+    let reports_progress =
+        task.state == TrackedState::Running && task.progress.is_some_and(|p| p < 100);
+    if options.stall_seconds > 0 && reports_progress && still >= options.stall_seconds {
+        let message = format!("progress has not moved for {still} s ({where_it_was})");
+        return Some((TrackedState::Stalled, cloud_reason("Task.Stalled", message)));
+    }
+    None
+}
+
+fn cloud_reason(code: &str, message: String) -> CloudReason {
+    CloudReason {
+        code: Some(code.to_owned()),
+        message,
+    }
+}
+
+/// Asks the cloud to stop a task the job gave up on, where the cloud has a way: Alibaba's
+/// CancelCopyImage. The other clouds' export and copy APIs have no cancel.
+async fn cancel(client: &CloudClient, task: &mut TrackedTask) -> Option<bool> {
+    match (task.task.cloud, task.task.kind) {
+        (Cloud::Alibaba, TaskKind::Sync) => {
+            let outcome = alibaba::api::cancel_copy(client, &task.task).await;
+            if let (Err(error), Some(reason)) = (&outcome, task.reason.as_mut()) {
+                reason
+                    .message
+                    .push_str(&format!("; cancelling it failed: {error}"));
+            }
+            Some(outcome.is_ok())
+        }
+        _ => None,
+    }
+}
+
+fn phase(tasks: &[TrackedTask], start_errors: &[super::StartErrorRecord]) -> JobPhase {
+    if tasks.iter().any(|t| t.state.is_open()) {
+        return JobPhase::Running;
+    }
+    let succeeded = tasks
+        .iter()
+        .filter(|t| t.state == TrackedState::Succeeded)
+        .count();
+    let failed = !start_errors.is_empty()
+        || tasks
+            .iter()
+            .any(|t| matches!(t.state, TrackedState::Failed | TrackedState::Stalled));
+    let timed_out = tasks.iter().any(|t| t.state == TrackedState::TimedOut);
+    match (succeeded > 0, failed, timed_out) {
+        (_, false, false) if succeeded > 0 => JobPhase::Succeeded,
+        (true, _, _) => JobPhase::Partial,
+        (false, true, _) => JobPhase::Failed,
+        (false, false, true) => JobPhase::TimedOut,
+        (false, false, false) => JobPhase::Failed,
+    }
+}
+
+fn job_reason(
+    tasks: &[TrackedTask],
+    start_errors: &[super::StartErrorRecord],
+    state: JobPhase,
+) -> Option<String> {
+    if matches!(state, JobPhase::Running | JobPhase::Succeeded) {
+        return None;
+    }
+    let mut lines: Vec<String> = start_errors
+        .iter()
+        .map(|e| {
+            let region = e
+                .destination_region
+                .as_deref()
+                .map(|r| format!(" to {r}"))
+                .unwrap_or_default();
+            format!(
+                "request {}{region} did not start: {}: {}",
+                e.item, e.error, e.message
+            )
+        })
+        .collect();
+    for task in tasks.iter().filter(|t| t.state != TrackedState::Succeeded) {
+        let id = task.task.task_id.as_deref().unwrap_or(&task.task.image_id);
+        let (code, message) = task
+            .reason
+            .as_ref()
+            .map(|r| (r.code.clone().unwrap_or_default(), r.message.clone()))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} {} {id} in {}: {code}: {message}",
+            task.task.cloud,
+            kind_word(task.task.kind),
+            task.task
+                .destination_region
+                .as_deref()
+                .unwrap_or(&task.task.region)
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("the job started no task".to_owned());
+    }
+    Some(lines.join("; "))
+}
+
+fn kind_word(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Export => "export",
+        TaskKind::Sync => "copy",
+    }
+}

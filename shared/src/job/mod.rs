@@ -1,0 +1,16 @@
+//! A job: several export or copy requests started together and followed to one result. The
+//! state machine carries a job's state between check-status calls; the command line follows
+//! it in a loop. Both use [`check_job`], so a job ends the same way wherever it runs.
+
+mod check;
+mod spec;
+mod state;
+mod summary;
+
+pub use check::{CheckMode, check_job};
+pub use spec::{Job, JobOptions, JobRequests};
+pub use state::{
+    CaughtError, CheckInput, JobPhase, JobState, StartEntry, StartErrorRecord, TaskEntry,
+    TrackedState, TrackedTask,
+};
+pub use summary::{ItemSummary, JobSummary, TaskSummary};

@@ -1,0 +1,275 @@
+//! A job's state between two checks: what the state machine passes from one check-status
+//! call to the next. It keeps only what the next check needs (the task references, the
+//! last answer, when progress last moved) so that a hundred tasks fit in one payload.
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::JobOptions;
+use super::summary::JobSummary;
+use crate::error::CloudError;
+use crate::model::{
+    CloudReason, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
+};
+
+/// Where a job stands. Every state but `Running` is final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobPhase {
+    Running,
+    /// Every task succeeded.
+    Succeeded,
+    /// Some tasks succeeded, others failed or timed out.
+    Partial,
+    /// No task succeeded and at least one failed.
+    Failed,
+    /// The deadline or the check budget ran out with tasks unfinished (and none failed).
+    TimedOut,
+}
+
+/// One task's state as the job sees it: the cloud's state plus the job's own verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackedState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    /// Progress did not move for `stall_seconds`.
+    Stalled,
+    /// The job's deadline or check budget ran out first.
+    TimedOut,
+}
+
+impl TrackedState {
+    pub fn is_open(self) -> bool {
+        matches!(self, TrackedState::Pending | TrackedState::Running)
+    }
+}
+
+impl From<TaskState> for TrackedState {
+    fn from(state: TaskState) -> Self {
+        match state {
+            TaskState::Pending => TrackedState::Pending,
+            TaskState::Running => TrackedState::Running,
+            TaskState::Succeeded => TrackedState::Succeeded,
+            TaskState::Failed => TrackedState::Failed,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedTask {
+    /// The index of the job's request that started this task.
+    pub item: usize,
+    pub task: TaskRef,
+    pub state: TrackedState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CloudReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TaskResult>,
+    /// When the cloud's state or progress last changed (unix seconds).
+    pub changed_at: u64,
+    /// Status checks of this task that failed in a row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    /// Whether the job asked the cloud to cancel this task (when it stalled or timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl TrackedTask {
+    pub fn new(item: usize, task: TaskRef) -> Self {
+        let changed_at = task.started_at;
+        Self {
+            item,
+            task,
+            state: TrackedState::Pending,
+            progress: None,
+            cloud_state: None,
+            reason: None,
+            result: None,
+            changed_at,
+            check_failures: 0,
+            finished_at: None,
+            cancelled: None,
+        }
+    }
+
+    /// The last answer as a [`TaskStatus`] (what the wait policy reads).
+    pub fn status(&self) -> TaskStatus {
+        TaskStatus {
+            task: self.task.clone(),
+            state: match self.state {
+                TrackedState::Pending => TaskState::Pending,
+                TrackedState::Running => TaskState::Running,
+                TrackedState::Succeeded => TaskState::Succeeded,
+                _ => TaskState::Failed,
+            },
+            progress: self.progress,
+            cloud_state: self.cloud_state.clone().unwrap_or_default(),
+            reason: self.reason.clone(),
+            result: self.result.clone(),
+        }
+    }
+}
+
+/// A request whose start failed (the whole request, or one destination region of a copy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartErrorRecord {
+    pub item: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_region: Option<String>,
+    /// The error's name (`Cloud.Rejected`) or the cloud's code.
+    pub error: String,
+    pub message: String,
+}
+
+/// The job's state after a check: check-status's output and its next input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobState {
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TaskKind>,
+    pub options: JobOptions,
+    pub started_at: u64,
+    pub deadline_at: u64,
+    pub checks: u32,
+    /// Seconds to wait before the next check (0 once the job is final).
+    pub wait_seconds: u64,
+    pub state: JobPhase,
+    /// Why the job failed or timed out, in words, with the clouds' codes (null otherwise).
+    pub reason: Option<String>,
+    pub tasks: Vec<TrackedTask>,
+    pub start_errors: Vec<StartErrorRecord>,
+    pub summary: JobSummary,
+}
+
+/// A task in check-status's input: tracked (from a previous check) or a bare reference (from
+/// a start, or from a caller's own workflow).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TaskEntry {
+    Tracked(Box<TrackedTask>),
+    Bare(Box<TaskRef>),
+}
+
+/// The error the state machine's Catch recorded for a start (`{"Error", "Cause"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
+}
+
+impl CaughtError {
+    /// The function's own message when the cause is Lambda's `{"errorType","errorMessage"}`.
+    pub fn message(&self) -> String {
+        let cause = self.cause.clone().unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&cause)
+            .ok()
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or(cause)
+    }
+}
+
+/// One item of the state machine's start Map: what the start function answered, or the
+/// error its Catch recorded.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum StartEntry {
+    Started {
+        #[serde(default)]
+        index: usize,
+        tasks: Vec<TaskRef>,
+        #[serde(default)]
+        failures: Vec<StartFailure>,
+    },
+    Caught {
+        #[serde(default)]
+        index: usize,
+        error: CaughtError,
+    },
+}
+
+/// What check-status accepts: a previous [`JobState`], the job document with the start
+/// Map's results (`starts`), or just `tasks` from another workflow.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CheckInput {
+    #[serde(default)]
+    pub job_id: String,
+    #[serde(default)]
+    pub kind: Option<TaskKind>,
+    #[serde(default)]
+    pub options: JobOptions,
+    #[serde(default)]
+    pub started_at: Option<u64>,
+    #[serde(default)]
+    pub deadline_at: Option<u64>,
+    #[serde(default)]
+    pub checks: u32,
+    #[serde(default)]
+    pub tasks: Vec<TaskEntry>,
+    #[serde(default)]
+    pub starts: Vec<StartEntry>,
+    #[serde(default)]
+    pub start_errors: Vec<StartErrorRecord>,
+}
+
+impl CheckInput {
+    /// The tracked tasks and start errors this input describes.
+    pub fn into_parts(self) -> (Vec<TrackedTask>, Vec<StartErrorRecord>) {
+        let mut tasks: Vec<TrackedTask> = self
+            .tasks
+            .into_iter()
+            .map(|entry| match entry {
+                TaskEntry::Tracked(tracked) => *tracked,
+                TaskEntry::Bare(task) => TrackedTask::new(0, *task),
+            })
+            .collect();
+        let mut errors = self.start_errors;
+        for entry in self.starts {
+            match entry {
+                StartEntry::Started {
+                    index,
+                    tasks: started,
+                    failures,
+                } => {
+                    tasks.extend(started.into_iter().map(|t| TrackedTask::new(index, t)));
+                    errors.extend(failures.into_iter().map(|f| failure_record(index, f)));
+                }
+                StartEntry::Caught { index, error } => errors.push(StartErrorRecord {
+                    item: index,
+                    destination_region: None,
+                    message: error.message(),
+                    error: error.error,
+                }),
+            }
+        }
+        (tasks, errors)
+    }
+}
+
+fn failure_record(item: usize, failure: StartFailure) -> StartErrorRecord {
+    let error: CloudError = failure.error;
+    StartErrorRecord {
+        item,
+        destination_region: failure.destination_region,
+        error: error.code.clone(),
+        message: error.to_string(),
+    }
+}

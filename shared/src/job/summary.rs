@@ -1,0 +1,147 @@
+//! The part of a job's state people read: per request, what each task produced or why it
+//! failed, and the job's totals. It is the completion event's detail and the state
+//! machine's output.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{JobPhase, StartErrorRecord, TrackedState, TrackedTask};
+use crate::Cloud;
+use crate::model::{CloudReason, TaskKind, TaskResult};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub cloud: Cloud,
+    pub region: String,
+    pub image_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_region: Option<String>,
+    pub state: TrackedState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<TaskResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CloudReason>,
+    /// From the start to the check that saw the task end (or to now while it runs).
+    pub duration_seconds: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemSummary {
+    /// The index of the request in the job's `requests`.
+    pub item: usize,
+    pub state: JobPhase,
+    pub tasks: Vec<TaskSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_errors: Vec<StartErrorRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TaskKind>,
+    pub state: JobPhase,
+    pub reason: Option<String>,
+    pub checks: u32,
+    pub started_at: u64,
+    /// The last check's time: when the job ended, once it has.
+    pub finished_at: u64,
+    pub duration_seconds: u64,
+    pub tasks_succeeded: usize,
+    pub tasks_total: usize,
+    pub items: Vec<ItemSummary>,
+}
+
+impl JobSummary {
+    #[allow(clippy::too_many_arguments)]
+    pub fn of(
+        job_id: &str,
+        kind: Option<TaskKind>,
+        state: JobPhase,
+        reason: &Option<String>,
+        checks: u32,
+        started_at: u64,
+        now: u64,
+        tasks: &[TrackedTask],
+        start_errors: &[StartErrorRecord],
+    ) -> Self {
+        let mut items: BTreeMap<usize, ItemSummary> = BTreeMap::new();
+        let item = |index: usize| ItemSummary {
+            item: index,
+            state: JobPhase::Running,
+            tasks: Vec::new(),
+            start_errors: Vec::new(),
+        };
+        for task in tasks {
+            let end = task.finished_at.unwrap_or(now);
+            items
+                .entry(task.item)
+                .or_insert_with(|| item(task.item))
+                .tasks
+                .push(TaskSummary {
+                    cloud: task.task.cloud,
+                    region: task.task.region.clone(),
+                    image_id: task.task.image_id.clone(),
+                    task_id: task.task.task_id.clone(),
+                    destination_region: task.task.destination_region.clone(),
+                    state: task.state,
+                    progress: task.progress,
+                    result: task.result.clone(),
+                    reason: task.reason.clone(),
+                    duration_seconds: end.saturating_sub(task.task.started_at),
+                });
+        }
+        for error in start_errors {
+            items
+                .entry(error.item)
+                .or_insert_with(|| item(error.item))
+                .start_errors
+                .push(error.clone());
+        }
+        let mut items: Vec<ItemSummary> = items.into_values().collect();
+        for item in &mut items {
+            item.state = item_phase(item);
+        }
+        Self {
+            job_id: job_id.to_owned(),
+            kind,
+            state,
+            reason: reason.clone(),
+            checks,
+            started_at,
+            finished_at: now,
+            duration_seconds: now.saturating_sub(started_at),
+            tasks_succeeded: tasks
+                .iter()
+                .filter(|t| t.state == TrackedState::Succeeded)
+                .count(),
+            tasks_total: tasks.len(),
+            items,
+        }
+    }
+}
+
+fn item_phase(item: &ItemSummary) -> JobPhase {
+    let states: Vec<TrackedState> = item.tasks.iter().map(|t| t.state).collect();
+    if states.iter().any(|s| s.is_open()) {
+        return JobPhase::Running;
+    }
+    let succeeded = states.contains(&TrackedState::Succeeded);
+    let failed = !item.start_errors.is_empty()
+        || states
+            .iter()
+            .any(|s| matches!(s, TrackedState::Failed | TrackedState::Stalled));
+    let timed_out = states.contains(&TrackedState::TimedOut);
+    match (succeeded, failed || timed_out) {
+        (true, false) => JobPhase::Succeeded,
+        (true, true) => JobPhase::Partial,
+        (false, _) if failed => JobPhase::Failed,
+        (false, _) if timed_out => JobPhase::TimedOut,
+        (false, _) => JobPhase::Failed,
+    }
+}

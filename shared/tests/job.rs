@@ -1,0 +1,972 @@
+//! `check_job` against the emulator: jobs followed check by check as the state machine does
+//! (each `JobState` passed on as JSON), the job's own rules (deadline, stalled progress, check
+//! budget), cancelling what it gives up on, batching, and failed checks.
+//!
+//! Every emulator here has a frozen cloud clock: tasks move only when a test advances it, and
+//! the `now` each check gets is the cloud's time.
+
+mod common;
+
+use cloud_emulator::world::{Phase, TaskKind as EmulatedTask};
+use cloud_emulator::{Fault, FaultKind, RunningEmulator};
+use common::*;
+use imgflow_shared::Cloud;
+use imgflow_shared::client::CloudClient;
+use imgflow_shared::error::ErrorKind;
+use imgflow_shared::job::{
+    CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry, StartErrorRecord,
+    TrackedState, check_job,
+};
+use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskResult};
+use imgflow_shared::retry::Jitter;
+use imgflow_shared::wait::WaitPolicy;
+use serde_json::{Value, json};
+
+fn export(request: Value) -> ExportRequest {
+    serde_json::from_value(request).expect("a valid export request")
+}
+
+fn sync(request: Value) -> SyncRequest {
+    serde_json::from_value(request).expect("a valid sync request")
+}
+
+fn volcengine_web_export() -> ExportRequest {
+    export(json!({
+        "cloud": "volcengine", "region": "cn-beijing", "image_id": "image-ycweb000000000000001",
+        "bucket": "imgflow-tos-backup", "prefix": "web"
+    }))
+}
+
+fn tencent_web_export() -> ExportRequest {
+    export(json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "image_ids": ["img-web00001"], "format": "QCOW2", "file_name_prefixes": ["web"]
+    }))
+}
+
+fn huawei_export(image_id: &str, object_key: &str) -> ExportRequest {
+    export(json!({
+        "cloud": "huawei", "region": "cn-north-4", "image_id": image_id,
+        "bucket": "imgflow-obs-backup", "object_key": object_key, "file_format": "qcow2"
+    }))
+}
+
+const HUAWEI_WEB: &str = "4d0ab5e2-3114-578f-81d7-2d843f36e39b";
+const HUAWEI_FAILS_MIDWAY: &str = "1a5c6615-fa49-5428-a91a-5e09f60c4e36";
+
+/// Starts every request; one start Map item per request, as StartAll returns them.
+async fn start_exports(client: &CloudClient, requests: &[ExportRequest]) -> Vec<StartEntry> {
+    let mut starts = Vec::new();
+    for (index, request) in requests.iter().enumerate() {
+        let outcome = client
+            .start_export(request)
+            .await
+            .expect("the export starts");
+        assert!(!outcome.tasks.is_empty(), "{request:?}");
+        starts.push(StartEntry::Started {
+            index,
+            tasks: outcome.tasks,
+            failures: outcome.failures,
+        });
+    }
+    starts
+}
+
+/// check-status's first input: the job with the start Map's results.
+fn first_input(
+    job_id: &str,
+    kind: TaskKind,
+    options: JobOptions,
+    starts: Vec<StartEntry>,
+) -> CheckInput {
+    CheckInput {
+        job_id: job_id.to_owned(),
+        kind: Some(kind),
+        options,
+        started_at: None,
+        deadline_at: None,
+        checks: 0,
+        tasks: Vec::new(),
+        starts,
+        start_errors: Vec::new(),
+    }
+}
+
+/// The next check's input as the state machine passes it: the JobState, as JSON.
+fn next_input(state: &JobState) -> CheckInput {
+    let json = serde_json::to_value(state).expect("a JobState serialises");
+    serde_json::from_value(json).expect("a JobState is a CheckInput")
+}
+
+async fn check(client: &CloudClient, input: CheckInput, now: u64, mode: CheckMode) -> JobState {
+    check_job(client, input, now, mode, &mut Jitter::seeded(7))
+        .await
+        .expect("the check learns something")
+}
+
+/// Checks the job as the state machine does until it is final: each check at the cloud's
+/// time, the JobState through JSON to the next check, and the cloud clock moved on by the
+/// wait the check asked for. Returns every state, the final one last.
+async fn drive(
+    emulator: &RunningEmulator,
+    client: &CloudClient,
+    mut input: CheckInput,
+) -> Vec<JobState> {
+    let mut jitter = Jitter::seeded(11);
+    let mut states: Vec<JobState> = Vec::new();
+    for _ in 0..100 {
+        let now = cloud_now(emulator);
+        let state = check_job(client, input, now, CheckMode::Drive, &mut jitter)
+            .await
+            .expect("the check learns something");
+        assert_eq!(
+            state.summary.finished_at, now,
+            "the summary is as of the check"
+        );
+        input = next_input(&state);
+        let (running, wait) = (state.state == JobPhase::Running, state.wait_seconds);
+        states.push(state);
+        if !running {
+            return states;
+        }
+        advance(emulator, wait as f64);
+    }
+    panic!("the job is not final after 100 checks: {:?}", states.last());
+}
+
+fn code_of(state: &JobState, task: usize) -> Option<&str> {
+    state.tasks[task]
+        .reason
+        .as_ref()
+        .and_then(|r| r.code.as_deref())
+}
+
+fn requests_of(emulator: &RunningEmulator, action: &str) -> u64 {
+    emulator
+        .world()
+        .stats
+        .snapshot()
+        .actions
+        .get(action)
+        .map_or(0, |a| a.requests)
+}
+
+fn throttled_of(emulator: &RunningEmulator, action: &str) -> u64 {
+    emulator
+        .world()
+        .stats
+        .snapshot()
+        .actions
+        .get(action)
+        .map_or(0, |a| a.throttled)
+}
+
+/// Runs an export job of `request` to its end and checks what every state says on the way.
+async fn an_export_job_succeeds(request: ExportRequest, options: JobOptions, objects: usize) {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, std::slice::from_ref(&request)).await;
+    let input = first_input("nightly", TaskKind::Export, options, starts);
+    let states = drive(&emulator, &client, input).await;
+    let last = states.last().expect("a state");
+    let cloud = request.cloud();
+
+    assert_eq!(
+        last.state,
+        JobPhase::Succeeded,
+        "{cloud}: {:?}",
+        last.reason
+    );
+    assert_eq!(last.reason, None);
+    assert_eq!(last.wait_seconds, 0, "a final job waits for nothing");
+    assert!(
+        states.len() >= 2,
+        "{cloud}: an export takes more than one check"
+    );
+    let policy = options.wait;
+    for (index, state) in states.iter().enumerate() {
+        assert_eq!(
+            state.options, options,
+            "{cloud}: the options travel with the state"
+        );
+        assert_eq!(
+            state.checks as usize,
+            index + 1,
+            "{cloud}: every check counts"
+        );
+        assert_eq!(state.summary.checks, state.checks);
+        assert_eq!(
+            (state.started_at, state.deadline_at),
+            (states[0].started_at, states[0].deadline_at),
+            "{cloud}: the start and the deadline are kept from check to check"
+        );
+        if index + 1 < states.len() {
+            assert_eq!(
+                state.state,
+                JobPhase::Running,
+                "{cloud}: {:?}",
+                state.reason
+            );
+            assert!(
+                (policy.min_seconds..=policy.max_seconds).contains(&state.wait_seconds),
+                "{cloud}: check {}: waits {} s",
+                state.checks,
+                state.wait_seconds
+            );
+        }
+    }
+    assert_eq!(
+        states[0].deadline_at,
+        states[0].started_at + options.deadline_seconds
+    );
+    // Where the cloud reports progress, it only moves forward.
+    for task in 0..last.tasks.len() {
+        let progress: Vec<u8> = states
+            .iter()
+            .filter_map(|s| s.tasks[task].progress)
+            .collect();
+        assert!(
+            progress.windows(2).all(|w| w[0] <= w[1]),
+            "{cloud}: {progress:?}"
+        );
+    }
+
+    let summary = &last.summary;
+    assert_eq!(summary.job_id, "nightly");
+    assert_eq!(summary.kind, Some(TaskKind::Export));
+    assert_eq!(summary.state, JobPhase::Succeeded);
+    assert_eq!(summary.checks, states.len() as u32);
+    assert_eq!((summary.tasks_succeeded, summary.tasks_total), (1, 1));
+    assert_eq!(
+        summary.duration_seconds,
+        summary.finished_at - summary.started_at
+    );
+    assert_eq!(summary.items.len(), 1);
+    let item = &summary.items[0];
+    assert_eq!((item.item, item.state), (0, JobPhase::Succeeded));
+    assert!(item.start_errors.is_empty());
+    let task = &item.tasks[0];
+    assert_eq!((task.cloud, task.state), (cloud, TrackedState::Succeeded));
+    assert!(
+        task.duration_seconds >= 600,
+        "{cloud}: an export takes at least 600 cloud seconds: {task:?}"
+    );
+    let Some(TaskResult::Export { objects: listed }) = &task.result else {
+        panic!("{cloud}: no export result: {task:?}")
+    };
+    assert_eq!(listed.len(), objects, "{cloud}: {listed:?}");
+    for object in listed {
+        assert!(object.size > 0, "{object:?}");
+        let stored = emulator.world().object(&object.bucket, &object.key);
+        assert_eq!(stored.map(|o| o.size), Some(object.size), "{object:?}");
+    }
+    assert_eq!(last.tasks[0].finished_at, Some(summary.finished_at));
+}
+
+/// For the six-hour exports of the 300 GiB database image: waits of up to half an hour.
+fn long_waits() -> JobOptions {
+    JobOptions {
+        wait: WaitPolicy {
+            min_seconds: 10,
+            max_seconds: 1800,
+            base_seconds: 30,
+        },
+        ..JobOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_tencent_export_job_runs_to_success_and_lists_its_objects() {
+    an_export_job_succeeds(tencent_web_export(), JobOptions::default(), 1).await;
+}
+
+#[tokio::test]
+async fn an_alibaba_export_job_runs_to_success_and_lists_its_objects() {
+    let request = export(json!({
+        "cloud": "alibaba", "region": "cn-hangzhou", "image_id": "m-bp1db0000000000000001",
+        "bucket": "imgflow-oss-backup", "prefix": "db2025"
+    }));
+    an_export_job_succeeds(request, long_waits(), 2).await;
+}
+
+#[tokio::test]
+async fn a_volcengine_export_job_runs_to_success_and_lists_its_objects() {
+    let request = export(json!({
+        "cloud": "volcengine", "region": "cn-beijing", "image_id": "image-ycdb0000000000000001",
+        "bucket": "imgflow-tos-backup", "prefix": "db2025"
+    }));
+    an_export_job_succeeds(request, long_waits(), 2).await;
+}
+
+#[tokio::test]
+async fn a_huawei_export_job_runs_to_success_and_lists_its_objects() {
+    let request = huawei_export(HUAWEI_WEB, "exports/web.qcow2");
+    an_export_job_succeeds(request, JobOptions::default(), 1).await;
+}
+
+#[tokio::test]
+async fn tencent_tasks_in_one_region_are_checked_with_one_describe_images_per_check() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let requests = [
+        export(json!({
+            "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+            "image_ids": ["img-web00001", "img-db000001"], "format": "QCOW2",
+            "file_name_prefixes": ["web", "db"]
+        })),
+        export(json!({
+            "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+            "image_ids": ["img-mid00001"], "format": "QCOW2", "file_name_prefixes": ["mid"]
+        })),
+    ];
+    let starts = start_exports(&client, &requests).await;
+    let mut input = first_input("batched", TaskKind::Export, JobOptions::default(), starts);
+    let mut open_per_check = Vec::new();
+    let mut open = 3;
+    let last = loop {
+        let before = requests_of(&emulator, "tencent:DescribeImages");
+        let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+        assert_eq!(
+            requests_of(&emulator, "tencent:DescribeImages") - before,
+            1,
+            "check {}: one DescribeImages for the {open} open tasks of ap-guangzhou",
+            state.checks
+        );
+        open_per_check.push(open);
+        open = state.tasks.iter().filter(|t| t.state.is_open()).count();
+        if state.state != JobPhase::Running {
+            break state;
+        }
+        assert!(state.checks < 20, "{state:?}");
+        input = next_input(&state);
+        // An hour of cloud time per check: the 300 GiB image takes six.
+        advance(&emulator, 3600.0);
+    };
+    assert_eq!(open_per_check[0], 3, "the first check asks about all three");
+    assert!(
+        open_per_check.iter().any(|open| *open < 3),
+        "finished tasks are not asked about again: {open_per_check:?}"
+    );
+    assert_eq!(last.state, JobPhase::Succeeded, "{:?}", last.reason);
+    assert_eq!(
+        requests_of(&emulator, "tencent:DescribeImages"),
+        u64::from(last.checks)
+    );
+    assert_eq!(
+        (last.summary.tasks_succeeded, last.summary.tasks_total),
+        (3, 3)
+    );
+    let items: Vec<(usize, usize)> = last
+        .summary
+        .items
+        .iter()
+        .map(|item| (item.item, item.tasks.len()))
+        .collect();
+    assert_eq!(items, [(0, 2), (1, 1)], "tasks are summed up per request");
+    let objects: usize = last
+        .summary
+        .items
+        .iter()
+        .flat_map(|item| &item.tasks)
+        .map(|task| match &task.result {
+            Some(TaskResult::Export { objects }) => objects.len(),
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(objects, 4, "web 1, db 2 (system and data), mid 1");
+}
+
+#[tokio::test]
+async fn a_task_the_cloud_fails_fails_the_job_with_the_clouds_code() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(
+        &client,
+        &[huawei_export(HUAWEI_FAILS_MIDWAY, "exports/fails.qcow2")],
+    )
+    .await;
+    let input = first_input("fails", TaskKind::Export, JobOptions::default(), starts);
+    let states = drive(&emulator, &client, input).await;
+    let last = states.last().expect("a state");
+
+    assert_eq!(last.state, JobPhase::Failed);
+    let reason = last.reason.as_deref().expect("a failed job says why");
+    assert!(reason.contains("IMG.0014"), "{reason}");
+    assert!(reason.contains("huawei export"), "{reason}");
+    assert_eq!(last.tasks[0].state, TrackedState::Failed);
+    assert_eq!(code_of(last, 0), Some("IMG.0014"));
+    assert_eq!(
+        last.tasks[0].cancelled, None,
+        "the cloud ended it: nothing to cancel"
+    );
+    assert_eq!(last.wait_seconds, 0);
+    assert_eq!(last.summary.items[0].state, JobPhase::Failed);
+    assert_eq!(
+        (last.summary.tasks_succeeded, last.summary.tasks_total),
+        (0, 1)
+    );
+}
+
+#[tokio::test]
+async fn one_success_and_one_failure_make_a_partial_job() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(
+        &client,
+        &[
+            huawei_export(HUAWEI_WEB, "exports/web.qcow2"),
+            huawei_export(HUAWEI_FAILS_MIDWAY, "exports/fails.qcow2"),
+        ],
+    )
+    .await;
+    let input = first_input("partial", TaskKind::Export, JobOptions::default(), starts);
+    let states = drive(&emulator, &client, input).await;
+    let last = states.last().expect("a state");
+
+    assert_eq!(last.state, JobPhase::Partial, "{:?}", last.reason);
+    let states_of: Vec<TrackedState> = last.tasks.iter().map(|t| t.state).collect();
+    assert_eq!(states_of, [TrackedState::Succeeded, TrackedState::Failed]);
+    let reason = last
+        .reason
+        .as_deref()
+        .expect("a partial job says what failed");
+    let job_of = |task: usize| last.tasks[task].task.task_id.clone().expect("a job id");
+    assert!(reason.contains("IMG.0014"), "{reason}");
+    assert!(reason.contains(&job_of(1)), "{reason}");
+    assert!(
+        !reason.contains(&job_of(0)),
+        "the reason names only what failed: {reason}"
+    );
+    let items: Vec<(usize, JobPhase)> = last
+        .summary
+        .items
+        .iter()
+        .map(|item| (item.item, item.state))
+        .collect();
+    assert_eq!(items, [(0, JobPhase::Succeeded), (1, JobPhase::Failed)]);
+    assert_eq!(
+        (last.summary.tasks_succeeded, last.summary.tasks_total),
+        (1, 2)
+    );
+}
+
+fn caught_start(index: usize, request: Value, message: &str) -> Value {
+    let cause = json!({"errorType": "Cloud.Rejected", "errorMessage": message}).to_string();
+    // StartFailed passes the item's input on with the Catch's {Error, Cause} in $.error.
+    json!({
+        "job_id": "rejected", "kind": "export", "index": index, "request": request,
+        "error": {"Error": "Cloud.Rejected", "Cause": cause}
+    })
+}
+
+const REJECTED: &str = "tencent UnsupportedOperation.EncryptedImagesNotSupported: \
+                        encrypted images cannot be exported";
+
+#[tokio::test]
+async fn a_start_the_state_machine_caught_fails_the_job_with_its_message() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let request = json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "image_ids": ["img-enc00001"], "format": "QCOW2", "file_name_prefixes": ["enc"]
+    });
+    let document = json!({
+        "job_id": "rejected", "kind": "export", "requests": [request.clone()],
+        "starts": [caught_start(0, request, REJECTED)]
+    });
+    let input: CheckInput = serde_json::from_value(document).expect("StartAll's output");
+    assert!(
+        matches!(input.starts[0], StartEntry::Caught { index: 0, .. }),
+        "{input:?}"
+    );
+    let now = cloud_now(&emulator);
+    let state = check(&client, input, now, CheckMode::Drive).await;
+
+    assert_eq!(state.state, JobPhase::Failed);
+    let reason = state.reason.as_deref().expect("a reason");
+    assert!(reason.contains(REJECTED), "{reason}");
+    assert!(reason.contains("Cloud.Rejected"), "{reason}");
+    assert!(reason.contains("request 0 did not start"), "{reason}");
+    assert_eq!(
+        state.start_errors,
+        [StartErrorRecord {
+            item: 0,
+            destination_region: None,
+            error: "Cloud.Rejected".into(),
+            message: REJECTED.into(),
+        }]
+    );
+    assert!(state.tasks.is_empty());
+    assert_eq!(state.checks, 0, "there was no task to check");
+    assert_eq!(state.wait_seconds, 0);
+    assert_eq!(state.summary.items.len(), 1);
+    assert_eq!(state.summary.items[0].state, JobPhase::Failed);
+    assert_eq!(state.summary.items[0].start_errors, state.start_errors);
+    assert!(
+        emulator.world().stats.snapshot().actions.is_empty(),
+        "nothing was asked of the clouds"
+    );
+}
+
+#[tokio::test]
+async fn a_caught_start_next_to_a_successful_task_makes_a_partial_job() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let started = start_exports(&client, &[volcengine_web_export()]).await;
+    let StartEntry::Started { tasks, .. } = &started[0] else {
+        panic!("{started:?}")
+    };
+    let rejected = json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "image_ids": ["img-enc00001"], "format": "QCOW2", "file_name_prefixes": ["enc"]
+    });
+    let document = json!({
+        "job_id": "rejected", "kind": "export",
+        "requests": [serde_json::to_value(volcengine_web_export()).expect("json"), rejected],
+        "starts": [
+            {"index": 0, "tasks": tasks, "failures": []},
+            caught_start(1, rejected, REJECTED),
+        ]
+    });
+    let input: CheckInput = serde_json::from_value(document).expect("StartAll's output");
+    let states = drive(&emulator, &client, input).await;
+    let last = states.last().expect("a state");
+
+    assert!(states.len() >= 2, "the running task keeps the job running");
+    assert!(
+        states[..states.len() - 1]
+            .iter()
+            .all(|s| s.state == JobPhase::Running && s.start_errors.len() == 1),
+        "the start error is carried from check to check"
+    );
+    assert_eq!(last.state, JobPhase::Partial);
+    let reason = last.reason.as_deref().expect("a reason");
+    assert!(reason.contains("request 1 did not start"), "{reason}");
+    assert!(reason.contains(REJECTED), "{reason}");
+    let items: Vec<(usize, JobPhase, usize)> = last
+        .summary
+        .items
+        .iter()
+        .map(|item| (item.item, item.state, item.start_errors.len()))
+        .collect();
+    assert_eq!(
+        items,
+        [(0, JobPhase::Succeeded, 0), (1, JobPhase::Failed, 1)]
+    );
+}
+
+#[tokio::test]
+async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_only_observed() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let request = sync(json!({
+        "cloud": "alibaba", "region": "cn-hangzhou", "image_id": "m-bp1web000000000000001",
+        "destination_regions": ["cn-shanghai"], "image_name": "web-copy",
+        "client_token": "job-deadline"
+    }));
+    let outcome = client.start_sync(&request).await.expect("the copy starts");
+    let copy_image = outcome.tasks[0]
+        .destination_image_id
+        .clone()
+        .expect("the new image's id");
+    let options = JobOptions {
+        deadline_seconds: 600,
+        ..JobOptions::default()
+    };
+    let starts = vec![StartEntry::Started {
+        index: 0,
+        tasks: outcome.tasks,
+        failures: outcome.failures,
+    }];
+    let input = first_input("deadline", TaskKind::Sync, options, starts);
+
+    // 300 of the copy's 1800 s.
+    advance(&emulator, 300.0);
+    let now = cloud_now(&emulator);
+    let running = check(&client, input, now, CheckMode::Drive).await;
+    assert_eq!(running.state, JobPhase::Running);
+    assert_eq!(running.tasks[0].state, TrackedState::Running);
+    assert!(
+        running.tasks[0].progress.is_some_and(|p| p < 100),
+        "{:?}",
+        running.tasks[0]
+    );
+    assert_eq!(running.deadline_at, running.started_at + 600);
+    assert!(
+        running.wait_seconds <= running.deadline_at - now,
+        "the next check is not after the deadline: {}",
+        running.wait_seconds
+    );
+    let late = running.deadline_at + 1;
+    let copy_phase = || {
+        let world = emulator.world();
+        let task = world
+            .tasks
+            .iter()
+            .find(|t| {
+                matches!(&t.kind, EmulatedTask::Copy { destination_image_id, .. }
+                    if *destination_image_id == copy_image)
+            })
+            .expect("the copy's task")
+            .clone();
+        (world.phase(&task), task.cancelled.is_some())
+    };
+
+    // A look from outside (the status webhook) past the deadline changes nothing.
+    let observed = check(&client, next_input(&running), late, CheckMode::Observe).await;
+    assert_eq!(observed.state, JobPhase::Running);
+    assert_eq!(observed.reason, None);
+    assert_eq!(observed.tasks[0].state, TrackedState::Running);
+    assert_eq!(observed.tasks[0].cancelled, None);
+    assert_eq!(
+        observed.checks, 1,
+        "an observation is not one of the job's checks"
+    );
+    assert_eq!(requests_of(&emulator, "alibaba:CancelCopyImage"), 0);
+    assert!(matches!(copy_phase(), (Phase::Running { .. }, false)));
+
+    // The job's own check past the deadline gives up and cancels the copy.
+    let driven = check(&client, next_input(&running), late, CheckMode::Drive).await;
+    assert_eq!(driven.state, JobPhase::TimedOut, "{:?}", driven.reason);
+    assert_eq!(driven.wait_seconds, 0);
+    assert_eq!(driven.checks, 2);
+    let task = &driven.tasks[0];
+    assert_eq!(task.state, TrackedState::TimedOut);
+    assert_eq!(code_of(&driven, 0), Some("Task.TimedOut"));
+    assert_eq!(task.cancelled, Some(true), "{task:?}");
+    assert_eq!(task.finished_at, Some(late));
+    let reason = driven.reason.as_deref().expect("a reason");
+    assert!(reason.contains("Task.TimedOut"), "{reason}");
+    assert!(reason.contains("deadline"), "{reason}");
+    assert!(reason.contains("alibaba copy"), "{reason}");
+    assert_eq!(driven.summary.items[0].state, JobPhase::TimedOut);
+    assert_eq!(requests_of(&emulator, "alibaba:CancelCopyImage"), 1);
+    assert_eq!(copy_phase(), (Phase::Cancelled, true));
+}
+
+#[tokio::test]
+async fn progress_that_does_not_move_stalls_the_task_and_fails_the_job() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[volcengine_web_export()]).await;
+    let options = JobOptions {
+        stall_seconds: 600,
+        ..JobOptions::default()
+    };
+    let input = first_input("stall", TaskKind::Export, options, starts);
+
+    // 1000 of the export's 3600 s, then the cloud clock stands still.
+    advance(&emulator, 1000.0);
+    let now = cloud_now(&emulator);
+    let first = check(&client, input, now, CheckMode::Drive).await;
+    assert_eq!(first.tasks[0].state, TrackedState::Running);
+    let progress = first.tasks[0]
+        .progress
+        .expect("Volcengine reports progress");
+    assert!((1..100).contains(&progress), "{progress}");
+    assert_eq!(
+        first.tasks[0].changed_at, now,
+        "the progress moved at this check"
+    );
+
+    let almost = check(&client, next_input(&first), now + 599, CheckMode::Drive).await;
+    assert_eq!(almost.state, JobPhase::Running, "{:?}", almost.reason);
+    assert_eq!(almost.tasks[0].progress, Some(progress));
+    assert_eq!(almost.tasks[0].changed_at, now, "nothing moved");
+
+    let stalled = check(&client, next_input(&almost), now + 600, CheckMode::Drive).await;
+    assert_eq!(stalled.tasks[0].state, TrackedState::Stalled);
+    assert_eq!(code_of(&stalled, 0), Some("Task.Stalled"));
+    assert_eq!(stalled.tasks[0].finished_at, Some(now + 600));
+    assert_eq!(
+        stalled.tasks[0].cancelled, None,
+        "Volcengine has no way to cancel an export"
+    );
+    assert_eq!(stalled.state, JobPhase::Failed);
+    let reason = stalled.reason.as_deref().expect("a reason");
+    assert!(reason.contains("Task.Stalled"), "{reason}");
+    assert!(reason.contains("600 s"), "{reason}");
+    assert_eq!(stalled.wait_seconds, 0);
+    assert_eq!(stalled.summary.items[0].state, JobPhase::Failed);
+}
+
+#[tokio::test]
+async fn a_task_whose_cloud_reports_no_progress_does_not_stall() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    // CVM reports no progress for exports: the task is running until its objects appear.
+    let starts = start_exports(&client, &[tencent_web_export()]).await;
+    let options = JobOptions {
+        stall_seconds: 600,
+        ..JobOptions::default()
+    };
+    let mut input = first_input("no-progress", TaskKind::Export, options, starts);
+    let now = cloud_now(&emulator);
+    for later in [0, 700, 7_200, 36_000] {
+        let state = check(&client, input, now + later, CheckMode::Drive).await;
+        assert_eq!(
+            state.state,
+            JobPhase::Running,
+            "{later}: {:?}",
+            state.reason
+        );
+        assert_eq!(state.tasks[0].state, TrackedState::Running);
+        assert_eq!(state.tasks[0].progress, None);
+        assert_eq!(
+            state.tasks[0].changed_at, now,
+            "nothing moved after the first check"
+        );
+        assert!(state.wait_seconds > 0);
+        input = next_input(&state);
+    }
+}
+
+#[tokio::test]
+async fn a_spent_check_budget_times_the_job_out() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[volcengine_web_export()]).await;
+    let options = JobOptions {
+        max_checks: 1,
+        ..JobOptions::default()
+    };
+    let input = first_input("budget", TaskKind::Export, options, starts);
+    advance(&emulator, 600.0);
+    let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+
+    assert_eq!(state.checks, 1);
+    assert_eq!(state.tasks[0].state, TrackedState::TimedOut);
+    assert_eq!(code_of(&state, 0), Some("Task.TimedOut"));
+    assert_eq!(state.state, JobPhase::TimedOut);
+    let reason = state.reason.as_deref().expect("a reason");
+    assert!(reason.contains("budget"), "{reason}");
+    assert!(reason.contains("1 status checks"), "{reason}");
+    assert_eq!(state.wait_seconds, 0);
+    assert_eq!(state.summary.items[0].state, JobPhase::TimedOut);
+}
+
+#[tokio::test]
+async fn a_check_whose_every_status_call_is_throttled_fails_retryably_and_returns_no_state() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[tencent_web_export(), volcengine_web_export()]).await;
+    let input = first_input("throttled", TaskKind::Export, JobOptions::default(), starts);
+    // The client tries 4 times: 8 throttles per action outlast two whole checks.
+    for (cloud, action) in [
+        (Cloud::Tencent, "DescribeImages"),
+        (Cloud::Volcengine, "DescribeTasks"),
+    ] {
+        emulator.add_fault(Fault {
+            cloud: Some(cloud),
+            action: Some(action.into()),
+            kind: FaultKind::Throttle,
+            times: 8,
+            delay_ms: 0,
+        });
+    }
+    let now = cloud_now(&emulator);
+    for attempt in 1..=2u64 {
+        let result = check_job(
+            &client,
+            input.clone(),
+            now,
+            CheckMode::Drive,
+            &mut Jitter::seeded(3),
+        )
+        .await;
+        let error = result.expect_err("every open task's check was throttled");
+        assert!(error.retryable, "{error:?}");
+        assert_eq!(error.kind, ErrorKind::Throttled, "{error:?}");
+        assert_eq!(
+            throttled_of(&emulator, "tencent:DescribeImages"),
+            4 * attempt
+        );
+        assert_eq!(
+            throttled_of(&emulator, "volcengine:DescribeTasks"),
+            4 * attempt
+        );
+    }
+
+    // The throttling is over: the same input is the job's first check.
+    let state = check(&client, input, now, CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::Running);
+    assert_eq!(state.checks, 1, "the failed checks did not count");
+    assert!(state.tasks.iter().all(|t| t.check_failures == 0));
+
+    // When only some tasks cannot be checked, the check goes on and counts their failure.
+    emulator.add_fault(Fault {
+        cloud: Some(Cloud::Volcengine),
+        action: Some("DescribeTasks".into()),
+        kind: FaultKind::Throttle,
+        times: 4,
+        delay_ms: 0,
+    });
+    let next = check(&client, next_input(&state), now + 60, CheckMode::Drive).await;
+    assert_eq!(next.state, JobPhase::Running);
+    assert_eq!(next.checks, 2);
+    let failures: Vec<(Cloud, u32, TrackedState)> = next
+        .tasks
+        .iter()
+        .map(|t| (t.task.cloud, t.check_failures, t.state))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            (Cloud::Tencent, 0, TrackedState::Running),
+            (Cloud::Volcengine, 1, state.tasks[1].state),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let request = sync(json!({
+        "cloud": "alibaba", "region": "cn-hangzhou", "image_id": "m-bp1web000000000000001",
+        "destination_regions": ["cn-shanghai"], "image_name": "web-copy",
+        "client_token": "job-round-trip"
+    }));
+    let outcome = client.start_sync(&request).await.expect("the copy starts");
+    let starts = vec![StartEntry::Started {
+        index: 0,
+        tasks: outcome.tasks,
+        failures: outcome.failures,
+    }];
+    let options = JobOptions {
+        stall_seconds: 0,
+        ..JobOptions::default()
+    };
+    let input = first_input("round-trip", TaskKind::Sync, options, starts);
+    let states = drive(&emulator, &client, input).await;
+
+    for state in &states {
+        let json = serde_json::to_value(state).expect("serialises");
+        let back: JobState = serde_json::from_value(json.clone()).expect("deserialises");
+        assert_eq!(&back, state, "a JobState round-trips");
+        assert_eq!(json["job_id"], "round-trip");
+        assert_eq!(json["kind"], "sync");
+        assert_eq!(json["options"]["stall_seconds"], 0);
+        assert_eq!(json["checks"], state.checks);
+        assert_eq!(json["wait_seconds"], state.wait_seconds);
+        assert!(json["state"].is_string() && json["tasks"][0]["state"].is_string());
+        assert_eq!(json["summary"]["state"], json["state"]);
+        let input: CheckInput = serde_json::from_value(json).expect("a CheckInput");
+        assert_eq!(
+            (input.started_at, input.deadline_at, input.checks),
+            (
+                Some(state.started_at),
+                Some(state.deadline_at),
+                state.checks
+            )
+        );
+        assert_eq!(input.options, state.options);
+    }
+    // A copy succeeds on its second finished answer: the first one's confirmation travelled
+    // through JSON to the next check.
+    let last = states.last().expect("a state");
+    assert_eq!(last.state, JobPhase::Succeeded, "{:?}", last.reason);
+    let confirming = &states[states.len() - 2];
+    assert_eq!(
+        (
+            confirming.tasks[0].state,
+            confirming.tasks[0].progress,
+            confirming.tasks[0].task.confirmations
+        ),
+        (TrackedState::Running, Some(100), 1)
+    );
+    let json = serde_json::to_value(confirming).expect("serialises");
+    assert_eq!(json["tasks"][0]["task"]["confirmations"], 1);
+    assert_eq!(json["state"], "running");
+    let Some(TaskResult::Sync { images }) = &last.tasks[0].result else {
+        panic!("{:?}", last.tasks[0])
+    };
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0].region, "cn-shanghai");
+    assert_eq!(
+        Some(&images[0].image_id),
+        last.tasks[0].task.destination_image_id.as_ref()
+    );
+
+    // A status webhook reads the last JobState the same way and only looks.
+    let observed = check(
+        &client,
+        next_input(confirming),
+        confirming.summary.finished_at,
+        CheckMode::Observe,
+    )
+    .await;
+    assert_eq!(observed.checks, confirming.checks);
+    assert_eq!(observed.started_at, confirming.started_at);
+}
+
+#[tokio::test]
+async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    // Alibaba runs 5 copies per destination region and queues the rest: the sixth waits at
+    // `Waiting` 0 % until a slot frees, which is not progress that stopped.
+    let images = [
+        "m-bp1web000000000000001",
+        "m-bp1win000000000000001",
+        "m-bp1mkt000000000000001",
+        "m-bp1mid000000000000001",
+        "m-bp1fail00000000000001",
+        "m-bp1db0000000000000001",
+    ];
+    let mut starts = Vec::new();
+    for (index, image) in images.iter().enumerate() {
+        let request = sync(json!({
+            "cloud": "alibaba", "region": "cn-hangzhou", "image_id": image,
+            "destination_regions": ["cn-shanghai"], "image_name": format!("copy-{index}")
+        }));
+        let outcome = client.start_sync(&request).await.expect("the copy starts");
+        starts.push(StartEntry::Started {
+            index,
+            tasks: outcome.tasks,
+            failures: outcome.failures,
+        });
+    }
+    let options = JobOptions {
+        stall_seconds: 300,
+        ..JobOptions::default()
+    };
+    let input = first_input("queued", TaskKind::Sync, options, starts);
+    advance(&emulator, 100.0);
+    let first = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+    let queued = &first.tasks[5];
+    assert_eq!(
+        (queued.state, queued.progress, queued.cloud_state.as_deref()),
+        (TrackedState::Pending, Some(0), Some("Waiting"))
+    );
+
+    // The five running copies move on (the failing one fails at 540 s and frees a slot);
+    // the queued one has not started.
+    advance(&emulator, 350.0);
+    let later = check(
+        &client,
+        next_input(&first),
+        cloud_now(&emulator),
+        CheckMode::Drive,
+    )
+    .await;
+    assert!(
+        later.tasks[..5]
+            .iter()
+            .all(|t| t.state == TrackedState::Running),
+        "{:?}",
+        later.tasks
+    );
+    let queued = &later.tasks[5];
+    assert_eq!(queued.state, TrackedState::Pending, "{queued:?}");
+    assert_eq!(queued.cancelled, None);
+    assert_eq!(later.state, JobPhase::Running, "{:?}", later.reason);
+    assert_eq!(requests_of(&emulator, "alibaba:CancelCopyImage"), 0);
+    let still_queued = emulator
+        .world()
+        .tasks
+        .iter()
+        .filter(|t| t.queued_behind_limit)
+        .count();
+    assert_eq!(still_queued, 1, "the sixth copy still waits for a slot");
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up the tools of the local end-to-end harness (tests/e2e):
+#   1. a Python venv with the pins of tests/e2e/requirements.txt (cargo-lambda, zig, moto, cfn-lint);
+#   2. tests/e2e/node_modules from package-lock.json (asl-validator);
+#   3. the aarch64-unknown-linux-gnu rust-std, for `cargo lambda build --arm64` (a warning if it fails).
+#
+#   VENV_E2E=path PYTHON=python3 bash tests/e2e/setup-venv.sh
+#
+# VENV_E2E defaults to .venv-e2e, relative to the repository root unless absolute.
+# Idempotent and quick when up to date: stamps hold the hashes of requirements.txt and
+# package-lock.json, and each install is skipped while its stamp matches.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$here/../.." && pwd)"
+venv="${VENV_E2E:-.venv-e2e}"
+[[ "$venv" == /* ]] || venv="$repo_root/$venv"
+
+# 1. Python venv
+requirements="$here/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  "${PYTHON:-python3}" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+  echo "$want" > "$stamp"
+  echo "e2e venv ready: $venv" >&2
+fi
+
+# 2. Node tools
+lock="$here/package-lock.json"
+node_stamp="$here/node_modules/.package-lock.sha256"
+want="$(cat "$here/package.json" "$lock" | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$node_stamp" || "$(cat "$node_stamp")" != "$want" ]]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  echo "$want" > "$node_stamp"
+  echo "e2e node_modules ready: $here/node_modules" >&2
+fi
+
+# 3. rust-std for arm64 builds (rustup reaches its dist server here; elsewhere it may not)
+if command -v rustup >/dev/null; then
+  if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu >&2 ||
+      echo "warning: rustup target add aarch64-unknown-linux-gnu failed; arm64 builds will not work" >&2
+  fi
+else
+  echo "warning: rustup not found; cannot add aarch64-unknown-linux-gnu" >&2
+fi
