@@ -176,8 +176,31 @@ impl AwsClient {
         &self.region
     }
 
-    /// Calls `action` (`StartExecution`) with `body`; returns the answer's JSON.
+    /// Calls `action` (`StartExecution`) with `body`; returns the answer's JSON. Throttling,
+    /// 5xx answers and transport failures are tried again (three attempts in all, full
+    /// jitter): every call made here is a read or, for StartExecution, idempotent by name.
     pub async fn call(
+        &self,
+        service: AwsService,
+        action: &str,
+        body: &Value,
+    ) -> Result<Value, AwsError> {
+        let mut jitter = imgflow_shared::retry::Jitter::from_clock();
+        let mut attempt = 0u32;
+        loop {
+            match self.call_once(service, action, body).await {
+                Err(error) if error.retryable() && attempt < 2 => {
+                    let ceiling = 200.0 * f64::from(1u32 << attempt);
+                    let pause = Duration::from_millis((ceiling * jitter.unit()) as u64);
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn call_once(
         &self,
         service: AwsService,
         action: &str,
