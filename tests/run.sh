@@ -45,8 +45,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
-step "infra: cfn-lint and asl-validator"
-bash infra/check.sh
+step "infra: cfn-lint, asl-validator, sam validate --lint"
+SAM="$PWD/${VENV_SAM:-.venv-sam}/bin/sam" SAM_CLI_TELEMETRY=0 bash infra/check.sh
 
 step "end to end: state machine on moto's ASL engine, functions under cargo lambda watch"
 # cargo-lambda runs zig as `python3 -m ziglang`: the e2e venv must come first on PATH.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up the tools of the local end-to-end harness (tests/e2e):
 #   1. a Python venv with the pins of tests/e2e/requirements.txt (cargo-lambda, zig, moto, cfn-lint);
-#   2. tests/e2e/node_modules from package-lock.json (asl-validator);
+#   2. tests/e2e/node_modules from package-lock.json (asl-validator), and the SAM CLI in
+#      .venv-sam (or $VENV_SAM; requirements-sam.txt);
 #   3. the aarch64-unknown-linux-gnu rust-std, for `cargo lambda build --arm64` (a warning if it fails).
 #
 #   VENV_E2E=path PYTHON=python3 bash tests/e2e/setup-venv.sh
@@ -25,6 +26,19 @@ if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
   echo "$want" > "$stamp"
   echo "e2e venv ready: $venv" >&2
+fi
+
+# 1b. SAM CLI in a venv of its own (its pins clash with moto's): `sam validate --lint` in CI
+sam_venv="${VENV_SAM:-.venv-sam}"
+[[ "$sam_venv" == /* ]] || sam_venv="$repo_root/$sam_venv"
+sam_requirements="$here/requirements-sam.txt"
+sam_stamp="$sam_venv/.requirements.sha256"
+want="$(sha256sum "$sam_requirements" | cut -d' ' -f1)"
+if [[ ! -x "$sam_venv/bin/sam" || ! -f "$sam_stamp" || "$(cat "$sam_stamp")" != "$want" ]]; then
+  "${PYTHON:-python3}" -m venv "$sam_venv"
+  "$sam_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$sam_requirements"
+  echo "$want" > "$sam_stamp"
+  echo "SAM CLI venv ready: $sam_venv" >&2
 fi
 
 # 2. Node tools
