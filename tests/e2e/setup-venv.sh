@@ -14,32 +14,24 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$here/../.." && pwd)"
-venv="${VENV_E2E:-.venv-e2e}"
-[[ "$venv" == /* ]] || venv="$repo_root/$venv"
+# A venv at $1 (relative to the repository root unless absolute) with the pins of $2,
+# rebuilt only when the requirements file's hash differs from the one stamped in the venv.
+ensure_venv() {
+  local venv="$1" requirements="$2" want
+  [[ "$venv" == /* ]] || venv="$repo_root/$venv"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ ! -x "$venv/bin/python" || ! -f "$venv/.requirements.sha256" ||
+        "$(cat "$venv/.requirements.sha256")" != "$want" ]]; then
+    "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+    echo "$want" > "$venv/.requirements.sha256"
+    echo "venv ready: $venv ($(basename "$requirements"))" >&2
+  fi
+}
 
-# 1. Python venv
-requirements="$here/requirements.txt"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
-  echo "$want" > "$stamp"
-  echo "e2e venv ready: $venv" >&2
-fi
-
-# 1b. SAM CLI in a venv of its own (its pins clash with moto's): `sam validate --lint` in CI
-sam_venv="${VENV_SAM:-.venv-sam}"
-[[ "$sam_venv" == /* ]] || sam_venv="$repo_root/$sam_venv"
-sam_requirements="$here/requirements-sam.txt"
-sam_stamp="$sam_venv/.requirements.sha256"
-want="$(sha256sum "$sam_requirements" | cut -d' ' -f1)"
-if [[ ! -x "$sam_venv/bin/sam" || ! -f "$sam_stamp" || "$(cat "$sam_stamp")" != "$want" ]]; then
-  "${PYTHON:-python3}" -m venv "$sam_venv"
-  "$sam_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$sam_requirements"
-  echo "$want" > "$sam_stamp"
-  echo "SAM CLI venv ready: $sam_venv" >&2
-fi
+# 1. Python venvs: the e2e tools, and the SAM CLI on its own (its pins clash with moto's)
+ensure_venv "${VENV_E2E:-.venv-e2e}" "$here/requirements.txt"
+ensure_venv "${VENV_SAM:-.venv-sam}" "$here/requirements-sam.txt"
 
 # 2. Node tools
 lock="$here/package-lock.json"

@@ -8,55 +8,17 @@ use imgflow_functions::Function;
 use serde_json::{Value, json};
 use support::*;
 
-/// Runs check-status the way the state machine does (the output is the next input) until
-/// the job is final; the emulator's clock jumps by the wait the function asked for.
-async fn run_checks(h: &Harness, mut state: Value) -> (Value, u32) {
-    for round in 1..=1000 {
-        state = h
-            .call(Function::CheckStatus, state)
-            .await
-            .expect("check-status");
-        if state["state"] != "running" {
-            return (state, round);
-        }
-        let wait = state["wait_seconds"].as_u64().expect("wait_seconds");
-        assert!(
-            (10..=300).contains(&wait),
-            "wait {wait} outside the job's policy"
-        );
-        h.advance(wait as f64);
-    }
-    panic!("the job did not finish: {state}");
-}
-
-/// What the state machine hands check-status after its start Map.
-fn after_starts(job: &Value, starts: Vec<Value>) -> Value {
-    let mut state = job.clone();
-    state["starts"] = Value::Array(starts);
-    state
-}
-
 #[tokio::test]
 async fn an_export_job_runs_from_step_functions_tasks_to_success() {
     let h = harness().await;
     let job = fixture("start-export/eventbridge.json")["detail"].clone();
-    let mut starts = Vec::new();
-    for (index, request) in job["requests"]
-        .as_array()
-        .expect("requests")
-        .iter()
-        .enumerate()
-    {
-        let mut item = fixture("start-export/step-functions.json");
-        item["index"] = json!(index);
-        item["request"] = request.clone();
-        let started = h.call(Function::StartExport, item).await.expect("started");
+    let starts = start_all(&h, Function::StartExport, &job).await;
+    for (index, started) in starts.iter().enumerate() {
         assert_eq!(started["index"], index);
         assert!(
             !started["tasks"].as_array().expect("tasks").is_empty(),
             "{started}"
         );
-        starts.push(started);
     }
     let (state, checks) = run_checks(&h, after_starts(&job, starts)).await;
     assert_eq!(state["state"], "succeeded", "{state}");
@@ -86,17 +48,7 @@ async fn an_export_job_runs_from_step_functions_tasks_to_success() {
 async fn a_sync_job_runs_from_step_functions_tasks_to_success() {
     let h = harness().await;
     let job = fixture("start-sync/eventbridge.json")["detail"].clone();
-    let mut starts = Vec::new();
-    for (index, request) in job["requests"]
-        .as_array()
-        .expect("requests")
-        .iter()
-        .enumerate()
-    {
-        let item =
-            json!({"job_id": job["job_id"], "kind": "sync", "index": index, "request": request});
-        starts.push(h.call(Function::StartSync, item).await.expect("started"));
-    }
+    let starts = start_all(&h, Function::StartSync, &job).await;
     let (state, _) = run_checks(&h, after_starts(&job, starts)).await;
     assert_eq!(state["state"], "succeeded", "{state}");
     let regions: Vec<&str> = state["summary"]["items"]

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use imgflow_functions::Function;
-use serde_json::json;
 use support::*;
 
 #[derive(Clone, Default)]
@@ -38,25 +37,8 @@ async fn no_secret_appears_in_trace_level_logs_during_a_full_run() {
 
     let h = harness().await;
     let job = fixture("start-sync/eventbridge.json")["detail"].clone();
-    let mut starts = Vec::new();
-    for (index, request) in job["requests"]
-        .as_array()
-        .expect("requests")
-        .iter()
-        .enumerate()
-    {
-        let item = json!({"job_id": job["job_id"], "index": index, "request": request});
-        starts.push(h.call(Function::StartSync, item).await.expect("started"));
-    }
-    let mut state = job.clone();
-    state["starts"] = json!(starts);
-    for _ in 0..1000 {
-        state = h.call(Function::CheckStatus, state).await.expect("checked");
-        if state["state"] != "running" {
-            break;
-        }
-        h.advance(state["wait_seconds"].as_f64().expect("wait"));
-    }
+    let starts = start_all(&h, Function::StartSync, &job).await;
+    let (state, _) = run_checks(&h, after_starts(&job, starts)).await;
     assert_eq!(state["state"], "succeeded");
     let now = unix_now();
     for secret in ["wrong-secret", WEBHOOK_SECRET] {

@@ -154,3 +154,46 @@ pub fn http(answer: &Value) -> (u64, Value) {
     let body = serde_json::from_str(answer["body"].as_str().expect("a body")).expect("a JSON body");
     (status, body)
 }
+
+/// Starts every request of `job` as the state machine's Map does: one task per request.
+pub async fn start_all(h: &Harness, function: Function, job: &Value) -> Vec<Value> {
+    let mut starts = Vec::new();
+    for (index, request) in job["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .enumerate()
+    {
+        let item = serde_json::json!({"job_id": job["job_id"], "kind": job["kind"], "index": index, "request": request});
+        starts.push(h.call(function, item).await.expect("started"));
+    }
+    starts
+}
+
+/// Runs check-status the way the state machine does (the output is the next input) until
+/// the job is final; the emulator's clock jumps by the wait the function asked for.
+pub async fn run_checks(h: &Harness, mut state: Value) -> (Value, u32) {
+    for round in 1..=1000 {
+        state = h
+            .call(Function::CheckStatus, state)
+            .await
+            .expect("check-status");
+        if state["state"] != "running" {
+            return (state, round);
+        }
+        let wait = state["wait_seconds"].as_u64().expect("wait_seconds");
+        assert!(
+            (10..=300).contains(&wait),
+            "wait {wait} outside the job's policy"
+        );
+        h.advance(wait as f64);
+    }
+    panic!("the job did not finish: {state}");
+}
+
+/// What the state machine hands check-status after its start Map.
+pub fn after_starts(job: &Value, starts: Vec<Value>) -> Value {
+    let mut state = job.clone();
+    state["starts"] = Value::Array(starts);
+    state
+}
