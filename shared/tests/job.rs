@@ -124,6 +124,11 @@ async fn drive(
             "the summary is as of the check"
         );
         input = next_input(&state);
+        assert_eq!(
+            CheckInput::from(state.clone()),
+            input,
+            "the state as the next input, without JSON"
+        );
         let (running, wait) = (state.state == JobPhase::Running, state.wait_seconds);
         states.push(state);
         if !running {

@@ -500,9 +500,14 @@ async fn wait_and_print(
     } else {
         print_followed(&followed, origin_unix);
         if followed.timed_out {
+            let cancelled = if followed.tasks.iter().any(|t| t.cancelled) {
+                "those marked cancelled were cancelled (Alibaba copies); the others "
+            } else {
+                "they "
+            };
             eprintln!(
                 "error: the deadline ({} minutes after the start) passed before every task \
-                 finished; they may still be running: check them again with `imgflow status`",
+                 finished; {cancelled}may still be running: check them again with `imgflow status`",
                 wait.deadline_minutes
             );
         }
@@ -520,8 +525,9 @@ fn task_verdict(outcome: &TaskOutcome) -> (bool, String) {
         (None, Some(status)) if outcome.timed_out => (
             false,
             format!(
-                "not finished before the deadline ({})",
-                format::state(status.state)
+                "not finished before the deadline ({}){}",
+                format::state(status.state),
+                if outcome.cancelled { ", cancelled" } else { "" }
             ),
         ),
         (None, Some(status)) if status.state == TaskState::Succeeded => (
@@ -601,6 +607,9 @@ fn print_followed(followed: &FollowReport, origin_unix: f64) {
                 let mut state = state_text(status);
                 if outcome.timed_out {
                     state.push_str(", timed out");
+                }
+                if outcome.cancelled {
+                    state.push_str(", cancelled");
                 }
                 (state, format::result_lines(status))
             }

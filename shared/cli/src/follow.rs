@@ -1,5 +1,6 @@
-//! Following tasks to their end the way the state machine does: check, then wait what
-//! [`WaitPolicy::next_wait`] says, until every task is final or the deadline passes.
+//! Following tasks to their end the way the state machine does: one [`check_job`] after
+//! another (the job's deadline, check budget and cancels included), each after the wait the
+//! previous check asked for, until the job is final.
 //!
 //! The policy speaks in cloud seconds. With a time scale (the demo, and tests against a
 //! sped-up emulator) the job's clock runs `time_scale` times faster than the real one: a
@@ -10,14 +11,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::CloudError;
-use imgflow_shared::model::{TaskRef, TaskStatus};
+use imgflow_shared::job::{
+    CheckInput, CheckMode, JobOptions, JobPhase, MAX_CHECK_FAILURES, MAX_CHECKS_LIMIT, TaskEntry,
+    TrackedState, TrackedTask, check_job,
+};
+use imgflow_shared::model::{TaskRef, TaskState, TaskStatus};
 use imgflow_shared::retry::Jitter;
-use imgflow_shared::wait::{JobClock, WaitPolicy};
+use imgflow_shared::wait::WaitPolicy;
 
 use crate::report::TaskBar;
-
-/// How many status checks in a row may fail in a retryable way before a task is given up.
-const MAX_TRANSIENT_FAILURES: u32 = 10;
 
 #[derive(Clone, Copy, Debug)]
 pub struct FollowOptions {
@@ -65,13 +67,25 @@ pub struct TaskOutcome {
     pub cloud_seconds: f64,
     /// Real seconds from `origin` to the same check.
     pub real_seconds: f64,
-    /// The deadline passed before the task finished.
+    /// The deadline passed (or the check budget ran out) before the task finished.
     pub timed_out: bool,
+    /// The task timed out and the cloud was asked to cancel it (an Alibaba copy, the only
+    /// task a cloud can cancel), as the state machine does.
+    pub cancelled: bool,
 }
 
 impl TaskOutcome {
-    pub fn is_final(&self) -> bool {
-        self.status.as_ref().is_some_and(|s| s.state.is_final())
+    fn new(task: TaskRef) -> Self {
+        Self {
+            status: None,
+            task,
+            error: None,
+            checks: 0,
+            cloud_seconds: 0.0,
+            real_seconds: 0.0,
+            timed_out: false,
+            cancelled: false,
+        }
     }
 }
 
@@ -92,9 +106,9 @@ fn unix_now() -> f64 {
 /// The final word on a task's bar, from its outcome: whether it is a success, and the text.
 pub type Verdict<'a> = &'a (dyn Fn(&TaskOutcome) -> (bool, String) + Sync);
 
-/// Checks `tasks` until each is final, its check fails for good, or the deadline passes.
-/// `bars[i]` (when given) shows task `i`, and is finished with `verdict` as soon as the task
-/// ends.
+/// Checks `tasks` until each is final, its check fails for good, or the deadline (or the
+/// check budget) runs out. `bars[i]` (when given) shows task `i`, and is finished with
+/// `verdict` as soon as the task ends.
 pub async fn follow(
     client: &CloudClient,
     tasks: Vec<TaskRef>,
@@ -107,113 +121,149 @@ pub async fn follow(
     // The job clock: real time at the origin, then `scale` times faster.
     let origin_unix = unix_now() - origin.elapsed().as_secs_f64();
     let cloud_now = || origin_unix + origin.elapsed().as_secs_f64() * scale;
-    let job_started = tasks
+    let started_at = tasks
         .iter()
         .map(|t| t.started_at)
         .min()
         .unwrap_or(origin_unix as u64)
         .min(origin_unix as u64);
-    let deadline_at = job_started.saturating_add(options.deadline_seconds);
+    let mut outcomes: Vec<TaskOutcome> = tasks.iter().cloned().map(TaskOutcome::new).collect();
+    let mut input = CheckInput {
+        job_id: String::new(),
+        kind: None,
+        options: JobOptions {
+            deadline_seconds: options.deadline_seconds,
+            // No stall limit on the command line: the deadline covers a task that hangs.
+            stall_seconds: 0,
+            max_checks: MAX_CHECKS_LIMIT,
+            wait: options.policy,
+        },
+        started_at: Some(started_at),
+        deadline_at: Some(started_at.saturating_add(options.deadline_seconds)),
+        checks: 0,
+        tasks: tasks
+            .into_iter()
+            .map(|task| TaskEntry::Bare(Box::new(task)))
+            .collect(),
+        starts: Vec::new(),
+        start_errors: Vec::new(),
+    };
     let mut jitter = Jitter::from_clock();
-    let mut outcomes: Vec<TaskOutcome> = tasks
-        .into_iter()
-        .map(|task| TaskOutcome {
-            status: None,
-            task,
-            error: None,
-            checks: 0,
-            cloud_seconds: 0.0,
-            real_seconds: 0.0,
-            timed_out: false,
-        })
-        .collect();
-    let mut transient_failures = vec![0u32; outcomes.len()];
+    // The tasks the next check asks about (`check_job` asks about every open task).
+    let mut open: Vec<usize> = (0..outcomes.len()).collect();
     let mut checks = 0u32;
-    let mut timed_out = false;
-    loop {
-        let open: Vec<usize> = (0..outcomes.len())
-            .filter(|i| !outcomes[*i].is_final() && outcomes[*i].error.is_none())
-            .collect();
-        if open.is_empty() {
-            break;
-        }
-        let refs: Vec<TaskRef> = open.iter().map(|i| outcomes[*i].task.clone()).collect();
-        let results = client.status(&refs).await;
+    let mut failed_in_a_row = 0u32;
+    while !open.is_empty() {
+        let now = cloud_now() as u64;
+        let checked = check_job(client, input.clone(), now, CheckMode::Drive, &mut jitter).await;
         checks += 1;
-        let cloud_elapsed = origin.elapsed().as_secs_f64() * scale;
         let real_elapsed = origin.elapsed().as_secs_f64();
-        for (index, result) in open.iter().copied().zip(results) {
-            let outcome = &mut outcomes[index];
-            outcome.checks += 1;
-            outcome.cloud_seconds = cloud_elapsed;
-            outcome.real_seconds = real_elapsed;
-            let bar = bars.get(index);
-            match result {
-                Ok(status) => {
-                    transient_failures[index] = 0;
-                    if let Some(bar) = bar {
-                        bar.update(&status, cloud_elapsed);
-                    }
-                    outcome.task = status.task.clone();
-                    outcome.status = Some(status);
-                }
-                Err(error) => {
-                    transient_failures[index] += 1;
-                    // A copy needs consecutive finished answers; a failed check breaks the run.
-                    outcome.task.confirmations = 0;
-                    let retrying =
-                        error.retryable && transient_failures[index] < MAX_TRANSIENT_FAILURES;
+        let cloud_elapsed = real_elapsed * scale;
+        for index in &open {
+            if let Some(outcome) = outcomes.get_mut(*index) {
+                outcome.checks += 1;
+                outcome.cloud_seconds = cloud_elapsed;
+                outcome.real_seconds = real_elapsed;
+            }
+        }
+        let state = match checked {
+            Ok(state) => state,
+            Err(error) => {
+                // Every open task's check failed in a way a retry may cure; the job's state
+                // did not move. Try the same check again shortly, up to a point.
+                failed_in_a_row += 1;
+                let retrying = failed_in_a_row < MAX_CHECK_FAILURES;
+                for index in &open {
+                    let bar = bars.get(*index);
                     if let Some(bar) = bar {
                         bar.error(&error, retrying);
                     }
-                    if !retrying {
-                        outcome.error = Some(error);
+                    if let (false, Some(outcome)) = (retrying, outcomes.get_mut(*index)) {
+                        // A copy needs consecutive finished answers; a failed check breaks the run.
+                        outcome.task.confirmations = 0;
+                        outcome.error = Some(error.clone());
+                        if let Some(bar) = bar {
+                            let (ok, text) = verdict(outcome);
+                            bar.finish(ok, &text);
+                        }
                     }
                 }
+                if !retrying {
+                    break;
+                }
+                sleep(options.policy.min_seconds, scale).await;
+                continue;
             }
-            if let Some(bar) = bar
-                && (outcome.is_final() || outcome.error.is_some())
-            {
-                let (ok, text) = verdict(outcome);
-                bar.finish(ok, &text);
-            }
-        }
-        let still_open: Vec<TaskStatus> = outcomes
-            .iter()
-            .filter(|o| !o.is_final() && o.error.is_none())
-            .filter_map(|o| o.status.clone())
-            .collect();
-        let any_open = outcomes.iter().any(|o| !o.is_final() && o.error.is_none());
-        if !any_open {
-            break;
-        }
-        let now = cloud_now();
-        if now >= deadline_at as f64 {
-            timed_out = true;
-            for outcome in outcomes
-                .iter_mut()
-                .filter(|o| !o.is_final() && o.error.is_none())
-            {
-                outcome.timed_out = true;
-            }
-            for (outcome, bar) in outcomes.iter().zip(bars).filter(|(o, _)| o.timed_out) {
-                let (ok, text) = verdict(outcome);
-                bar.finish(ok, &text);
-            }
-            break;
-        }
-        let clock = JobClock {
-            now: now as u64,
-            started_at: job_started,
-            deadline_at,
-            checks,
         };
-        let wait = options.policy.next_wait(&still_open, clock, &mut jitter);
-        tokio::time::sleep(Duration::from_secs_f64(wait as f64 / scale)).await;
+        failed_in_a_row = 0;
+        for index in &open {
+            let (Some(outcome), Some(tracked)) =
+                (outcomes.get_mut(*index), state.tasks.get(*index))
+            else {
+                continue;
+            };
+            let bar = bars.get(*index);
+            settle(outcome, tracked, bar, cloud_elapsed);
+            if let Some(bar) = bar
+                && !tracked.state.is_open()
+            {
+                let (ok, text) = verdict(outcome);
+                bar.finish(ok, &text);
+            }
+        }
+        if state.state != JobPhase::Running {
+            break;
+        }
+        open.retain(|i| state.tasks.get(*i).is_some_and(|t| t.state.is_open()));
+        let wait = state.wait_seconds;
+        input = CheckInput::from(state);
+        sleep(wait, scale).await;
     }
+    let timed_out = outcomes.iter().any(|o| o.timed_out);
     FollowReport {
         tasks: outcomes,
         checks,
         timed_out,
     }
+}
+
+/// Takes what a check made of one task into its outcome, and onto its bar (`elapsed` cloud
+/// seconds after the origin).
+fn settle(outcome: &mut TaskOutcome, tracked: &TrackedTask, bar: Option<&TaskBar>, elapsed: f64) {
+    outcome.task = tracked.task.clone();
+    let answered = tracked.cloud_state.is_some();
+    if tracked.state == TrackedState::TimedOut {
+        outcome.timed_out = true;
+        outcome.cancelled = tracked.cancelled == Some(true);
+        // The cloud's word as last seen (pending or running), with the job's reason.
+        let last = outcome
+            .status
+            .as_ref()
+            .map_or(TaskState::Pending, |s| s.state);
+        if answered {
+            outcome.status = Some(TaskStatus {
+                state: last,
+                ..tracked.status()
+            });
+        }
+    } else if let Some(error) = &tracked.check_error {
+        // Given up after failed checks, or failed this time and to be tried again.
+        let retrying = tracked.state.is_open();
+        if let Some(bar) = bar {
+            bar.error(error, retrying);
+        }
+        if !retrying {
+            outcome.error = Some(error.clone());
+        }
+    } else if answered {
+        let status = tracked.status();
+        if let Some(bar) = bar {
+            bar.update(&status, elapsed);
+        }
+        outcome.status = Some(status);
+    }
+}
+
+async fn sleep(cloud_seconds: u64, scale: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(cloud_seconds as f64 / scale)).await;
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use cloud_emulator::{EmulatorConfig, Fault, FaultKind, RunningEmulator};
 use imgflow::report::StatusReport;
 use imgflow_shared::Cloud;
+use imgflow_shared::error::ErrorKind;
 use imgflow_shared::model::{StartOutcome, TaskResult, TaskState};
 
 const AK: &str = "imgflow-emulator-ak";
@@ -313,6 +314,84 @@ async fn a_task_that_fails_exits_1_with_the_clouds_reason() {
         status.reason.as_ref().and_then(|r| r.code.as_deref()),
         Some("IMG.0014")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_past_the_deadline_exits_1_and_an_alibaba_copy_is_cancelled() {
+    let emulator = emulator().await;
+    let request = r#"{"cloud": "alibaba", "region": "cn-hangzhou",
+        "image_id": "m-bp1web000000000000001", "destination_regions": ["cn-shanghai"],
+        "image_name": "web-2025"}"#;
+    let run = imgflow(
+        &[
+            "sync",
+            "--request",
+            "-",
+            "--endpoint",
+            &emulator.base_url,
+            "--wait",
+            "--deadline-minutes",
+            "1",
+            "--time-scale",
+            TIME_SCALE,
+        ],
+        request,
+        &emulator_env(),
+    )
+    .await;
+    // The copy takes about 40 cloud minutes (0.6 s): the deadline ends it at the first check,
+    // and the copy is cancelled, as the state machine does.
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stdout.contains("timed out, cancelled"), "{run:#?}");
+    assert!(run.stdout.contains("Task.TimedOut"), "{run:#?}");
+    assert!(run.stderr.contains("the deadline (1 minutes"), "{run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_check_that_fails_for_good_exits_3_with_the_clouds_error() {
+    let emulator = emulator().await;
+    let started = imgflow(
+        &[
+            "export",
+            "--request",
+            "-",
+            "--endpoint",
+            &emulator.base_url,
+            "--json",
+        ],
+        HUAWEI_EXPORT,
+        &emulator_env(),
+    )
+    .await;
+    assert_eq!(started.code, 0, "{started:#?}");
+    // A task the cloud does not know: its check fails, and no retry can help.
+    let mut outcome: serde_json::Value = serde_json::from_str(&started.stdout).expect("JSON");
+    outcome["tasks"][0]["task_id"] = "ff80808259320dd788fca0195de6ffff".into();
+    let run = imgflow(
+        &[
+            "status",
+            "--tasks",
+            "-",
+            "--endpoint",
+            &emulator.base_url,
+            "--wait",
+            "--json",
+            "--time-scale",
+            TIME_SCALE,
+        ],
+        &outcome.to_string(),
+        &emulator_env(),
+    )
+    .await;
+    assert_eq!(run.code, 3, "{run:#?}");
+    let report: StatusReport = run.json();
+    assert!(report.statuses.is_empty(), "{report:#?}");
+    let error = &report.errors[0].error;
+    assert_eq!(error.cloud, Cloud::Huawei);
+    assert_eq!(error.kind, ErrorKind::NotFound);
+    assert_eq!(error.code, "IMG.0121");
+    assert!(!error.retryable && !error.message.is_empty(), "{error:#?}");
+    assert!(error.request_id.is_some(), "{error:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

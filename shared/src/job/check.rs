@@ -151,6 +151,7 @@ fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u6
             task.result = status.result;
             task.task = status.task;
             task.check_failures = 0;
+            task.check_error = None;
             if !state.is_open() {
                 task.finished_at = Some(now);
             }
@@ -159,6 +160,7 @@ fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u6
             // A copy is confirmed by answers in a row; a failed check breaks the row.
             task.task.confirmations = 0;
             task.check_failures = task.check_failures.saturating_add(1);
+            task.check_error = Some(error.clone());
             if !error.retryable || task.check_failures >= MAX_CHECK_FAILURES {
                 task.state = TrackedState::Failed;
                 task.finished_at = Some(now);
@@ -312,5 +314,71 @@ fn kind_word(kind: TaskKind) -> &'static str {
     match kind {
         TaskKind::Export => "export",
         TaskKind::Sync => "copy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::model::{TaskRef, TaskState};
+
+    fn tracked() -> TrackedTask {
+        TrackedTask::new(
+            0,
+            TaskRef {
+                cloud: Cloud::Alibaba,
+                region: "cn-hangzhou".into(),
+                kind: TaskKind::Sync,
+                image_id: "m-x".into(),
+                task_id: Some("t-x".into()),
+                destination_region: Some("cn-shanghai".into()),
+                destination_image_id: Some("m-y".into()),
+                objects: vec![],
+                started_at: 100,
+                confirmations: 1,
+            },
+        )
+    }
+
+    #[test]
+    fn a_failed_status_check_keeps_the_clouds_error() {
+        let error = CloudError::new(
+            Cloud::Alibaba,
+            ErrorKind::Permission,
+            "Forbidden.RAM",
+            "User not authorized (see the policy)",
+        )
+        .with_request_id(Some("REQ-1".into()))
+        .with_http_status(403);
+        let mut task = tracked();
+        assert_eq!(task.check_error, None, "no check failed yet");
+        apply(&mut task, Err(error.clone()), 200);
+        assert_eq!(task.state, TrackedState::Failed);
+        assert_eq!(task.task.confirmations, 0);
+        assert_eq!(task.check_error, Some(error));
+
+        // Retryable failures give up only after ten in a row; no request id.
+        let error = CloudError::new(Cloud::Alibaba, ErrorKind::Throttled, "Throttling", "slow");
+        let mut task = tracked();
+        for _ in 0..MAX_CHECK_FAILURES {
+            assert!(task.state.is_open());
+            apply(&mut task, Err(error.clone()), 200);
+        }
+        assert_eq!(task.check_error, Some(error));
+    }
+
+    #[test]
+    fn a_cloud_failure_is_not_a_check_error() {
+        let mut task = tracked();
+        let mut status = task.status();
+        status.state = TaskState::Failed;
+        status.reason = Some(cloud_reason(
+            "InvalidImage",
+            "the status check failed: looks alike".to_owned(),
+        ));
+        apply(&mut task, Ok(status), 200);
+        assert_eq!(task.state, TrackedState::Failed);
+        assert_eq!(task.check_error, None);
     }
 }

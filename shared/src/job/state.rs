@@ -76,6 +76,10 @@ pub struct TrackedTask {
     /// Status checks of this task that failed in a row.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub check_failures: u32,
+    /// The last failed status check's error, while checks fail (and after the job gave the
+    /// task up because of them); cleared by the next answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_error: Option<CloudError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<u64>,
     /// Whether the job asked the cloud to cancel this task (when it stalled or timed out).
@@ -100,6 +104,7 @@ impl TrackedTask {
             result: None,
             changed_at,
             check_failures: 0,
+            check_error: None,
             finished_at: None,
             cancelled: None,
         }
@@ -261,6 +266,28 @@ impl CheckInput {
             }
         }
         (tasks, errors)
+    }
+}
+
+impl From<JobState> for CheckInput {
+    /// The next check's input: the state as the state machine passes it on (the same as the
+    /// state through JSON), without the round trip.
+    fn from(state: JobState) -> Self {
+        Self {
+            job_id: state.job_id,
+            kind: state.kind,
+            options: state.options,
+            started_at: Some(state.started_at),
+            deadline_at: Some(state.deadline_at),
+            checks: state.checks,
+            tasks: state
+                .tasks
+                .into_iter()
+                .map(|task| TaskEntry::Tracked(Box::new(task)))
+                .collect(),
+            starts: Vec::new(),
+            start_errors: state.start_errors,
+        }
     }
 }
 
