@@ -317,6 +317,17 @@ def phase_one(stack: Stack) -> None:
     check(waits and all(1 <= w <= 2 for w in waits),
           f"the Wait states took check-status's wait_seconds, within the jobs' bounds ({len(waits)} waits)", waits)
 
+    # Each further check costs the events from one Check's start to the next: they bound how
+    # many checks fit in one execution's 25,000-event history.
+    longest = max(arns, key=lambda name: output(by_name[name]).get("checks", 0))
+    history = stack.history(arns[longest])
+    starts = [i for i, e in enumerate(history) if e["type"] == "TaskStateEntered"
+              and e["stateEnteredEventDetails"]["name"] == "Check"]
+    gaps = sorted({b - a for a, b in zip(starts, starts[1:])})
+    check(len(starts) >= 2 and max(gaps) <= 10,
+          f"each further check costs {gaps} history events ({longest}: {len(history)} events for "
+          f"{len(starts)} checks), so options.max_checks 2,500 fits in 25,000 events", gaps)
+
     events = stack.finished_events()
     by_job = {e["detail"]["job_id"]: e for e in events}
     check(set(by_job) == set(arns), "a completion event reached EventBridge for every execution",
