@@ -273,6 +273,8 @@ def phase_one(stack: Stack) -> None:
     arns["timeout"] = stack.start("timeout", job("timeout", "export", [
         {"cloud": "volcengine", "region": "cn-beijing", "image_id": "image-ycbig000000000000001",
          "bucket": "imgflow-tos-backup", "prefix": "big"}], deadline_seconds=15))
+    arns["invalid"] = stack.start("invalid", job("invalid", "export", [EXPORTS["tencent"]],
+                                                 wait={"min_seconds": 0, "max_seconds": 2, "base_seconds": 1}))
     started = time.time()
     results = stack.wait(list(arns.values()))
     print(f"     phase one: {len(arns)} executions in {time.time() - started:.1f} s", flush=True)
@@ -311,6 +313,13 @@ def phase_one(stack: Stack) -> None:
           and "deadline" in described.get("cause", ""),
           "a job past its deadline ends in TimedOut with the reason", described)
 
+    described = by_name["invalid"]
+    history = stack.history(arns["invalid"])
+    check(described["status"] == "FAILED" and described.get("error") == "Request.Invalid"
+          and "options.wait.min_seconds" in described.get("cause", "")
+          and not any(e["type"] == "MapStateEntered" for e in history),
+          "an invalid job started by hand fails in Validate, naming the field, before anything starts", described)
+
     waits = [json.loads(e["stateEnteredEventDetails"]["input"])["wait_seconds"]
              for arn in arns.values() for e in stack.history(arn)
              if e["type"] == "WaitStateEntered"]
@@ -329,9 +338,13 @@ def phase_one(stack: Stack) -> None:
           f"{len(starts)} checks), so options.max_checks 2,500 fits in 25,000 events", gaps)
 
     events = stack.finished_events()
-    by_job = {e["detail"]["job_id"]: e for e in events}
+    by_job = {e["detail"].get("job_id") or e["detail"].get("job", {}).get("job_id"): e for e in events}
     check(set(by_job) == set(arns), "a completion event reached EventBridge for every execution",
           sorted(by_job))
+    invalid = by_job.get("invalid", {}).get("detail", {})
+    check(invalid.get("state") == "failed" and invalid.get("error") == "Request.Invalid"
+          and invalid.get("execution_arn") == arns["invalid"],
+          "… and its completion event says so", invalid)
     detail = by_job.get("map", {}).get("detail", {})
     check(detail.get("state") == "partial" and len(detail.get("items", [])) == 4
           and detail.get("checks", 0) >= 1 and "duration_seconds" in detail

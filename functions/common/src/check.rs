@@ -10,7 +10,7 @@ use crate::app::{App, unix_now};
 use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
 use crate::sfn;
-use crate::start::{authenticate, bad_request};
+use crate::start::{accept_job, authenticate, bad_request};
 
 pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionError> {
     match envelope {
@@ -23,7 +23,18 @@ pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionErro
     }
 }
 
+/// The state machine's first state sends the job itself (`requests`, no `starts` yet): it is
+/// checked whole (fields, rules, keys for its clouds) before anything starts, and comes back
+/// with its `kind` and options filled in. Anything else is a job state to check.
 async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
+    let is_job = input.get("requests").is_some()
+        && input.get("starts").is_none()
+        && input.get("tasks").is_none();
+    if is_job {
+        let job = accept_job(app, &input, None).map_err(|err| FunctionError::invalid(&err))?;
+        tracing::info!(job_id = %job.job_id, requests = job.requests.len(), "job accepted");
+        return Ok(job.to_value());
+    }
     let input: CheckInput = serde_json::from_value(input).map_err(|err| {
         let text = err.to_string();
         let text = text

@@ -97,8 +97,13 @@ fn strip_position(err: &serde_json::Error) -> String {
 }
 
 /// Checks a job before anything starts: its rules, and that the clouds it uses have keys.
-fn accept_job(app: &App, document: &Value, kind: TaskKind) -> Result<Job, ValidationError> {
-    let job = Job::parse(document, Some(kind))?;
+/// `kind` is the operation of the function that received the job, if any.
+pub fn accept_job(
+    app: &App,
+    document: &Value,
+    kind: Option<TaskKind>,
+) -> Result<Job, ValidationError> {
+    let job = Job::parse(document, kind)?;
     let clouds: Vec<_> = match &job.requests {
         JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
         JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),
@@ -141,7 +146,7 @@ async fn start_from_event(
     } else {
         event.detail.clone()
     };
-    let job = accept_job(app, &document, kind).map_err(|err| {
+    let job = accept_job(app, &document, Some(kind)).map_err(|err| {
         let field = if detail_empty {
             err.field.clone()
         } else {
@@ -229,7 +234,7 @@ async fn start_from_webhook(
             ));
         }
     };
-    let job = match accept_job(app, &document, kind) {
+    let job = match accept_job(app, &document, Some(kind)) {
         Ok(job) => job,
         Err(err) => return bad_request(&err),
     };

@@ -351,3 +351,48 @@ async fn the_check_status_example_is_what_the_start_example_returns_and_it_runs_
     let (state, _) = run_checks(&h, example).await;
     assert_eq!(state["state"], "succeeded", "{state}");
 }
+
+/// The state machine's first state: check-status checks the whole job before anything starts.
+#[tokio::test]
+async fn check_status_validates_a_whole_job_before_the_state_machine_starts_it() {
+    let h = harness_with(|env| {
+        env.remove("VOLCENGINE_ACCESS_KEY");
+        env.remove("VOLCENGINE_SECRET_KEY");
+    })
+    .await;
+    let mut job = fixture("start-sync/eventbridge.json")["detail"].clone();
+    job.as_object_mut().expect("object").remove("kind");
+    let err = h
+        .call(Function::CheckStatus, job.clone())
+        .await
+        .expect_err("no kind");
+    assert_eq!(
+        (err.name, err.message.as_str()),
+        ("Request.Invalid", "kind: is required")
+    );
+    job["kind"] = json!("sync");
+    let accepted = h
+        .call(Function::CheckStatus, job.clone())
+        .await
+        .expect("valid");
+    assert_eq!(accepted["kind"], "sync");
+    assert_eq!(accepted["requests"], job["requests"]);
+    assert_eq!(
+        accepted["options"]["max_checks"], 2500,
+        "defaults filled in"
+    );
+
+    job["options"] = json!({"stall_seconds": 5});
+    let err = h
+        .call(Function::CheckStatus, job)
+        .await
+        .expect_err("bad option");
+    assert!(err.message.starts_with("options.stall_seconds"), "{err}");
+    let export = fixture("start-export/eventbridge.json")["detail"].clone();
+    let err = h
+        .call(Function::CheckStatus, export)
+        .await
+        .expect_err("no keys");
+    assert!(err.message.starts_with("requests[1].cloud"), "{err}");
+    assert_eq!(h.tasks_created(), 0);
+}
