@@ -2,7 +2,7 @@
 //! (with `wait_seconds`); as a webhook it answers a job's current status from its execution.
 
 use imgflow_shared::error::ValidationError;
-use imgflow_shared::job::{CheckInput, CheckMode, JobState, check_job};
+use imgflow_shared::job::{CheckInput, CheckMode, JobState, check_job, strip_position};
 use imgflow_shared::retry::Jitter;
 use serde_json::{Value, json};
 
@@ -36,14 +36,8 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         return Ok(job.to_value());
     }
     let input: CheckInput = serde_json::from_value(input).map_err(|err| {
-        let text = err.to_string();
-        let text = text
-            .rfind(" at line ")
-            .map_or(text.clone(), |at| text[..at].to_owned());
-        FunctionError::invalid(&ValidationError::new(
-            "$",
-            format!("not a job state: {text}"),
-        ))
+        let rule = format!("not a job state: {}", strip_position(&err));
+        FunctionError::invalid(&ValidationError::new("$", rule))
     })?;
     input
         .options

@@ -5,7 +5,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use imgflow_shared::error::ValidationError;
-use imgflow_shared::job::{Job, JobRequests};
+use imgflow_shared::job::{Job, JobRequests, strip_position};
 use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
 use serde_json::{Value, json};
 
@@ -88,12 +88,6 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
     }
     Ok(json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}))
-}
-
-fn strip_position(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    text.rfind(" at line ")
-        .map_or(text.clone(), |at| text[..at].to_owned())
 }
 
 /// Checks a job before anything starts: its rules, and that the clouds it uses have keys.

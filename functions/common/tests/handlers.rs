@@ -396,3 +396,53 @@ async fn check_status_validates_a_whole_job_before_the_state_machine_starts_it()
     assert!(err.message.starts_with("requests[1].cloud"), "{err}");
     assert_eq!(h.tasks_created(), 0);
 }
+
+/// An API Gateway HTTP API (payload 2.0) delivers webhooks in the Function URL shape, with
+/// a base64 body when its content type is binary: both are authenticated the same way.
+#[tokio::test]
+async fn http_api_webhooks_and_base64_bodies_are_authenticated_the_same_way() {
+    let h = harness().await;
+    let event = fixture("start-export/http-api.json");
+    let (status, _) = http(
+        &h.call(Function::StartExport, event.clone())
+            .await
+            .expect("answer"),
+    );
+    assert_eq!(status, 401, "unsigned");
+
+    let mut job: Value = serde_json::from_str(event["body"].as_str().expect("body")).expect("json");
+    job["requests"][1]["prefix"] = json!("");
+    let mut invalid = event.clone();
+    invalid["body"] = json!(job.to_string());
+    let signed = sign_webhook(invalid, WEBHOOK_SECRET, unix_now());
+    let mut encoded = signed.clone();
+    encoded["body"] = json!(base64(signed["body"].as_str().expect("body").as_bytes()));
+    encoded["isBase64Encoded"] = json!(true);
+    for event in [signed, encoded] {
+        let (status, body) = http(&h.call(Function::StartExport, event).await.expect("answer"));
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some("requests[1].prefix")),
+            "{body}"
+        );
+    }
+    assert_eq!(h.aws_connections(), 0);
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}

@@ -8,7 +8,7 @@ mod state;
 mod summary;
 
 pub use check::{CheckMode, MAX_CHECK_FAILURES, check_job};
-pub use spec::{Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT};
+pub use spec::{Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT, strip_position};
 pub use state::{
     CaughtError, CheckInput, JobPhase, JobState, StartEntry, StartErrorRecord, TaskEntry,
     TrackedState, TrackedTask,

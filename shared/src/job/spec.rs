@@ -262,8 +262,9 @@ fn parse_items<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
-/// serde_json's message without "at line 1 column 80" (the document was a value, not text).
-fn strip_position(err: &serde_json::Error) -> String {
+/// serde_json's message without "at line 1 column 80": the document was a value, not text, and
+/// the field path is said by the caller.
+pub fn strip_position(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match text.rfind(" at line ") {
         Some(at) => text[..at].to_owned(),
