@@ -28,6 +28,14 @@ pub enum SyncRequest {
 }
 
 impl ExportRequest {
+    /// How many tasks the request starts: one per image (Tencent exports several at once).
+    pub fn task_count(&self) -> usize {
+        match self {
+            ExportRequest::Tencent(r) => r.image_ids.len(),
+            _ => 1,
+        }
+    }
+
     pub fn cloud(&self) -> Cloud {
         match self {
             ExportRequest::Tencent(_) => Cloud::Tencent,
@@ -58,6 +66,16 @@ impl ExportRequest {
 }
 
 impl SyncRequest {
+    /// How many tasks the request starts: one per destination region.
+    pub fn task_count(&self) -> usize {
+        match self {
+            SyncRequest::Tencent(r) => r.destination_regions.len(),
+            SyncRequest::Alibaba(r) => r.destination_regions.len(),
+            SyncRequest::Volcengine(r) => r.destination_regions.len(),
+            SyncRequest::Huawei(r) => r.destination_regions.len(),
+        }
+    }
+
     pub fn cloud(&self) -> Cloud {
         match self {
             SyncRequest::Tencent(_) => Cloud::Tencent,

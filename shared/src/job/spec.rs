@@ -11,6 +11,10 @@ use crate::wait::WaitPolicy;
 /// At most this many requests per job: the state machine's payload (256 KiB) must hold the
 /// state of every task they start.
 pub const MAX_REQUESTS: usize = 100;
+/// At most this many tasks per job (images of a Tencent export, destination regions of a
+/// copy): a finished export of two disks with long names takes about 1.5 KiB of the job's
+/// state and summary, so 100 stay near 150 KiB, under the 256 KiB a state may hold.
+pub const MAX_TASKS: usize = 100;
 /// Step Functions allows about 25,000 history events per execution and each check costs
 /// about nine (Wait, Task, Choice): this is the most checks a job may make.
 pub const MAX_CHECKS_LIMIT: u32 = 2_500;
@@ -192,6 +196,19 @@ impl Job {
                 JobRequests::Sync(parse_items(&items, |r: &SyncRequest| r.validate())?)
             }
         };
+        let tasks = match &requests {
+            JobRequests::Export(r) => r.iter().map(ExportRequest::task_count).sum::<usize>(),
+            JobRequests::Sync(r) => r.iter().map(SyncRequest::task_count).sum(),
+        };
+        if tasks > MAX_TASKS {
+            return Err(ValidationError::new(
+                "requests",
+                format!(
+                    "would start {tasks} tasks; a job tracks at most {MAX_TASKS} \
+                     (the state machine's payload limit): split the job"
+                ),
+            ));
+        }
         let options = match raw.options {
             None | Some(Value::Null) => JobOptions::default(),
             Some(value) => serde_json::from_value::<JobOptions>(value)
@@ -359,6 +376,15 @@ mod tests {
                 "unknown field `extra`",
             ),
             (json!([1]), "$", "JSON object"),
+            (
+                json!({"job_id": "j", "requests": [{
+                    "cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
+                    "format": "QCOW2",
+                    "image_ids": (0..101).map(|i| format!("img-{i:08}")).collect::<Vec<_>>()
+                }]}),
+                "requests",
+                "would start 101 tasks",
+            ),
         ];
         for (document, field, rule) in cases {
             let err = Job::parse(&document, Some(TaskKind::Export)).expect_err("invalid");

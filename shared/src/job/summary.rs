@@ -145,3 +145,88 @@ fn item_phase(item: &ItemSummary) -> JobPhase {
         (false, _) => JobPhase::Failed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::spec::{JobOptions, MAX_TASKS};
+    use crate::job::state::JobState;
+    use crate::model::{ExportedObject, ObjectRef, TaskRef};
+
+    /// The largest job state: the most tasks, each an export of a system and a data disk with
+    /// long names, finished. The state machine passes it between states, which take 256 KiB.
+    #[test]
+    fn the_largest_job_state_fits_the_state_machines_payload() {
+        let key = |i: usize, disk: &str| {
+            format!(
+                "{}/{i:03}_img-{i:08}_{disk}_snap-0de59bf0.qcow2",
+                "p".repeat(60)
+            )
+        };
+        let tasks: Vec<TrackedTask> = (0..MAX_TASKS)
+            .map(|i| {
+                let objects = ["system", "data"].map(|disk| ObjectRef {
+                    bucket: "imgflow-backup-1250000000".into(),
+                    key: key(i, disk),
+                });
+                let mut task = TrackedTask::new(
+                    i,
+                    TaskRef {
+                        cloud: Cloud::Tencent,
+                        region: "ap-guangzhou".into(),
+                        kind: TaskKind::Export,
+                        image_id: format!("img-{i:08}"),
+                        task_id: Some(format!("1050{i:05}")),
+                        destination_region: None,
+                        destination_image_id: None,
+                        objects: objects.to_vec(),
+                        started_at: 1_795_485_600,
+                        confirmations: 0,
+                    },
+                );
+                task.state = TrackedState::Succeeded;
+                task.progress = Some(100);
+                task.cloud_state = Some("NORMAL".into());
+                task.finished_at = Some(1_795_507_200);
+                task.result = Some(TaskResult::Export {
+                    objects: objects
+                        .iter()
+                        .map(|o| ExportedObject {
+                            bucket: o.bucket.clone(),
+                            key: o.key.clone(),
+                            size: 107_374_182_400,
+                        })
+                        .collect(),
+                });
+                task
+            })
+            .collect();
+        let summary = JobSummary::of(
+            &"j".repeat(64),
+            Some(TaskKind::Export),
+            JobPhase::Succeeded,
+            &None,
+            2_500,
+            1_795_485_600,
+            1_795_507_200,
+            &tasks,
+            &[],
+        );
+        let state = JobState {
+            job_id: "j".repeat(64),
+            kind: Some(TaskKind::Export),
+            options: JobOptions::default(),
+            started_at: 1_795_485_600,
+            deadline_at: 1_795_744_800,
+            checks: 2_500,
+            wait_seconds: 0,
+            state: JobPhase::Succeeded,
+            reason: None,
+            tasks,
+            start_errors: vec![],
+            summary,
+        };
+        let size = serde_json::to_vec(&state).expect("serialises").len();
+        assert!(size < 200 * 1024, "{size} bytes for {MAX_TASKS} tasks");
+    }
+}
