@@ -14,6 +14,17 @@ import sys
 import time
 
 
+def sign(event: dict, secret: str, timestamp: int | None = None) -> dict:
+    """The event with its timestamp and signature headers filled in (a copy)."""
+    event = json.loads(json.dumps(event))
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    body = event.get("body") or ""
+    digest = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    event["headers"]["x-imgflow-timestamp"] = stamp
+    event["headers"]["x-imgflow-signature"] = f"sha256={digest}"
+    return event
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -24,12 +35,7 @@ def main() -> int:
         return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         event = json.load(f)
-    timestamp = str(int(time.time()))
-    body = event.get("body") or ""
-    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    event["headers"]["x-imgflow-timestamp"] = timestamp
-    event["headers"]["x-imgflow-signature"] = f"sha256={digest}"
-    json.dump(event, sys.stdout, ensure_ascii=False)
+    json.dump(sign(event, secret), sys.stdout, ensure_ascii=False)
     print()
     return 0
 

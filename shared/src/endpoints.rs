@@ -40,20 +40,12 @@ impl Endpoints {
 
     /// Every request to `base` (`http://127.0.0.1:4566`): the emulator's one port.
     pub fn single(base: &str) -> Result<Self, EndpointError> {
-        let (scheme, rest) = if let Some(rest) = base.strip_prefix("http://") {
-            (Scheme::Http, rest)
-        } else if let Some(rest) = base.strip_prefix("https://") {
-            (Scheme::Https, rest)
-        } else {
-            return Err(EndpointError(base.to_owned()));
-        };
-        let host = rest.trim_end_matches('/');
-        if host.is_empty() || host.contains('/') || host.contains('?') {
-            return Err(EndpointError(base.to_owned()));
+        match split_base_url(base) {
+            Some((scheme, host, path)) if path.trim_end_matches('/').is_empty() => Ok(Self {
+                override_base: Some((scheme, host.to_owned())),
+            }),
+            _ => Err(EndpointError(base.to_owned())),
         }
-        Ok(Self {
-            override_base: Some((scheme, host.to_owned())),
-        })
     }
 
     pub fn is_overridden(&self) -> bool {
@@ -112,6 +104,26 @@ impl Endpoints {
 }
 
 /// Each segment of an object key encoded on its own, `/` kept, as S3 clients do.
+/// `http(s)://host[:port][/path]` as its scheme, a non-empty host and the path (`/` when
+/// none); `None` for another scheme, no host, or a query.
+pub fn split_base_url(url: &str) -> Option<(Scheme, &str, &str)> {
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("http://") {
+        (Scheme::Http, rest)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        (Scheme::Https, rest)
+    } else {
+        return None;
+    };
+    if rest.contains('?') {
+        return None;
+    }
+    let (host, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, "/"),
+    };
+    (!host.is_empty()).then_some((scheme, host, path))
+}
+
 fn encode_key(key: &str) -> String {
     key.split('/')
         .map(|segment| crate::signing::uri_encode(segment).into_owned())

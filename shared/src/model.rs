@@ -111,6 +111,16 @@ pub enum TaskKind {
     Sync,
 }
 
+impl TaskKind {
+    /// The name in JSON (`export`, `sync`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskKind::Export => "export",
+            TaskKind::Sync => "sync",
+        }
+    }
+}
+
 /// An object an export writes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ObjectRef {

@@ -6,6 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::endpoints::Endpoints;
+use imgflow_shared::error::ValidationError;
+use imgflow_shared::job::{Job, JobRequests};
+use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind};
 use imgflow_shared::retry::RetryPolicy;
 use imgflow_shared::transport::Transport;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -87,6 +90,29 @@ impl App {
             settings,
         })
     }
+
+    /// Checks a job before anything starts: its rules, and that the clouds it uses have keys.
+    /// `kind` is the operation of the function that received the job, if any.
+    pub fn accept_job(
+        &self,
+        document: &Value,
+        kind: Option<TaskKind>,
+    ) -> Result<Job, ValidationError> {
+        let job = Job::parse(document, kind)?;
+        let clouds: Vec<_> = match &job.requests {
+            JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
+            JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),
+        };
+        for (index, cloud) in clouds.into_iter().enumerate() {
+            if self.settings.credentials.get(cloud).is_none() {
+                return Err(ValidationError::new(
+                    format!("requests[{index}].cloud"),
+                    format!("no {cloud} credentials are configured for this deployment"),
+                ));
+            }
+        }
+        Ok(job)
+    }
 }
 
 pub fn unix_now() -> u64 {
@@ -110,11 +136,8 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
     let app: Arc<OnceCell<App>> = Arc::new(OnceCell::new());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
-        let span = tracing::info_span!(
-            "invocation",
-            function = function.name(),
-            request_id = %event.context.request_id
-        );
+        // lambda_runtime's own span carries the request id and the trace id.
+        let span = tracing::info_span!("invocation", function = function.name());
         async move {
             let app = app.get_or_try_init(App::from_env).await.map_err(|err| {
                 tracing::error!(error = err.name, message = %err.message, "configuration failed");

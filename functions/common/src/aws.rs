@@ -10,6 +10,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use imgflow_shared::endpoints::split_base_url;
 use imgflow_shared::signing::sigv4::{self, Service};
 use imgflow_shared::signing::{Credentials, HttpRequest};
 use imgflow_shared::transport::{Scheme, Transport, TransportError};
@@ -99,26 +100,12 @@ fn endpoint(
             path: "/".into(),
         });
     };
-    let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (Scheme::Https, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (Scheme::Http, rest)
-    } else {
-        return Err(format!(
-            "{}: `{url}` must start with http:// or https://",
+    let (scheme, host, path) = split_base_url(&url).ok_or_else(|| {
+        format!(
+            "{}: `{url}` must be http:// or https:// with a host",
             service.endpoint_variable()
-        ));
-    };
-    let (host, path) = match rest.find('/') {
-        Some(at) => (&rest[..at], &rest[at..]),
-        None => (rest, "/"),
-    };
-    if host.is_empty() {
-        return Err(format!(
-            "{}: `{url}` has no host",
-            service.endpoint_variable()
-        ));
-    }
+        )
+    })?;
     Ok(Endpoint {
         scheme,
         host: host.to_owned(),

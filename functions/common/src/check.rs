@@ -10,7 +10,7 @@ use crate::app::{App, unix_now};
 use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
 use crate::sfn;
-use crate::start::{accept_job, authenticate, bad_request};
+use crate::webhook::{authenticate, bad_request};
 
 pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionError> {
     match envelope {
@@ -31,7 +31,9 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         && input.get("starts").is_none()
         && input.get("tasks").is_none();
     if is_job {
-        let job = accept_job(app, &input, None).map_err(|err| FunctionError::invalid(&err))?;
+        let job = app
+            .accept_job(&input, None)
+            .map_err(|err| FunctionError::invalid(&err))?;
         tracing::info!(job_id = %job.job_id, requests = job.requests.len(), "job accepted");
         return Ok(job.to_value());
     }
@@ -178,15 +180,28 @@ async fn status_webhook(
             Err(err) => return aws_failed(err),
         },
         _ => {
-            if let Some(output) = execution.get("output").and_then(Value::as_str) {
-                answer["summary"] = serde_json::from_str(output).unwrap_or(Value::Null);
-            }
             for field in ["error", "cause"] {
                 if let Some(value) = execution.get(field) {
                     answer[field] = value.clone();
                 }
             }
-            if let Ok(Some(last)) = sfn::latest_check_output(aws, &execution_arn).await {
+            // A succeeded execution's output is the summary; any other ended execution has
+            // its last state only in the history.
+            let output = execution
+                .get("output")
+                .and_then(Value::as_str)
+                .and_then(|text| serde_json::from_str::<Value>(text).ok());
+            let last = match output {
+                Some(summary) if status == "SUCCEEDED" => Some(json!({
+                    "state": summary.get("state").cloned().unwrap_or(Value::Null),
+                    "summary": summary,
+                })),
+                _ => sfn::latest_check_output(aws, &execution_arn)
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            if let Some(last) = last {
                 answer["state"] = last.get("state").cloned().unwrap_or(Value::Null);
                 answer["summary"] = last.get("summary").cloned().unwrap_or(Value::Null);
             }

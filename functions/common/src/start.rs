@@ -5,12 +5,13 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use imgflow_shared::error::ValidationError;
-use imgflow_shared::job::{Job, JobRequests, strip_position};
+use imgflow_shared::job::{Job, strip_position};
 use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
+use imgflow_shared::operations::StartError;
 use serde_json::{Value, json};
 
-use crate::app::{App, Function, unix_now};
-use crate::envelope::{Envelope, http_answer, method, raw_body};
+use crate::app::{App, Function};
+use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
 use crate::sfn::{self, StartExecutionError};
 use crate::webhook::{self, IDEMPOTENCY_HEADER};
@@ -47,12 +48,12 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
     let invalid = |err: serde_json::Error| {
         FunctionError::invalid(&ValidationError::new(field, strip_position(&err)))
     };
-    let prefixed = |err: FunctionError| {
-        if field == "request" && err.name == "Request.Invalid" {
-            FunctionError::new(err.name, format!("request.{}", err.message))
-        } else {
-            err
-        }
+    // A request inside the Map item is reported under `request.`, as the caller wrote it.
+    let start_failed = |err: StartError| match err {
+        StartError::Invalid(invalid) if field == "request" => FunctionError::invalid(
+            &ValidationError::new(format!("request.{}", invalid.field), invalid.rule),
+        ),
+        other => FunctionError::from(other),
     };
     let outcome: StartOutcome = match kind {
         TaskKind::Export => {
@@ -61,15 +62,12 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
             app.cloud
                 .start_export(&request)
                 .await
-                .map_err(|e| prefixed(e.into()))?
+                .map_err(start_failed)?
         }
         TaskKind::Sync => {
             let request: SyncRequest = serde_json::from_value(request).map_err(invalid)?;
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting a copy");
-            app.cloud
-                .start_sync(&request)
-                .await
-                .map_err(|e| prefixed(e.into()))?
+            app.cloud.start_sync(&request).await.map_err(start_failed)?
         }
     };
     for task in &outcome.tasks {
@@ -88,36 +86,6 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
     }
     Ok(json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}))
-}
-
-/// Checks a job before anything starts: its rules, and that the clouds it uses have keys.
-/// `kind` is the operation of the function that received the job, if any.
-pub fn accept_job(
-    app: &App,
-    document: &Value,
-    kind: Option<TaskKind>,
-) -> Result<Job, ValidationError> {
-    let job = Job::parse(document, kind)?;
-    let clouds: Vec<_> = match &job.requests {
-        JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
-        JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),
-    };
-    for (index, cloud) in clouds.into_iter().enumerate() {
-        if app.settings.credentials.get(cloud).is_none() {
-            return Err(ValidationError::new(
-                format!("requests[{index}].cloud"),
-                format!("no {cloud} credentials are configured for this deployment"),
-            ));
-        }
-    }
-    Ok(job)
-}
-
-fn kind_word(kind: TaskKind) -> &'static str {
-    match kind {
-        TaskKind::Export => "export",
-        TaskKind::Sync => "sync",
-    }
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,
@@ -140,7 +108,7 @@ async fn start_from_event(
     } else {
         event.detail.clone()
     };
-    let job = accept_job(app, &document, Some(kind)).map_err(|err| {
+    let job = app.accept_job(&document, Some(kind)).map_err(|err| {
         let field = if detail_empty {
             err.field.clone()
         } else {
@@ -158,7 +126,7 @@ async fn start_from_event(
                 "the event has no id to name its execution after",
             ))
         })?;
-    let name = sfn::execution_name(&job.job_id, kind_word(kind), &format!("event:{event_id}"));
+    let name = sfn::execution_name(&job.job_id, kind.name(), &format!("event:{event_id}"));
     tracing::info!(job_id = %job.job_id, source = %event.source, %name, "starting the job's execution for an event");
     let started = start_execution(app, &job, &name)
         .await
@@ -209,7 +177,7 @@ async fn start_from_webhook(
     kind: TaskKind,
     request: &LambdaFunctionUrlRequest,
 ) -> Value {
-    let (body, timestamp) = match authenticate(app, request) {
+    let (body, timestamp) = match webhook::authenticate(app, request) {
         Ok(authenticated) => authenticated,
         Err(answer) => return answer,
     };
@@ -222,15 +190,15 @@ async fn start_from_webhook(
     let document: Value = match serde_json::from_slice(&body) {
         Ok(document) => document,
         Err(err) => {
-            return bad_request(&ValidationError::new(
+            return webhook::bad_request(&ValidationError::new(
                 "$",
                 format!("the body is not JSON: {}", strip_position(&err)),
             ));
         }
     };
-    let job = match accept_job(app, &document, Some(kind)) {
+    let job = match app.accept_job(&document, Some(kind)) {
         Ok(job) => job,
-        Err(err) => return bad_request(&err),
+        Err(err) => return webhook::bad_request(&err),
     };
     let key = match request
         .headers
@@ -239,14 +207,14 @@ async fn start_from_webhook(
     {
         Some(key) if !key.is_empty() && key.len() <= 128 => format!("key:{key}"),
         Some(_) => {
-            return bad_request(&ValidationError::new(
+            return webhook::bad_request(&ValidationError::new(
                 "Idempotency-Key",
                 "must be 1 to 128 visible characters",
             ));
         }
         None => format!("delivery:{timestamp}.{}", String::from_utf8_lossy(&body)),
     };
-    let name = sfn::execution_name(&job.job_id, kind_word(kind), &key);
+    let name = sfn::execution_name(&job.job_id, kind.name(), &key);
     match start_execution(app, &job, &name).await {
         Ok(started) => http_answer(
             202,
@@ -268,41 +236,4 @@ async fn start_from_webhook(
             http_answer(500, &json!({"error": "Config.Invalid", "message": message}))
         }
     }
-}
-
-pub fn bad_request(err: &ValidationError) -> Value {
-    http_answer(
-        400,
-        &json!({"error": "Request.Invalid", "field": err.field, "rule": err.rule, "message": err.to_string()}),
-    )
-}
-
-/// The raw body and timestamp of a correctly signed request, or the 401 (500 when the
-/// deployment has no webhook secret) to answer.
-pub fn authenticate(
-    app: &App,
-    request: &LambdaFunctionUrlRequest,
-) -> Result<(Vec<u8>, u64), Value> {
-    let Some(secret) = &app.settings.webhook_secret else {
-        return Err(http_answer(
-            500,
-            &json!({"error": "Config.Invalid", "message": "no webhook secret is configured"}),
-        ));
-    };
-    let unauthorized = |message: String| {
-        tracing::warn!(%message, "webhook refused");
-        http_answer(
-            401,
-            &json!({"error": "Webhook.Unauthorized", "message": message}),
-        )
-    };
-    let body = raw_body(request).map_err(unauthorized)?;
-    let timestamp = webhook::verify(
-        &request.headers,
-        &body,
-        secret.expose().as_bytes(),
-        unix_now(),
-    )
-    .map_err(|err| unauthorized(err.to_string()))?;
-    Ok((body, timestamp))
 }

@@ -10,9 +10,15 @@
 //! clock and the signature matches (compared in constant time). Everything else is refused
 //! with 401 before the body is even parsed.
 
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
+use imgflow_shared::error::ValidationError;
+use serde_json::{Value, json};
 use sha2::Sha256;
+
+use crate::app::{App, unix_now};
+use crate::envelope::{http_answer, raw_body};
 
 pub const TIMESTAMP_HEADER: &str = "x-imgflow-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-imgflow-signature";
@@ -87,6 +93,44 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .chunks(2)
         .map(|pair| Some((digit(pair[0])? * 16 + digit(*pair.get(1)?)?) as u8))
         .collect()
+}
+
+/// A 400 naming the field and the rule.
+pub fn bad_request(err: &ValidationError) -> Value {
+    http_answer(
+        400,
+        &json!({"error": "Request.Invalid", "field": err.field, "rule": err.rule, "message": err.to_string()}),
+    )
+}
+
+/// The raw body and timestamp of a correctly signed request, or the 401 (500 when the
+/// deployment has no webhook secret) to answer.
+pub fn authenticate(
+    app: &App,
+    request: &LambdaFunctionUrlRequest,
+) -> Result<(Vec<u8>, u64), Value> {
+    let Some(secret) = &app.settings.webhook_secret else {
+        return Err(http_answer(
+            500,
+            &json!({"error": "Config.Invalid", "message": "no webhook secret is configured"}),
+        ));
+    };
+    let unauthorized = |message: String| {
+        tracing::warn!(%message, "webhook refused");
+        http_answer(
+            401,
+            &json!({"error": "Webhook.Unauthorized", "message": message}),
+        )
+    };
+    let body = raw_body(request).map_err(unauthorized)?;
+    let timestamp = verify(
+        &request.headers,
+        &body,
+        secret.expose().as_bytes(),
+        unix_now(),
+    )
+    .map_err(|err| unauthorized(err.to_string()))?;
+    Ok((body, timestamp))
 }
 
 #[cfg(test)]

@@ -169,8 +169,8 @@ impl Job {
                     "kind",
                     format!(
                         "this function starts {} jobs, the job says {}",
-                        kind_name(expected),
-                        kind_name(declared)
+                        expected.name(),
+                        declared.name()
                     ),
                 ));
             }
@@ -239,13 +239,6 @@ impl Job {
             "requests": requests,
             "options": self.options,
         })
-    }
-}
-
-fn kind_name(kind: TaskKind) -> &'static str {
-    match kind {
-        TaskKind::Export => "export",
-        TaskKind::Sync => "sync",
     }
 }
 
