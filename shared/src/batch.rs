@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use crate::Cloud;
 use crate::error::{CloudError, ErrorKind};
-use crate::model::{TaskKind, TaskRef, TaskState, TaskStatus};
+use crate::model::{StartFailure, TaskKind, TaskRef, TaskState, TaskStatus};
 
 pub(crate) type Answer = Result<TaskStatus, CloudError>;
 
 pub(crate) struct RegionBatches<'t> {
     /// Region → indexes of the export tasks there.
-    pub(crate) exports: BTreeMap<&'t str, Vec<usize>>,
+    exports: BTreeMap<&'t str, Vec<usize>>,
     /// Destination region → indexes of the copies into it.
-    pub(crate) copies: BTreeMap<&'t str, Vec<usize>>,
+    copies: BTreeMap<&'t str, Vec<usize>>,
     cloud: Cloud,
     answers: Vec<Option<Answer>>,
 }
@@ -21,7 +21,7 @@ pub(crate) struct RegionBatches<'t> {
 impl<'t> RegionBatches<'t> {
     /// Groups `tasks`; a task of another cloud, or a copy without its destination, is
     /// answered at once with an error.
-    pub(crate) fn new(cloud: Cloud, tasks: &'t [TaskRef]) -> Self {
+    fn new(cloud: Cloud, tasks: &'t [TaskRef]) -> Self {
         let mut batches = Self {
             exports: BTreeMap::new(),
             copies: BTreeMap::new(),
@@ -51,15 +51,40 @@ impl<'t> RegionBatches<'t> {
         batches
     }
 
+    /// Checks `tasks` in batches, exports per region with `exports`, copies per destination
+    /// region with `copies`, and returns the answers in the caller's order.
+    pub(crate) async fn check<Exports, Copies>(
+        cloud: Cloud,
+        tasks: &'t [TaskRef],
+        exports: impl Fn(&'t str, Vec<&'t TaskRef>) -> Exports,
+        copies: impl Fn(&'t str, Vec<&'t TaskRef>) -> Copies,
+    ) -> Vec<Answer>
+    where
+        Exports: Future<Output = Vec<Answer>>,
+        Copies: Future<Output = Vec<Answer>>,
+    {
+        let mut batches = Self::new(cloud, tasks);
+        let group = |indexes: &[usize]| indexes.iter().map(|i| &tasks[*i]).collect();
+        for (region, indexes) in std::mem::take(&mut batches.exports) {
+            let found = exports(region, group(&indexes)).await;
+            batches.place(&indexes, found);
+        }
+        for (destination, indexes) in std::mem::take(&mut batches.copies) {
+            let found = copies(destination, group(&indexes)).await;
+            batches.place(&indexes, found);
+        }
+        batches.finish()
+    }
+
     /// Records the answers of one batch (`found[i]` answers `indexes[i]`).
-    pub(crate) fn place(&mut self, indexes: &[usize], found: Vec<Answer>) {
+    fn place(&mut self, indexes: &[usize], found: Vec<Answer>) {
         for (index, answer) in indexes.iter().zip(found) {
             self.answers[*index] = Some(answer);
         }
     }
 
     /// The answers in the caller's order; a task no batch answered gets an error.
-    pub(crate) fn finish(self) -> Vec<Answer> {
+    fn finish(self) -> Vec<Answer> {
         let cloud = self.cloud;
         self.answers
             .into_iter()
@@ -75,6 +100,29 @@ impl<'t> RegionBatches<'t> {
             })
             .collect()
     }
+}
+
+/// Starts one copy per destination region, one after the other; a region that could not
+/// start is a failure of its own and does not stop the others.
+pub(crate) async fn per_destination<'a, Started>(
+    destinations: &'a [String],
+    start: impl Fn(&'a str) -> Started,
+) -> (Vec<TaskRef>, Vec<StartFailure>)
+where
+    Started: Future<Output = Result<TaskRef, CloudError>>,
+{
+    let mut tasks = Vec::new();
+    let mut failures = Vec::new();
+    for destination in destinations {
+        match start(destination).await {
+            Ok(task) => tasks.push(task),
+            Err(error) => failures.push(StartFailure {
+                destination_region: Some(destination.clone()),
+                error,
+            }),
+        }
+    }
+    (tasks, failures)
 }
 
 /// A task reference that lacks what its status check needs.

@@ -114,18 +114,10 @@ pub async fn start_sync(
     request: &CopyImage,
     started_at: u64,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
-    let mut tasks = Vec::new();
-    let mut failures = Vec::new();
-    for destination in &request.destination_regions {
-        match start_copy(client, request, destination, started_at).await {
-            Ok(task) => tasks.push(task),
-            Err(error) => failures.push(StartFailure {
-                destination_region: Some(destination.clone()),
-                error,
-            }),
-        }
-    }
-    (tasks, failures)
+    crate::batch::per_destination(&request.destination_regions, |destination| {
+        start_copy(client, request, destination, started_at)
+    })
+    .await
 }
 
 /// The status of each task, in the order given. IMS has no batch query: one job query per

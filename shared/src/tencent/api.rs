@@ -69,18 +69,13 @@ pub async fn status(
     client: &CloudClient,
     tasks: &[TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut batches = RegionBatches::new(Cloud::Tencent, tasks);
-    for (region, indexes) in std::mem::take(&mut batches.exports) {
-        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
-        let found = export::statuses(client, region, &group).await;
-        batches.place(&indexes, found);
-    }
-    for (destination, indexes) in std::mem::take(&mut batches.copies) {
-        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
-        let found = sync::statuses(client, destination, &group).await;
-        batches.place(&indexes, found);
-    }
-    batches.finish()
+    RegionBatches::check(
+        Cloud::Tencent,
+        tasks,
+        |region, group| async move { export::statuses(client, region, &group).await },
+        |destination, group| async move { sync::statuses(client, destination, &group).await },
+    )
+    .await
 }
 
 /// A status with no reason and no result yet.

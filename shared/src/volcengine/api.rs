@@ -54,18 +54,13 @@ pub async fn status(
     client: &CloudClient,
     tasks: &[TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut batches = RegionBatches::new(Cloud::Volcengine, tasks);
-    for (region, indexes) in std::mem::take(&mut batches.exports) {
-        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
-        let found = export::statuses(client, region, &group).await;
-        batches.place(&indexes, found);
-    }
-    for (destination, indexes) in std::mem::take(&mut batches.copies) {
-        let group: Vec<&TaskRef> = indexes.iter().map(|i| &tasks[*i]).collect();
-        let found = copy::statuses(client, destination, &group).await;
-        batches.place(&indexes, found);
-    }
-    batches.finish()
+    RegionBatches::check(
+        Cloud::Volcengine,
+        tasks,
+        |region, group| async move { export::statuses(client, region, &group).await },
+        |destination, group| async move { copy::statuses(client, destination, &group).await },
+    )
+    .await
 }
 
 /// A status with no reason and no result yet.

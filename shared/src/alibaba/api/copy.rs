@@ -29,18 +29,10 @@ pub(super) async fn start(
     request: &CopyImage,
     started_at: u64,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
-    let mut tasks = Vec::new();
-    let mut failures = Vec::new();
-    for destination in &request.destination_regions {
-        match start_one(client, request, destination, started_at).await {
-            Ok(task) => tasks.push(task),
-            Err(error) => failures.push(StartFailure {
-                destination_region: Some(destination.clone()),
-                error,
-            }),
-        }
-    }
-    (tasks, failures)
+    crate::batch::per_destination(&request.destination_regions, |destination| {
+        start_one(client, request, destination, started_at)
+    })
+    .await
 }
 
 async fn start_one(

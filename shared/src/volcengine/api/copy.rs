@@ -21,19 +21,10 @@ pub async fn start_sync(
     request: &CopyImage,
     started_at: u64,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
-    let mut tasks = Vec::new();
-    let mut failures = Vec::new();
-    // One region's refusal does not stop the others: each copy is its own call.
-    for destination in &request.destination_regions {
-        match start_copy(client, request, destination, started_at).await {
-            Ok(task) => tasks.push(task),
-            Err(error) => failures.push(StartFailure {
-                destination_region: Some(destination.clone()),
-                error,
-            }),
-        }
-    }
-    (tasks, failures)
+    crate::batch::per_destination(&request.destination_regions, |destination| {
+        start_copy(client, request, destination, started_at)
+    })
+    .await
 }
 
 async fn start_copy(
