@@ -173,14 +173,8 @@ pub async fn statuses(
     region: &str,
     tasks: &[&TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut ids: Vec<&str> = tasks
-        .iter()
-        .map(|task| task.image_id.as_str())
-        .filter(|id| wire::is_image_id(id))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let images = match wire::describe_by_ids(client, region, &ids).await {
+    let ids = tasks.iter().map(|task| task.image_id.as_str());
+    let images = match wire::describe_by_ids(client, region, ids).await {
         Ok(images) => images,
         Err(err) => return tasks.iter().map(|_| Err(err.clone())).collect(),
     };

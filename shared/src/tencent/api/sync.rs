@@ -191,8 +191,7 @@ async fn copy_name(client: &CloudClient, request: &SyncImages) -> Result<String,
     if let Some(name) = &request.image_name {
         return Ok(name.clone());
     }
-    let found =
-        wire::describe_by_ids(client, &request.region, &[request.image_id.as_str()]).await?;
+    let found = wire::describe_by_ids(client, &request.region, [request.image_id.as_str()]).await?;
     found
         .get(&request.image_id)
         .and_then(|image| image.image_name.clone())
@@ -216,14 +215,10 @@ pub async fn statuses(
     region: &str,
     tasks: &[&TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut ids: Vec<&str> = tasks
+    let ids = tasks
         .iter()
-        .filter_map(|task| task.destination_image_id.as_deref())
-        .filter(|id| wire::is_image_id(id))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let images = match wire::describe_by_ids(client, region, &ids).await {
+        .filter_map(|task| task.destination_image_id.as_deref());
+    let images = match wire::describe_by_ids(client, region, ids).await {
         Ok(images) => images,
         Err(err) => return tasks.iter().map(|_| Err(err.clone())).collect(),
     };

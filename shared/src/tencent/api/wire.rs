@@ -170,12 +170,16 @@ fn read_page(answer: &Value) -> Result<ImagePage, CloudError> {
 }
 
 /// The images among `ids` that exist in `region`, by id, in as few calls as the limit allows.
-/// Ids the cloud does not know are simply absent (DescribeImages leaves them out).
-pub async fn describe_by_ids(
+/// Malformed and repeated ids are not asked for; ids the cloud does not know are simply
+/// absent (DescribeImages leaves them out).
+pub async fn describe_by_ids<'a>(
     client: &CloudClient,
     region: &str,
-    ids: &[&str],
+    ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, Image>, CloudError> {
+    let mut ids: Vec<&str> = ids.into_iter().filter(|id| is_image_id(id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut found = HashMap::new();
     for batch in ids.chunks(MAX_IDS) {
         let body = json!({"ImageIds": batch, "Offset": 0, "Limit": PAGE_SIZE});
