@@ -150,7 +150,10 @@ pub struct TaskRef {
     /// For an export: the objects it will write, where the cloud says so up front.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ObjectRef>,
-    /// Unix seconds when the start was accepted.
+    /// Unix seconds when the start was accepted. A caller that does not know it (a task
+    /// started by its own workflow) may leave it out (0): the job's clock then starts at its
+    /// first check, and the task's objects are not required to be newer than its start.
+    #[serde(default, skip_serializing_if = "is_zero_seconds")]
     pub started_at: u64,
     /// How many checks in a row have seen the copy finished. Copies are eventually
     /// consistent, so one answer is not enough: a copy succeeds on the second.
@@ -160,6 +163,17 @@ pub struct TaskRef {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_zero_seconds(n: &u64) -> bool {
+    *n == 0
+}
+
+impl TaskRef {
+    /// When the task started, where that is known: the lower bound for what it wrote.
+    pub fn known_start(&self) -> Option<u64> {
+        (self.started_at > 0).then_some(self.started_at)
+    }
 }
 
 /// Where a task is in its life.

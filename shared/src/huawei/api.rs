@@ -537,7 +537,7 @@ async fn exported_objects(
     let mut found = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
         let size = client
-            .head_object(CLOUD, &task.region, object, Some(task.started_at))
+            .head_object(CLOUD, &task.region, object, task.known_start())
             .await?;
         let Some(size) = size else {
             return Ok(None);

@@ -43,11 +43,11 @@ pub async fn check_job(
     let previous_checks = input.checks;
     let input_started = input.started_at;
     let input_deadline = input.deadline_at;
-    let (mut tasks, start_errors) = input.into_parts();
+    let (mut tasks, start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
             .iter()
-            .map(|t| t.task.started_at)
+            .filter_map(|t| t.task.known_start())
             .min()
             .unwrap_or(now)
             .min(now)
@@ -338,6 +338,7 @@ mod tests {
                 started_at: 100,
                 confirmations: 1,
             },
+            100,
         )
     }
 

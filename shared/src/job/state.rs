@@ -92,8 +92,9 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl TrackedTask {
-    pub fn new(item: usize, task: TaskRef) -> Self {
-        let changed_at = task.started_at;
+    /// A task not checked yet. `now` stands in for a start the caller did not know.
+    pub fn new(item: usize, task: TaskRef, now: u64) -> Self {
+        let changed_at = task.known_start().unwrap_or(now);
         Self {
             item,
             task,
@@ -236,14 +237,14 @@ pub struct CheckInput {
 }
 
 impl CheckInput {
-    /// The tracked tasks and start errors this input describes.
-    pub fn into_parts(self) -> (Vec<TrackedTask>, Vec<StartErrorRecord>) {
+    /// The tracked tasks and start errors this input describes, read at `now`.
+    pub fn into_parts(self, now: u64) -> (Vec<TrackedTask>, Vec<StartErrorRecord>) {
         let mut tasks: Vec<TrackedTask> = self
             .tasks
             .into_iter()
             .map(|entry| match entry {
                 TaskEntry::Tracked(tracked) => *tracked,
-                TaskEntry::Bare(task) => TrackedTask::new(0, *task),
+                TaskEntry::Bare(task) => TrackedTask::new(0, *task, now),
             })
             .collect();
         let mut errors = self.start_errors;
@@ -254,7 +255,7 @@ impl CheckInput {
                     tasks: started,
                     failures,
                 } => {
-                    tasks.extend(started.into_iter().map(|t| TrackedTask::new(index, t)));
+                    tasks.extend(started.into_iter().map(|t| TrackedTask::new(index, t, now)));
                     errors.extend(failures.into_iter().map(|f| failure_record(index, f)));
                 }
                 StartEntry::Caught { index, error } => errors.push(StartErrorRecord {

@@ -93,7 +93,8 @@ impl JobSummary {
                     progress: task.progress,
                     result: task.result.clone(),
                     reason: task.reason.clone(),
-                    duration_seconds: end.saturating_sub(task.task.started_at),
+                    // A start the caller did not know counts from the job's start.
+                    duration_seconds: end.saturating_sub(task.task.started_at.max(started_at)),
                 });
         }
         for error in start_errors {
@@ -183,6 +184,7 @@ mod tests {
                         started_at: 1_795_485_600,
                         confirmations: 0,
                     },
+                    1_795_485_600,
                 );
                 task.state = TrackedState::Succeeded;
                 task.progress = Some(100);

@@ -403,7 +403,7 @@ async fn head(
     object: &ObjectRef,
 ) -> Result<Option<u64>, CloudError> {
     client
-        .head_object(CLOUD, &task.region, object, Some(task.started_at))
+        .head_object(CLOUD, &task.region, object, task.known_start())
         .await
 }
 

@@ -252,7 +252,7 @@ async fn prove_objects(
     let mut exported = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
         let Some(size) = client
-            .head_object(Cloud::Tencent, &task.region, object, Some(task.started_at))
+            .head_object(Cloud::Tencent, &task.region, object, task.known_start())
             .await?
         else {
             return Ok(None);

@@ -227,12 +227,7 @@ async fn proven(
     let mut exported = Vec::with_capacity(task.objects.len());
     for object in &task.objects {
         let size = client
-            .head_object(
-                Cloud::Volcengine,
-                &task.region,
-                object,
-                Some(task.started_at),
-            )
+            .head_object(Cloud::Volcengine, &task.region, object, task.known_start())
             .await?;
         let Some(size) = size else {
             // Done by the task, not yet visible in TOS: eventual consistency, so keep waiting.
