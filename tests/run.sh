@@ -5,7 +5,9 @@
 #  3. freshly captured requests, with the real clock and random nonces, are re-signed by
 #     the `sign-check` binary byte for byte;
 #  4. the official SDKs, pointed at the cloud emulator, run exports and copies to completion;
-#  5. formatting, clippy with warnings denied, and every Rust test;
+#  5. formatting, clippy with warnings denied, and every Rust test, twice: the second time with
+#     the tests' clock 400 days ahead (libfaketime), so a test that mixes a committed date with
+#     the wall clock fails on the day it is written, not on the day the calendar reaches it;
 #  6. infra/: cfn-lint on the SAM template, asl-validator on the state machine;
 #  7. end to end: the state machine on a real ASL engine (moto), its tasks invoking the real
 #     function binaries under `cargo lambda watch`, against the cloud emulator (tests/e2e).
@@ -44,6 +46,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "cargo test with the clock 400 days ahead"
+bash tests/shifted-clock.sh +400d cargo test --workspace --locked
 
 step "infra: cfn-lint, asl-validator, sam validate --lint"
 SAM="$PWD/${VENV_SAM:-.venv-sam}/bin/sam" SAM_CLI_TELEMETRY=0 bash infra/check.sh
