@@ -301,3 +301,26 @@ fn failure_record(item: usize, failure: StartFailure) -> StartErrorRecord {
         message: error.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task reference without `started_at` (a caller's own workflow, the check-status
+    /// example) starts its clocks at the check that first reads it, not at 1970.
+    #[test]
+    fn a_task_without_a_start_time_is_timed_from_its_first_check() {
+        let input: CheckInput = serde_json::from_value(serde_json::json!({
+            "job_id": "j",
+            "tasks": [{"cloud": "tencent", "region": "ap-guangzhou", "kind": "export",
+                       "image_id": "img-web00001", "task_id": "105000001"}]
+        }))
+        .expect("parses");
+        let (tasks, errors) = input.into_parts(5_000);
+        assert!(errors.is_empty());
+        assert_eq!(tasks[0].task.known_start(), None);
+        assert_eq!(tasks[0].changed_at, 5_000);
+        let json = serde_json::to_value(&tasks[0].task).expect("serialises");
+        assert!(json.get("started_at").is_none(), "{json}");
+    }
+}
