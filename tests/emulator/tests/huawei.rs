@@ -978,17 +978,26 @@ async fn a_burst_over_the_rate_is_throttled_with_apigw_0308() {
         ..EmulatorConfig::default()
     })
     .await;
-    let mut statuses = Vec::new();
+    // Bursts of six at once, until one is throttled: the window slides, so sequential calls
+    // on a loaded machine may each find it empty again (the invariant is checked below).
     let mut throttled = None;
-    for _ in 0..6 {
-        let reply = list(&emulator, "limit=1", NORTH).await;
-        statuses.push(reply.status);
-        if reply.status == 429 {
-            throttled = Some(reply);
+    for _ in 0..20 {
+        let burst = tokio::join!(
+            list(&emulator, "limit=1", NORTH),
+            list(&emulator, "limit=1", NORTH),
+            list(&emulator, "limit=1", NORTH),
+            list(&emulator, "limit=1", NORTH),
+            list(&emulator, "limit=1", NORTH),
+            list(&emulator, "limit=1", NORTH),
+        );
+        let replies = [burst.0, burst.1, burst.2, burst.3, burst.4, burst.5];
+        let accepted = replies.iter().filter(|r| r.status == 200).count();
+        assert!(accepted >= 1, "the first of a burst gets through");
+        throttled = replies.into_iter().find(|r| r.status == 429);
+        if throttled.is_some() {
+            break;
         }
     }
-    let accepted = statuses.iter().filter(|s| **s == 200).count();
-    assert!((1..=3).contains(&accepted), "{statuses:?}");
     let reply = throttled.expect("a throttled answer");
     assert_gateway_error(&reply, 429, "APIGW.0308", "burst");
     assert!(
@@ -998,7 +1007,9 @@ async fn a_burst_over_the_rate_is_throttled_with_apigw_0308() {
     );
     assert!(reply.header("Retry-After").is_some());
     let stats = emulator.world().stats.snapshot();
-    assert!(stats.actions["huawei:ListImages"].throttled >= 3);
+    let list_images = &stats.actions["huawei:ListImages"];
+    assert!(list_images.throttled >= 1, "{list_images:?}");
+    assert!(list_images.max_accepted_per_second <= 3, "{list_images:?}");
 }
 
 #[tokio::test]
