@@ -4,12 +4,13 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::Cloud;
 use crate::config::CloudCredentials;
+use crate::deadline;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ErrorKind};
 use crate::model::ObjectRef;
@@ -28,6 +29,10 @@ pub enum Repeat {
     /// look for what the first attempt may have created before starting again.
     Never,
 }
+
+/// An attempt that cannot have this long before the invocation's deadline is not made: the
+/// caller gets the last error (retryable) and the state machine retries with a fresh invocation.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(2);
 
 pub struct CloudClient {
     transport: Transport,
@@ -138,7 +143,16 @@ impl CloudClient {
                     err.to_string(),
                 )
             })?;
-            let error = match self.transport.send(target.scheme, &signed).await {
+            // A start that must not repeat keeps half of the time left for the lookup that
+            // follows a lost answer.
+            let sent = match (repeat, deadline::remaining()) {
+                (Repeat::Never, Some(left)) => {
+                    let limit = Instant::now() + deadline::RESERVE + left / 2;
+                    deadline::within(limit, self.transport.send(target.scheme, &signed)).await
+                }
+                _ => self.transport.send(target.scheme, &signed).await,
+            };
+            let error = match sent {
                 Ok(response) => match protocol::parse(cloud, &response) {
                     Ok(document) => return Ok(document),
                     Err(error) => self.settle(error, repeat),
@@ -166,6 +180,9 @@ impl CloudClient {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.retry.delay(attempt, error.retry_after, &mut jitter)
             };
+            if !deadline::allows(delay + MIN_ATTEMPT_TIME) {
+                return Err(error);
+            }
             tokio::time::sleep(delay.min(Duration::from_secs(120))).await;
             attempt += 1;
         }
@@ -213,6 +230,9 @@ impl CloudClient {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.retry.delay(attempt, error.retry_after, &mut jitter)
             };
+            if !deadline::allows(delay + MIN_ATTEMPT_TIME) {
+                return Err(error);
+            }
             tokio::time::sleep(delay).await;
             attempt += 1;
         }

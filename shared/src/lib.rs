@@ -6,6 +6,7 @@ mod batch;
 pub mod client;
 pub mod cloud;
 pub mod config;
+pub mod deadline;
 pub mod endpoints;
 pub mod error;
 pub mod huawei;

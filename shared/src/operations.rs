@@ -58,21 +58,61 @@ impl CloudClient {
     }
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
-    /// cloud batches its calls.
+    /// cloud batches its calls, and the clouds are asked at the same time (a slow or
+    /// unreachable cloud costs its own time, not the others').
     pub async fn status(&self, tasks: &[TaskRef]) -> Vec<Result<TaskStatus, CloudError>> {
         let mut by_cloud: BTreeMap<Cloud, Vec<usize>> = BTreeMap::new();
         for (index, task) in tasks.iter().enumerate() {
             by_cloud.entry(task.cloud).or_default().push(index);
         }
+        let group = |cloud: Cloud| -> (Vec<usize>, Vec<TaskRef>) {
+            let indexes = by_cloud.get(&cloud).cloned().unwrap_or_default();
+            let refs = indexes.iter().map(|i| tasks[*i].clone()).collect();
+            (indexes, refs)
+        };
+        let (tencent, alibaba, volcengine, huawei) = (
+            group(Cloud::Tencent),
+            group(Cloud::Alibaba),
+            group(Cloud::Volcengine),
+            group(Cloud::Huawei),
+        );
+        let (tencent_statuses, alibaba_statuses, volcengine_statuses, huawei_statuses) = tokio::join!(
+            async {
+                if tencent.1.is_empty() {
+                    Vec::new()
+                } else {
+                    tencent::api::status(self, &tencent.1).await
+                }
+            },
+            async {
+                if alibaba.1.is_empty() {
+                    Vec::new()
+                } else {
+                    alibaba::api::status(self, &alibaba.1).await
+                }
+            },
+            async {
+                if volcengine.1.is_empty() {
+                    Vec::new()
+                } else {
+                    volcengine::api::status(self, &volcengine.1).await
+                }
+            },
+            async {
+                if huawei.1.is_empty() {
+                    Vec::new()
+                } else {
+                    huawei::api::status(self, &huawei.1).await
+                }
+            },
+        );
         let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
-        for (cloud, indexes) in by_cloud {
-            let group: Vec<TaskRef> = indexes.iter().map(|i| tasks[*i].clone()).collect();
-            let statuses = match cloud {
-                Cloud::Tencent => tencent::api::status(self, &group).await,
-                Cloud::Alibaba => alibaba::api::status(self, &group).await,
-                Cloud::Volcengine => volcengine::api::status(self, &group).await,
-                Cloud::Huawei => huawei::api::status(self, &group).await,
-            };
+        for (indexes, statuses) in [
+            (tencent.0, tencent_statuses),
+            (alibaba.0, alibaba_statuses),
+            (volcengine.0, volcengine_statuses),
+            (huawei.0, huawei_statuses),
+        ] {
             for (index, status) in indexes.into_iter().zip(statuses) {
                 results[index] = Some(status);
             }

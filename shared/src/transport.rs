@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::deadline;
 use crate::signing::HttpRequest;
 
 /// Where requests go: `https` to the clouds, `http` to a local emulator.
@@ -60,7 +61,11 @@ pub fn install_crypto_provider() {
 #[derive(Clone, Debug)]
 pub struct Transport {
     client: reqwest::Client,
+    request_timeout: Duration,
 }
+
+/// The least time left in an invocation for a request to be worth sending.
+const MIN_REQUEST_TIME: Duration = Duration::from_millis(500);
 
 impl Transport {
     /// A client with a connect timeout and an overall per-request timeout.
@@ -81,7 +86,10 @@ impl Transport {
             .map_err(|err| {
                 TransportError::NotSent(format!("cannot build the HTTP client: {err}"))
             })?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            request_timeout,
+        })
     }
 
     pub async fn send(
@@ -97,6 +105,16 @@ impl Transport {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::NotSent(format!("invalid method `{}`", request.method)))?;
         let mut builder = self.client.request(method, url).body(request.body.clone());
+        // Inside an invocation no request may outlive it: its answer would be lost with it.
+        if let Some(left) = deadline::remaining() {
+            if left < MIN_REQUEST_TIME {
+                return Err(TransportError::NotSent(format!(
+                    "the invocation has {} ms left, too little to send a request",
+                    left.as_millis()
+                )));
+            }
+            builder = builder.timeout(left.min(self.request_timeout));
+        }
         for (name, value) in &request.headers {
             // The client writes Host from the URL; the signed value is the same.
             if !name.eq_ignore_ascii_case("host") {

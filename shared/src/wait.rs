@@ -3,15 +3,16 @@
 //!
 //! - Where the cloud reports progress, the next check comes when about half of the estimated
 //!   remaining time has passed (the estimate is elapsed × (100 − p) / p).
-//! - Where it does not, capped exponential backoff with full jitter.
+//! - Where it does not, capped exponential backoff with full jitter; the same backoff, on the
+//!   failures in a row, while every open task's check fails (a cloud is down).
 //! - Always within `[floor, max_seconds]`, where the floor is `min_seconds` or a thousandth
-//!   of the time the job has run, whichever is larger; and never past the job's deadline.
+//!   of the time the job has run, whichever is larger; never past the job's deadline.
+//! - And never shorter than the time left to the deadline divided by the checks left in the
+//!   job's budget: the budget cannot run out before the deadline, whatever the tasks report
+//!   (for a far deadline and a small budget this floor passes `max_seconds`).
 //!
-//! A check costs about 8 Step Functions history events (Wait, Task and Choice, entered and
-//! exited). The growing floor bounds the number of checks: a job that runs a week is checked
-//! about 1,700 times at most (14,000 events), inside the 25,000-event history of one
-//! execution; past a week every wait is `max_seconds`, so a job should not be given a deadline
-//! beyond about three weeks.
+//! The budget itself is bounded by the history of one execution (see
+//! [`MAX_CHECKS_LIMIT`](crate::job::MAX_CHECKS_LIMIT)).
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,8 @@ pub struct JobClock {
     pub deadline_at: u64,
     /// Checks done so far (the backoff exponent).
     pub checks: u32,
+    /// The job's check budget: the waits spread what is left of it over the time left.
+    pub max_checks: u32,
 }
 
 impl WaitPolicy {
@@ -55,15 +58,8 @@ impl WaitPolicy {
     /// asks for, clamped to the bounds and to the deadline (at least one second).
     pub fn next_wait(&self, statuses: &[TaskStatus], clock: JobClock, jitter: &mut Jitter) -> u64 {
         let elapsed = clock.now.saturating_sub(clock.started_at);
-        let max = self.max_seconds.max(self.min_seconds).max(1);
-        let min = self.min_seconds.max(elapsed / 1000).clamp(1, max);
-        // One draw per check: every task without progress shares it.
-        let ceiling = self
-            .base_seconds
-            .max(1)
-            .saturating_mul(1 << clock.checks.min(20))
-            .min(max);
-        let backoff = (ceiling as f64 * jitter.unit()).round() as u64;
+        let (min, max) = self.bounds(clock);
+        let backoff = self.jittered_backoff(clock.checks, max, jitter);
         let wanted = statuses
             .iter()
             .filter(|s| !s.state.is_final())
@@ -77,8 +73,61 @@ impl WaitPolicy {
             })
             .min()
             .unwrap_or(min);
+        self.settle(wanted, clock)
+    }
+
+    /// The wait after `failures` checks in a row that all failed (a cloud down, throttling):
+    /// backoff on the failures, at least the cloud's `hint_seconds`, within the same bounds.
+    pub fn backoff_wait(
+        &self,
+        failures: u32,
+        hint_seconds: u64,
+        clock: JobClock,
+        jitter: &mut Jitter,
+    ) -> u64 {
+        let (_, max) = self.bounds(clock);
+        let wanted = self
+            .jittered_backoff(failures, max, jitter)
+            .max(hint_seconds.min(max));
+        self.settle(wanted, clock)
+    }
+
+    /// The floor and the ceiling of a wait. The floor is the largest of `min_seconds`, a
+    /// thousandth of the job's age, and the time left to the deadline divided by the checks
+    /// left in the budget: so the budget lasts to the deadline whatever the tasks report.
+    fn bounds(&self, clock: JobClock) -> (u64, u64) {
+        let elapsed = clock.now.saturating_sub(clock.started_at);
+        let max = self.max_seconds.max(self.min_seconds).max(1);
+        let min = self.min_seconds.max(elapsed / 1000).clamp(1, max);
+        (min, max)
+    }
+
+    fn budget_floor(clock: JobClock) -> u64 {
+        let left = clock.deadline_at.saturating_sub(clock.now);
+        let checks_left = u64::from(clock.max_checks.saturating_sub(clock.checks).max(1));
+        left.div_ceil(checks_left)
+    }
+
+    fn jittered_backoff(&self, exponent: u32, max: u64, jitter: &mut Jitter) -> u64 {
+        // One draw per check: every task without progress shares it.
+        let ceiling = self
+            .base_seconds
+            .max(1)
+            .saturating_mul(1 << exponent.min(20))
+            .min(max);
+        (ceiling as f64 * jitter.unit()).round() as u64
+    }
+
+    /// `wanted` within the bounds, raised to the budget's floor (which may exceed
+    /// `max_seconds` when the deadline is far and the budget small), and never past the
+    /// deadline (at least one second).
+    fn settle(&self, wanted: u64, clock: JobClock) -> u64 {
+        let (min, max) = self.bounds(clock);
         let left = clock.deadline_at.saturating_sub(clock.now).max(1);
-        wanted.clamp(min, max).min(left)
+        wanted
+            .clamp(min, max)
+            .max(Self::budget_floor(clock))
+            .min(left)
     }
 }
 
@@ -116,6 +165,8 @@ mod tests {
             started_at: 1_000_000,
             deadline_at: 1_000_000 + 86_400,
             checks,
+            // A budget too large for its floor to matter; the budget has tests of its own.
+            max_checks: 1_000_000,
         }
     }
 
@@ -188,6 +239,89 @@ mod tests {
             policy.next_wait(&statuses, clock(100, 3), &mut jitter),
             policy.min_seconds
         );
+    }
+
+    /// Checks a job makes until its deadline, where each check asks about `task`; panics if
+    /// a check before the deadline finds the budget spent.
+    fn checks_until_the_deadline(
+        policy: WaitPolicy,
+        deadline_seconds: u64,
+        max_checks: u32,
+        task: &TaskStatus,
+    ) -> u32 {
+        let mut jitter = Jitter::seeded(11);
+        let (start, mut elapsed, mut checks) = (1_000_000u64, 0u64, 0u32);
+        loop {
+            checks += 1;
+            if elapsed >= deadline_seconds {
+                return checks;
+            }
+            assert!(
+                checks < max_checks,
+                "budget of {max_checks} spent {} s before a {deadline_seconds} s deadline",
+                deadline_seconds - elapsed
+            );
+            let clock = JobClock {
+                now: start + elapsed,
+                started_at: start,
+                deadline_at: start + deadline_seconds,
+                checks,
+                max_checks,
+            };
+            let wait = policy.next_wait(std::slice::from_ref(task), clock, &mut jitter);
+            assert!(wait >= 1);
+            elapsed += wait;
+        }
+    }
+
+    #[test]
+    fn no_valid_job_spends_its_check_budget_before_its_deadline() {
+        use crate::job::{MAX_CHECKS_LIMIT, MAX_DEADLINE_SECONDS};
+        let tasks = [
+            status(TaskState::Pending, None),
+            status(TaskState::Running, None),
+            status(TaskState::Running, Some(1)),
+            status(TaskState::Running, Some(60)),
+            status(TaskState::Running, Some(100)),
+        ];
+        let eager = WaitPolicy {
+            min_seconds: 1,
+            max_seconds: 1,
+            base_seconds: 1,
+        };
+        for policy in [WaitPolicy::default(), eager] {
+            for (deadline, budget) in [
+                (MAX_DEADLINE_SECONDS, MAX_CHECKS_LIMIT),
+                (MAX_DEADLINE_SECONDS, 2),
+                (7 * 86_400, MAX_CHECKS_LIMIT),
+                (7 * 86_400, 50),
+                (3_600, 2),
+                (10, MAX_CHECKS_LIMIT),
+            ] {
+                for task in &tasks {
+                    let checks = checks_until_the_deadline(policy, deadline, budget, task);
+                    assert!(checks <= budget, "{checks} > {budget}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_outage_backs_off_on_its_failures_and_honours_the_hint() {
+        let policy = WaitPolicy::default();
+        let mut jitter = Jitter::seeded(4);
+        let waits: Vec<u64> = (1..=12)
+            .map(|failures| policy.backoff_wait(failures, 0, clock(100, 3), &mut jitter))
+            .collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| (policy.min_seconds..=policy.max_seconds).contains(w)),
+            "{waits:?}"
+        );
+        assert!(waits[8..].iter().any(|w| *w > 100), "grows: {waits:?}");
+        let hinted = policy.backoff_wait(1, 200, clock(100, 3), &mut jitter);
+        assert!(hinted >= 200, "{hinted}");
     }
 
     #[test]

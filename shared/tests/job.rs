@@ -94,14 +94,11 @@ fn first_input(
 
 /// The next check's input as the state machine passes it: the JobState, as JSON.
 fn next_input(state: &JobState) -> CheckInput {
-    let json = serde_json::to_value(state).expect("a JobState serialises");
-    serde_json::from_value(json).expect("a JobState is a CheckInput")
+    serde_json::from_value(state.to_document()).expect("a running job's document is a CheckInput")
 }
 
 async fn check(client: &CloudClient, input: CheckInput, now: u64, mode: CheckMode) -> JobState {
-    check_job(client, input, now, mode, &mut Jitter::seeded(7))
-        .await
-        .expect("the check learns something")
+    check_job(client, input, now, mode, &mut Jitter::seeded(7)).await
 }
 
 /// Checks the job as the state machine does until it is final: each check at the cloud's
@@ -116,24 +113,30 @@ async fn drive(
     let mut states: Vec<JobState> = Vec::new();
     for _ in 0..100 {
         let now = cloud_now(emulator);
-        let state = check_job(client, input, now, CheckMode::Drive, &mut jitter)
-            .await
-            .expect("the check learns something");
+        let state = check_job(client, input, now, CheckMode::Drive, &mut jitter).await;
         assert_eq!(
             state.summary.finished_at, now,
             "the summary is as of the check"
         );
+        let (running, wait) = (state.state == JobPhase::Running, state.wait_seconds);
+        if !running {
+            // The final document is the summary: what the completion event carries.
+            let document = state.to_document();
+            assert_eq!(
+                document["summary"],
+                serde_json::to_value(&state.summary).expect("json")
+            );
+            assert!(document.get("tasks").is_none(), "{document}");
+            states.push(state);
+            return states;
+        }
         input = next_input(&state);
         assert_eq!(
             CheckInput::from(state.clone()),
             input,
             "the state as the next input, without JSON"
         );
-        let (running, wait) = (state.state == JobPhase::Running, state.wait_seconds);
         states.push(state);
-        if !running {
-            return states;
-        }
         advance(emulator, wait as f64);
     }
     panic!("the job is not final after 100 checks: {:?}", states.last());
@@ -750,55 +753,142 @@ async fn a_spent_check_budget_times_the_job_out() {
     assert_eq!(state.summary.items[0].state, JobPhase::TimedOut);
 }
 
+fn alibaba_db_export() -> ExportRequest {
+    export(json!({
+        "cloud": "alibaba", "region": "cn-hangzhou", "image_id": "m-bp1db0000000000000001",
+        "bucket": "imgflow-oss-backup", "prefix": "db2025"
+    }))
+}
+
+/// Issue 12.1: an Alibaba-only job under an outage of Alibaba's status calls used to fail as a
+/// whole (`Cloud.Transient`, retried for a minute by the state machine, then CheckFailed).
+/// Now the outage only pauses it: every check of the outage keeps the tasks open with the
+/// cloud's error, backs off, and the job runs to success once the cloud answers again.
 #[tokio::test]
-async fn a_check_whose_every_status_call_is_throttled_fails_retryably_and_returns_no_state() {
+async fn an_outage_of_every_status_call_pauses_the_job_until_the_cloud_answers_again() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[alibaba_db_export()]).await;
+    let options = JobOptions {
+        deadline_seconds: 86_400,
+        ..long_waits()
+    };
+    let mut input = first_input("outage", TaskKind::Export, options, starts);
+    let mut jitter = Jitter::seeded(23);
+    // The client tries each call 4 times: 4 × 12 server errors outlast twelve checks.
+    const OUTAGE_CHECKS: u32 = 12;
+    emulator.add_fault(Fault {
+        cloud: Some(Cloud::Alibaba),
+        action: None,
+        kind: FaultKind::ServerError,
+        times: 4 * OUTAGE_CHECKS,
+        delay_ms: 0,
+    });
+    let mut waits = Vec::new();
+    for check_number in 1..=OUTAGE_CHECKS {
+        let now = cloud_now(&emulator);
+        let state = check_job(&client, input, now, CheckMode::Drive, &mut jitter).await;
+        assert_eq!(state.state, JobPhase::Running, "check {check_number}");
+        assert_eq!(state.checks, check_number, "an outage check counts");
+        for task in &state.tasks {
+            assert!(task.state.is_open(), "{task:?}");
+            assert_eq!(task.check_failures, check_number);
+            let error = task
+                .check_error
+                .as_ref()
+                .expect("the cloud's error is kept");
+            assert!(error.retryable, "{error:?}");
+            assert_eq!(error.http_status, Some(500), "{error:?}");
+        }
+        waits.push(state.wait_seconds);
+        // The cloud's clock moves on with the waits: the tasks keep running meanwhile.
+        advance(&emulator, state.wait_seconds as f64);
+        input = next_input(&state);
+    }
+    let policy = long_waits().wait;
+    assert!(
+        waits
+            .iter()
+            .all(|w| (policy.min_seconds..=policy.max_seconds).contains(w)),
+        "{waits:?}"
+    );
+    let early: u64 = waits[..3].iter().sum();
+    let late: u64 = waits[OUTAGE_CHECKS as usize - 3..].iter().sum();
+    assert!(late > early, "the waits back off: {waits:?}");
+
+    // The cloud is back: the job goes on from where it was and succeeds.
+    for _ in 0..200 {
+        let state = check_job(
+            &client,
+            input,
+            cloud_now(&emulator),
+            CheckMode::Drive,
+            &mut jitter,
+        )
+        .await;
+        assert!(state.tasks.iter().all(|t| t.check_error.is_none()));
+        if state.state != JobPhase::Running {
+            assert_eq!(state.state, JobPhase::Succeeded, "{:?}", state.reason);
+            return;
+        }
+        advance(&emulator, state.wait_seconds as f64);
+        input = next_input(&state);
+    }
+    panic!("the job did not end");
+}
+
+/// An outage that lasts past the deadline ends the job as timed out (not failed by a count
+/// of failed checks), with the cloud's last error on each task.
+#[tokio::test]
+async fn an_outage_past_the_deadline_times_the_job_out_with_the_clouds_error() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[alibaba_db_export()]).await;
+    let options = JobOptions {
+        deadline_seconds: 3_600,
+        ..long_waits()
+    };
+    let mut input = first_input("outage-deadline", TaskKind::Export, options, starts);
+    emulator.add_fault(Fault {
+        cloud: Some(Cloud::Alibaba),
+        action: None,
+        kind: FaultKind::ServerError,
+        times: 100_000,
+        delay_ms: 0,
+    });
+    let mut jitter = Jitter::seeded(29);
+    for _ in 0..200 {
+        let now = cloud_now(&emulator);
+        let state = check_job(&client, input, now, CheckMode::Drive, &mut jitter).await;
+        if state.state != JobPhase::Running {
+            assert_eq!(state.state, JobPhase::TimedOut, "{:?}", state.reason);
+            let task = &state.tasks[0];
+            assert_eq!(code_of(&state, 0), Some("Task.TimedOut"));
+            let error = task.check_error.as_ref().expect("the last error is kept");
+            assert_eq!(error.kind, ErrorKind::Transient, "{error:?}");
+            assert_eq!(error.http_status, Some(500), "{error:?}");
+            assert!(task.check_failures > 5, "{}", task.check_failures);
+            return;
+        }
+        advance(&emulator, state.wait_seconds as f64);
+        input = next_input(&state);
+    }
+    panic!("the job did not end");
+}
+
+#[tokio::test]
+async fn when_only_some_tasks_cannot_be_checked_the_others_go_on() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
     let starts = start_exports(&client, &[tencent_web_export(), volcengine_web_export()]).await;
     let input = first_input("throttled", TaskKind::Export, JobOptions::default(), starts);
-    // The client tries 4 times: 8 throttles per action outlast two whole checks.
-    for (cloud, action) in [
-        (Cloud::Tencent, "DescribeImages"),
-        (Cloud::Volcengine, "DescribeTasks"),
-    ] {
-        emulator.add_fault(Fault {
-            cloud: Some(cloud),
-            action: Some(action.into()),
-            kind: FaultKind::Throttle,
-            times: 8,
-            delay_ms: 0,
-        });
-    }
     let now = cloud_now(&emulator);
-    for attempt in 1..=2u64 {
-        let result = check_job(
-            &client,
-            input.clone(),
-            now,
-            CheckMode::Drive,
-            &mut Jitter::seeded(3),
-        )
-        .await;
-        let error = result.expect_err("every open task's check was throttled");
-        assert!(error.retryable, "{error:?}");
-        assert_eq!(error.kind, ErrorKind::Throttled, "{error:?}");
-        assert_eq!(
-            throttled_of(&emulator, "tencent:DescribeImages"),
-            4 * attempt
-        );
-        assert_eq!(
-            throttled_of(&emulator, "volcengine:DescribeTasks"),
-            4 * attempt
-        );
-    }
-
-    // The throttling is over: the same input is the job's first check.
     let state = check(&client, input, now, CheckMode::Drive).await;
     assert_eq!(state.state, JobPhase::Running);
-    assert_eq!(state.checks, 1, "the failed checks did not count");
+    assert_eq!(state.checks, 1);
     assert!(state.tasks.iter().all(|t| t.check_failures == 0));
 
-    // When only some tasks cannot be checked, the check goes on and counts their failure.
+    // The client tries 4 times: 4 throttles fail one check of the Volcengine task.
     emulator.add_fault(Fault {
         cloud: Some(Cloud::Volcengine),
         action: Some("DescribeTasks".into()),
@@ -809,6 +899,7 @@ async fn a_check_whose_every_status_call_is_throttled_fails_retryably_and_return
     let next = check(&client, next_input(&state), now + 60, CheckMode::Drive).await;
     assert_eq!(next.state, JobPhase::Running);
     assert_eq!(next.checks, 2);
+    assert_eq!(throttled_of(&emulator, "volcengine:DescribeTasks"), 4);
     let failures: Vec<(Cloud, u32, TrackedState)> = next
         .tasks
         .iter()
@@ -974,4 +1065,157 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
         .filter(|t| t.queued_behind_limit)
         .count();
     assert_eq!(still_queued, 1, "the sixth copy still waits for a slot");
+}
+
+/// Issue 12.5: a cloud that does not answer used to cost each call its whole timeout and
+/// retries, one call after another, past the function's time. Inside an invocation's
+/// deadline the check asks the clouds at the same time, stops waiting in time, and answers a
+/// state the next check resumes from: the unanswered tasks stay open with the error.
+#[tokio::test]
+async fn a_check_answers_before_the_invocations_deadline_when_the_clouds_hang() {
+    use std::time::{Duration, Instant};
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[tencent_web_export(), volcengine_web_export()]).await;
+    let input = first_input("slow", TaskKind::Export, JobOptions::default(), starts);
+    for cloud in [Cloud::Tencent, Cloud::Volcengine] {
+        emulator.add_fault(Fault {
+            cloud: Some(cloud),
+            action: None,
+            kind: FaultKind::Slow,
+            times: 1_000,
+            delay_ms: 60_000,
+        });
+    }
+    let began = Instant::now();
+    let budget = Duration::from_secs(9);
+    let state = imgflow_shared::deadline::within(
+        began + budget,
+        check(&client, input, cloud_now(&emulator), CheckMode::Drive),
+    )
+    .await;
+    let took = began.elapsed();
+    // The deadline keeps a reserve for the answer: the check ends before it.
+    assert!(
+        took < budget - imgflow_shared::deadline::RESERVE / 2,
+        "took {took:?}"
+    );
+    assert_eq!(state.state, JobPhase::Running);
+    assert_eq!(state.checks, 1);
+    for task in &state.tasks {
+        assert!(task.state.is_open(), "{task:?}");
+        let error = task.check_error.as_ref().expect("the timeout is kept");
+        assert!(error.retryable, "{error:?}");
+    }
+    assert!(state.wait_seconds >= 1);
+}
+
+/// Issue 12.4: the state of the largest job must fit between two states. A finished job's
+/// document is its summary; a running job's the tasks; messages are kept short, and a state
+/// that would still outgrow the limit ends the job with a reason instead of being cut off by
+/// Step Functions without a completion event.
+#[tokio::test]
+async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason() {
+    use imgflow_shared::job::{MAX_TASKS, STATE_BYTES_LIMIT, TaskEntry, TrackedTask};
+    use imgflow_shared::model::{ObjectRef, TaskRef};
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let long_message = "x".repeat(2_000);
+    let task = |index: usize, objects: usize, key_len: usize| {
+        let mut tracked = TrackedTask::new(
+            index,
+            TaskRef {
+                cloud: Cloud::Tencent,
+                region: "ap-guangzhou".into(),
+                kind: TaskKind::Export,
+                image_id: format!("img-{index:08}"),
+                task_id: Some(format!("{:09}", 100_000_000 + index)),
+                destination_region: None,
+                destination_image_id: None,
+                objects: (0..objects)
+                    .map(|disk| ObjectRef {
+                        bucket: "imgflow-backup-1250000000".into(),
+                        key: format!("{disk}{}", "k".repeat(key_len)),
+                    })
+                    .collect(),
+                started_at: 0,
+                confirmations: 0,
+            },
+            1_000,
+        );
+        tracked.state = TrackedState::Failed;
+        tracked.finished_at = Some(2_000);
+        tracked.reason = Some(imgflow_shared::model::CloudReason {
+            code: Some("InvalidImageId.Malformed".into()),
+            message: imgflow_shared::job::capped(&long_message),
+        });
+        tracked
+    };
+    let input = |objects: usize, key_len: usize| CheckInput {
+        job_id: "big".into(),
+        kind: Some(TaskKind::Export),
+        options: JobOptions::default(),
+        started_at: Some(1_000),
+        deadline_at: Some(1_000_000),
+        checks: 3,
+        tasks: (0..MAX_TASKS)
+            .map(|i| TaskEntry::Tracked(Box::new(task(i, objects, key_len))))
+            .collect(),
+        starts: Vec::new(),
+        start_errors: Vec::new(),
+    };
+    let reopen = |input: &mut CheckInput| {
+        for entry in &mut input.tasks {
+            if let TaskEntry::Tracked(task) = entry {
+                task.state = TrackedState::Running;
+                task.finished_at = None;
+                task.reason = None;
+            }
+        }
+    };
+    emulator.add_fault(Fault {
+        cloud: Some(Cloud::Tencent),
+        action: None,
+        kind: FaultKind::Throttle,
+        times: 100_000,
+        delay_ms: 0,
+    });
+    // A hundred running exports of five disks with long keys, their checks failing.
+    let mut running = input(5, 200);
+    reopen(&mut running);
+    let state = check(&client, running, 3_000, CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::Running);
+    let bytes = state.document_bytes();
+    assert!(bytes <= STATE_BYTES_LIMIT, "{bytes} B");
+    assert!(state.to_document().get("summary").is_none());
+
+    // A hundred failed exports with long messages: the final document is the summary.
+    let state = check(&client, input(5, 200), 3_000, CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::Failed);
+    let bytes = state.document_bytes();
+    assert!(bytes <= STATE_BYTES_LIMIT, "{bytes} B");
+    assert_eq!(state.summary.details_omitted, 0, "the details fit");
+    let reason = state.reason.as_deref().expect("a reason");
+    assert!(reason.len() < 8_000, "{} characters", reason.len());
+    assert!(reason.contains("and 90 more"), "{reason}");
+    let document = state.to_document();
+    assert!(
+        document.get("tasks").is_none(),
+        "a final document is its summary"
+    );
+
+    // Far more objects than any request names: the job ends, and says why.
+    let mut oversized = input(40, 200);
+    reopen(&mut oversized);
+    let state = check(&client, oversized, 3_000, CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::Failed);
+    assert!(state.document_bytes() <= STATE_BYTES_LIMIT);
+    assert!(
+        state
+            .tasks
+            .iter()
+            .all(|t| t.reason.as_ref().and_then(|r| r.code.as_deref()) == Some("Job.StateTooLarge"))
+    );
+    let reason = state.reason.as_deref().expect("a reason");
+    assert!(reason.contains("Job.StateTooLarge"), "{reason}");
 }

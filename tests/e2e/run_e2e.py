@@ -276,6 +276,9 @@ def phase_one(stack: Stack) -> None:
          "bucket": "imgflow-tos-backup", "prefix": "big"}], deadline_seconds=15))
     arns["invalid"] = stack.start("invalid", job("invalid", "export", [EXPORTS["tencent"]],
                                                  wait={"min_seconds": 0, "max_seconds": 2, "base_seconds": 1}))
+    # Not a job at all (a job state with bare tasks): it used to pass Validate and die in
+    # StartAll with States.Runtime and no completion event.
+    arns["notajob"] = stack.start("notajob", {"job_id": "notajob", "tasks": []})
     started = time.time()
     results = stack.wait(list(arns.values()))
     print(f"     phase one: {len(arns)} executions in {time.time() - started:.1f} s", flush=True)
@@ -321,6 +324,13 @@ def phase_one(stack: Stack) -> None:
           and not any(e["type"] == "MapStateEntered" for e in history),
           "an invalid job started by hand fails in Validate, naming the field, before anything starts", described)
 
+    described = by_name["notajob"]
+    history = stack.history(arns["notajob"])
+    check(described["status"] == "FAILED" and described.get("error") == "Request.Invalid"
+          and not any(e["type"] == "MapStateEntered" for e in history),
+          "an input that is not a job fails in Validate with Request.Invalid, before anything starts",
+          described)
+
     waits = [json.loads(e["stateEnteredEventDetails"]["input"])["wait_seconds"]
              for arn in arns.values() for e in stack.history(arn)
              if e["type"] == "WaitStateEntered"]
@@ -336,7 +346,7 @@ def phase_one(stack: Stack) -> None:
     gaps = sorted({b - a for a, b in zip(starts, starts[1:])})
     check(len(starts) >= 2 and max(gaps) <= 10,
           f"each further check costs {gaps} history events ({longest}: {len(history)} events for "
-          f"{len(starts)} checks), so options.max_checks 2,500 fits in 25,000 events", gaps)
+          f"{len(starts)} checks), so options.max_checks 2,000 fits in 25,000 events", gaps)
 
     events = stack.finished_events()
     by_job = {e["detail"].get("job_id") or e["detail"].get("job", {}).get("job_id"): e for e in events}
@@ -346,6 +356,10 @@ def phase_one(stack: Stack) -> None:
     check(invalid.get("state") == "failed" and invalid.get("error") == "Request.Invalid"
           and invalid.get("execution_arn") == arns["invalid"],
           "… and its completion event says so", invalid)
+    notajob = by_job.get("notajob", {}).get("detail", {})
+    check(notajob.get("state") == "failed" and notajob.get("error") == "Request.Invalid"
+          and notajob.get("execution_arn") == arns["notajob"],
+          "… and so does the completion event of the input that was not a job", notajob)
     detail = by_job.get("map", {}).get("detail", {})
     check(detail.get("state") == "partial" and len(detail.get("items", [])) == 4
           and detail.get("checks", 0) >= 1 and "duration_seconds" in detail

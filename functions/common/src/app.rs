@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imgflow_shared::client::CloudClient;
+use imgflow_shared::deadline;
 use imgflow_shared::endpoints::Endpoints;
 use imgflow_shared::error::ValidationError;
 use imgflow_shared::job::{Job, JobRequests};
@@ -75,7 +76,8 @@ impl App {
             })?,
             None => Endpoints::real(),
         };
-        // A start or check must end well inside the function's timeout (60 s).
+        // Each request is also bounded by the invocation's time left (see `deadline`): a start
+        // (120 s) or a check (300 s) answers before its function's timeout.
         let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(20))
             .map_err(|err| FunctionError::config(err.to_string()))?;
         let cloud = CloudClient::new(
@@ -143,10 +145,14 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
                 tracing::error!(error = err.name, message = %err.message, "configuration failed");
                 Diagnostic::from(err)
             })?;
-            handle(function, app, event.payload).await.map_err(|err| {
-                tracing::warn!(error = err.name, message = %err.message, "invocation failed");
-                Diagnostic::from(err)
-            })
+            // Every cloud call stops in time for the answer to reach the state machine.
+            let deadline = deadline::from_epoch_millis(event.context.deadline, SystemTime::now());
+            deadline::within(deadline, handle(function, app, event.payload))
+                .await
+                .map_err(|err| {
+                    tracing::warn!(error = err.name, message = %err.message, "invocation failed");
+                    Diagnostic::from(err)
+                })
         }
         .instrument(span)
     }))

@@ -23,10 +23,22 @@ pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionErro
     }
 }
 
-/// The state machine's first state sends the job itself (`requests`, no `starts` yet): it is
-/// checked whole (fields, rules, keys for its clouds) before anything starts, and comes back
-/// with its `kind` and options filled in. Anything else is a job state to check.
+/// The state machine's first state (Validate) sends the execution's input as
+/// `{"validate": <input>}`: it must be a whole job, checked like a webhook's (fields, rules,
+/// keys for its clouds), and comes back with its `kind` and options filled in. Anything else
+/// (`{}`, `[]`, a job state, bare tasks) is refused naming the field, so the execution ends
+/// in NotifyCheckFailed with a completion event before anything starts.
+///
+/// A job given directly (`requests` and neither `starts` nor `tasks`) is checked the same
+/// way; any other input is a job state to check.
 async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
+    if let Some(document) = validate_request(&input) {
+        let job = app
+            .accept_job(document, None)
+            .map_err(|err| FunctionError::invalid(&err))?;
+        tracing::info!(job_id = %job.job_id, requests = job.requests.len(), "job accepted");
+        return Ok(job.to_value());
+    }
     let is_job = input.get("requests").is_some()
         && input.get("starts").is_none()
         && input.get("tasks").is_none();
@@ -46,16 +58,18 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         .validate()
         .map_err(|err| FunctionError::invalid(&err))?;
     let mut jitter = Jitter::from_clock();
-    let job_id = input.job_id.clone();
-    let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter)
-        .await
-        .map_err(|err| {
-            tracing::warn!(%job_id, cloud = %err.cloud, code = %err.code, "every status check failed; the state machine retries");
-            FunctionError::cloud(&err)
-        })?;
+    let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter).await;
     log_state(&state);
-    serde_json::to_value(&state)
-        .map_err(|err| FunctionError::new("Request.Invalid", err.to_string()))
+    Ok(state.to_document())
+}
+
+/// The execution's input when `input` is the Validate state's `{"validate": <input>}`.
+fn validate_request(input: &Value) -> Option<&Value> {
+    let fields = input.as_object()?;
+    match (fields.len(), fields.get("validate")) {
+        (1, Some(document)) => Some(document),
+        _ => None,
+    }
 }
 
 fn log_state(state: &JobState) {
@@ -158,21 +172,16 @@ async fn status_webhook(
             Ok(Some(last)) => match serde_json::from_value::<CheckInput>(last) {
                 // A fresh look at the open tasks; the job's own loop stays in charge.
                 Ok(input) => {
-                    match check_job(
+                    let state = check_job(
                         &app.cloud,
                         input,
                         unix_now(),
                         CheckMode::Observe,
                         &mut Jitter::from_clock(),
                     )
-                    .await
-                    {
-                        Ok(state) => {
-                            answer["state"] = json!(state.state);
-                            answer["summary"] = json!(state.summary);
-                        }
-                        Err(err) => answer["check_error"] = json!(err),
-                    }
+                    .await;
+                    answer["state"] = json!(state.state);
+                    answer["summary"] = json!(state.summary);
                 }
                 Err(err) => answer["check_error"] = json!(err.to_string()),
             },

@@ -155,8 +155,9 @@ async fn a_job_past_its_deadline_times_out_with_a_reason() {
             .contains("deadline"),
         "{state}"
     );
+    assert!(state.get("tasks").is_none(), "a final state is its summary");
     assert_eq!(
-        state["tasks"][0]["cancelled"], true,
+        state["summary"]["items"][0]["tasks"][0]["cancelled"], true,
         "Alibaba copies are cancelled"
     );
 }
@@ -369,7 +370,7 @@ async fn check_status_validates_a_whole_job_before_the_state_machine_starts_it()
     assert_eq!(accepted["kind"], "sync");
     assert_eq!(accepted["requests"], job["requests"]);
     assert_eq!(
-        accepted["options"]["max_checks"], 2500,
+        accepted["options"]["max_checks"], 2000,
         "defaults filled in"
     );
 
@@ -436,4 +437,44 @@ fn base64(bytes: &[u8]) -> String {
         out.push('=');
     }
     out
+}
+
+/// Issue 12.6: an execution started by hand with an input that is not a job used to pass
+/// Validate and die in StartAll without a completion event. The Validate state sends the
+/// input as `{"validate": <input>}`: anything but a whole job is refused naming the field (the
+/// state machine then ends in NotifyCheckFailed, with the event), and nothing starts.
+#[tokio::test]
+async fn the_validate_state_refuses_every_input_that_is_not_a_job() {
+    let h = harness().await;
+    let job = fixture("start-sync/eventbridge.json")["detail"].clone();
+    let mut with_starts = job.clone();
+    with_starts["starts"] = json!([]);
+    let mut with_tasks = job.clone();
+    with_tasks["tasks"] = json!([]);
+    for (input, field) in [
+        (json!({}), "job_id"),
+        (json!({"job_id": "x"}), "kind"),
+        (json!([]), "$"),
+        (json!("a job"), "$"),
+        (json!({"tasks": []}), "$"),
+        (json!({"job_id": "x", "kind": "export", "starts": []}), "$"),
+        (with_starts, "$"),
+        (with_tasks, "$"),
+    ] {
+        let err = h
+            .call(Function::CheckStatus, json!({"validate": input}))
+            .await
+            .expect_err("not a job");
+        assert_eq!(err.name, "Request.Invalid", "{input}: {err}");
+        assert!(
+            err.message.starts_with(&format!("{field}: ")),
+            "{input}: {err}"
+        );
+    }
+    let accepted = h
+        .call(Function::CheckStatus, json!({"validate": job}))
+        .await
+        .expect("a whole job passes");
+    assert_eq!(accepted["kind"], "sync");
+    assert_eq!(h.tasks_created(), 0);
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::CloudError;
 use imgflow_shared::job::{
-    CheckInput, CheckMode, JobOptions, JobPhase, MAX_CHECK_FAILURES, MAX_CHECKS_LIMIT, TaskEntry,
-    TrackedState, TrackedTask, check_job,
+    CheckInput, CheckMode, JobOptions, JobPhase, MAX_CHECKS_LIMIT, TaskEntry, TrackedState,
+    TrackedTask, check_job,
 };
 use imgflow_shared::model::{TaskRef, TaskState, TaskStatus};
 use imgflow_shared::retry::Jitter;
@@ -152,10 +152,9 @@ pub async fn follow(
     // The tasks the next check asks about (`check_job` asks about every open task).
     let mut open: Vec<usize> = (0..outcomes.len()).collect();
     let mut checks = 0u32;
-    let mut failed_in_a_row = 0u32;
     while !open.is_empty() {
         let now = cloud_now() as u64;
-        let checked = check_job(client, input.clone(), now, CheckMode::Drive, &mut jitter).await;
+        let state = check_job(client, input.clone(), now, CheckMode::Drive, &mut jitter).await;
         checks += 1;
         let real_elapsed = origin.elapsed().as_secs_f64();
         let cloud_elapsed = real_elapsed * scale;
@@ -166,36 +165,6 @@ pub async fn follow(
                 outcome.real_seconds = real_elapsed;
             }
         }
-        let state = match checked {
-            Ok(state) => state,
-            Err(error) => {
-                // Every open task's check failed in a way a retry may cure; the job's state
-                // did not move. Try the same check again shortly, up to a point.
-                failed_in_a_row += 1;
-                let retrying = failed_in_a_row < MAX_CHECK_FAILURES;
-                for index in &open {
-                    let bar = bars.get(*index);
-                    if let Some(bar) = bar {
-                        bar.error(&error, retrying);
-                    }
-                    if let (false, Some(outcome)) = (retrying, outcomes.get_mut(*index)) {
-                        // A copy needs consecutive finished answers; a failed check breaks the run.
-                        outcome.task.confirmations = 0;
-                        outcome.error = Some(error.clone());
-                        if let Some(bar) = bar {
-                            let (ok, text) = verdict(outcome);
-                            bar.finish(ok, &text);
-                        }
-                    }
-                }
-                if !retrying {
-                    break;
-                }
-                sleep(options.policy.min_seconds, scale).await;
-                continue;
-            }
-        };
-        failed_in_a_row = 0;
         for index in &open {
             let (Some(outcome), Some(tracked)) =
                 (outcomes.get_mut(*index), state.tasks.get(*index))

@@ -3,17 +3,23 @@
 //! cloud can cancel, and say how long to wait before the next check.
 
 use super::spec::JobOptions;
-use super::state::{CheckInput, JobPhase, JobState, TrackedState, TrackedTask};
+use super::state::{
+    CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord, TrackedState, TrackedTask,
+};
 use super::summary::JobSummary;
 use crate::client::CloudClient;
 use crate::error::CloudError;
-use crate::model::{CloudReason, TaskKind, TaskStatus};
+use crate::model::{CloudReason, TaskKind, TaskResult, TaskStatus};
 use crate::retry::Jitter;
 use crate::wait::JobClock;
 use crate::{Cloud, alibaba};
 
-/// Checks of one task that may fail in a row (throttled, unreachable) before it is given up.
-pub const MAX_CHECK_FAILURES: u32 = 10;
+/// The longest cloud message a job keeps per task: a state of a hundred tasks must fit in
+/// Step Functions' 256 KiB, and a message repeats in the summary.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// The most tasks and start errors the job's `reason` names one by one.
+pub const MAX_REASON_LINES: usize = 10;
 
 /// What a check may do besides reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,16 +33,19 @@ pub enum CheckMode {
 
 /// Checks a job once at `now` (unix seconds).
 ///
-/// Returns `Err` only when every open task's check failed in a way a retry may cure
-/// (throttling, a server or network failure): the caller retries the whole check (the state
-/// machine's Retry), and the job's state is not advanced by a check that learned nothing.
+/// A check never fails as a whole. A task whose check fails in a way a retry may cure
+/// (throttling, a server or network failure, a cloud that is down, the invocation's time
+/// running out) stays open with the error in `check_error` and is asked again, backing off
+/// while its checks keep failing: an outage pauses the job, and only the job's deadline ends
+/// it. A check that fails for good (the cloud no longer knows the task, a permission) fails
+/// that task with the cloud's error.
 pub async fn check_job(
     client: &CloudClient,
     input: CheckInput,
     now: u64,
     mode: CheckMode,
     jitter: &mut Jitter,
-) -> Result<JobState, CloudError> {
+) -> JobState {
     let job_id = input.job_id.clone();
     let kind = input.kind;
     let options = input.options;
@@ -62,18 +71,9 @@ pub async fn check_job(
     if !open.is_empty() {
         let refs: Vec<_> = open.iter().map(|i| tasks[*i].task.clone()).collect();
         let results = client.status(&refs).await;
-        let all_retryable_failures = results
-            .iter()
-            .all(|r| r.as_ref().is_err_and(|e| e.retryable));
-        if all_retryable_failures && mode == CheckMode::Drive {
-            if let Some(Err(first)) = results.into_iter().next() {
-                return Err(first);
-            }
-        } else {
-            checks = checks.saturating_add(u32::from(mode == CheckMode::Drive));
-            for (index, result) in open.into_iter().zip(results) {
-                apply(&mut tasks[index], result, now);
-            }
+        checks = checks.saturating_add(u32::from(mode == CheckMode::Drive));
+        for (index, result) in open.into_iter().zip(results) {
+            apply(&mut tasks[index], result, now);
         }
     }
 
@@ -89,21 +89,34 @@ pub async fn check_job(
         }
     }
 
+    let clock = JobClock {
+        now,
+        started_at,
+        deadline_at,
+        checks,
+        max_checks: options.max_checks,
+    };
+    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    if state.state == JobPhase::Running && state.document_bytes() > STATE_BYTES_LIMIT {
+        return outgrown(state, clock, jitter);
+    }
+    fit_summary(state)
+}
+
+/// The job's state from its tasks after a check.
+fn assemble(
+    job_id: String,
+    kind: Option<TaskKind>,
+    options: JobOptions,
+    clock: JobClock,
+    tasks: Vec<TrackedTask>,
+    start_errors: Vec<StartErrorRecord>,
+    jitter: &mut Jitter,
+) -> JobState {
     let state = phase(&tasks, &start_errors);
     let reason = job_reason(&tasks, &start_errors, state);
     let wait_seconds = if state == JobPhase::Running {
-        let open: Vec<TaskStatus> = tasks
-            .iter()
-            .filter(|t| t.state.is_open())
-            .map(TrackedTask::status)
-            .collect();
-        let clock = JobClock {
-            now,
-            started_at,
-            deadline_at,
-            checks,
-        };
-        options.wait.next_wait(&open, clock, jitter)
+        next_wait(&tasks, &options, clock, jitter)
     } else {
         0
     };
@@ -112,26 +125,88 @@ pub async fn check_job(
         kind,
         state,
         &reason,
-        checks,
-        started_at,
-        now,
+        clock.checks,
+        clock.started_at,
+        clock.now,
         &tasks,
         &start_errors,
     );
-    Ok(JobState {
+    JobState {
         job_id,
         kind,
         options,
-        started_at,
-        deadline_at,
-        checks,
+        started_at: clock.started_at,
+        deadline_at: clock.deadline_at,
+        checks: clock.checks,
         wait_seconds,
         state,
         reason,
         tasks,
         start_errors,
         summary,
-    })
+    }
+}
+
+/// A running job whose state no longer fits between two states (far more objects than any
+/// request names): rather than let Step Functions kill the execution without a word, the job
+/// ends here, failed, and its summary names every task it stops following.
+fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
+    let bytes = state.document_bytes();
+    let JobState {
+        job_id,
+        kind,
+        options,
+        mut tasks,
+        start_errors,
+        ..
+    } = state;
+    for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
+        task.state = TrackedState::Failed;
+        task.finished_at = Some(clock.now);
+        task.reason = Some(cloud_reason(
+            "Job.StateTooLarge",
+            format!(
+                "no longer followed: the job's state grew to {bytes} B, past the {STATE_BYTES_LIMIT} B a state may hold; the task may still be running in the cloud"
+            ),
+        ));
+    }
+    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    fit_summary(state)
+}
+
+/// A final state's document is its summary: when the per-task details would not fit, they
+/// are left out (the counts and the reason stay) and the summary says so.
+fn fit_summary(mut state: JobState) -> JobState {
+    if state.state != JobPhase::Running && state.document_bytes() > STATE_BYTES_LIMIT {
+        state.summary.details_omitted = state.summary.items.len();
+        state.summary.items.clear();
+    }
+    state
+}
+
+/// The wait before the next check. While every open task's checks fail (an outage, throttling)
+/// the job backs off on the failures, never sooner than a cloud's retry-after; otherwise the
+/// wait policy reads the tasks' progress.
+fn next_wait(
+    tasks: &[TrackedTask],
+    options: &JobOptions,
+    clock: JobClock,
+    jitter: &mut Jitter,
+) -> u64 {
+    let open: Vec<&TrackedTask> = tasks.iter().filter(|t| t.state.is_open()).collect();
+    let failing_streak = open.iter().map(|t| t.check_failures).min().unwrap_or(0);
+    if failing_streak > 0 {
+        let hint = open
+            .iter()
+            .filter_map(|t| t.check_error.as_ref().and_then(|e| e.retry_after))
+            .max()
+            .map_or(0, |hint| hint.as_secs());
+        return options
+            .wait
+            .backoff_wait(failing_streak, hint, clock, jitter);
+    }
+    let statuses: Vec<TaskStatus> = open.iter().map(|t| t.status()).collect();
+    options.wait.next_wait(&statuses, clock, jitter)
 }
 
 fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u64) {
@@ -141,15 +216,23 @@ fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u6
             let moved = task.state != state
                 || task.progress != status.progress
                 || task.cloud_state.as_deref() != Some(status.cloud_state.as_str());
-            if moved {
+            // After failed checks the stall clock restarts: the outage hid whether it moved.
+            if moved || task.check_failures > 0 {
                 task.changed_at = now;
             }
             task.state = state;
             task.progress = status.progress;
-            task.cloud_state = Some(status.cloud_state);
-            task.reason = status.reason;
+            task.cloud_state = Some(capped(&status.cloud_state));
+            task.reason = status.reason.map(|reason| CloudReason {
+                message: capped(&reason.message),
+                ..reason
+            });
             task.result = status.result;
             task.task = status.task;
+            // A finished export's objects are in its result, with their sizes: kept once.
+            if !state.is_open() && matches!(task.result, Some(TaskResult::Export { .. })) {
+                task.task.objects.clear();
+            }
             task.check_failures = 0;
             task.check_error = None;
             if !state.is_open() {
@@ -160,16 +243,31 @@ fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u6
             // A copy is confirmed by answers in a row; a failed check breaks the row.
             task.task.confirmations = 0;
             task.check_failures = task.check_failures.saturating_add(1);
-            task.check_error = Some(error.clone());
-            if !error.retryable || task.check_failures >= MAX_CHECK_FAILURES {
+            if !error.retryable {
                 task.state = TrackedState::Failed;
                 task.finished_at = Some(now);
                 task.reason = Some(CloudReason {
                     code: Some(error.code.clone()),
-                    message: format!("the status check failed: {error}"),
+                    // The cloud's message is kept once, in `check_error`.
+                    message: format!(
+                        "the status check failed for good ({}); check_error has the cloud's answer",
+                        error.code
+                    ),
                 });
             }
+            task.check_error = Some(CloudError {
+                message: capped(&error.message),
+                ..error
+            });
         }
+    }
+}
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`] characters (marked with `…`).
+pub fn capped(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((end, _)) => format!("{}…", &message[..end]),
+        None => message.to_owned(),
     }
 }
 
@@ -210,8 +308,10 @@ fn give_up(
     let still = now.saturating_sub(task.changed_at);
     // Only a running task's progress can stop moving: a pending one (an Alibaba copy queued
     // behind the region's limit reports `Waiting` 0 %) has not started; the deadline covers it.
-    let reports_progress =
-        task.state == TrackedState::Running && task.progress.is_some_and(|p| p < 100);
+    // A task whose last check failed is not stalled: nobody saw it stand still.
+    let reports_progress = task.state == TrackedState::Running
+        && task.progress.is_some_and(|p| p < 100)
+        && task.check_failures == 0;
     if options.stall_seconds > 0 && reports_progress && still >= options.stall_seconds {
         let message = format!("progress has not moved for {still} s ({where_it_was})");
         return Some((TrackedState::Stalled, cloud_reason("Task.Stalled", message)));
@@ -307,6 +407,13 @@ fn job_reason(
     if lines.is_empty() {
         lines.push("the job started no task".to_owned());
     }
+    // The reason is the Fail state's cause (at most 32,768 characters) and is repeated in the
+    // summary: the first lines say what happened, the summary's items say it for every task.
+    let more = lines.len().saturating_sub(MAX_REASON_LINES);
+    lines.truncate(MAX_REASON_LINES);
+    if more > 0 {
+        lines.push(format!("and {more} more (see the summary's items)"));
+    }
     Some(lines.join("; "))
 }
 
@@ -358,15 +465,32 @@ mod tests {
         assert_eq!(task.state, TrackedState::Failed);
         assert_eq!(task.task.confirmations, 0);
         assert_eq!(task.check_error, Some(error));
+        let reason = task.reason.as_ref().expect("a reason");
+        assert_eq!(reason.code.as_deref(), Some("Forbidden.RAM"));
+        assert!(
+            !reason.message.contains("see the policy"),
+            "kept once: {reason:?}"
+        );
 
-        // Retryable failures give up only after ten in a row; no request id.
+        // Retryable failures never give a task up (only the deadline does); no request id.
         let error = CloudError::new(Cloud::Alibaba, ErrorKind::Throttled, "Throttling", "slow");
         let mut task = tracked();
-        for _ in 0..MAX_CHECK_FAILURES {
-            assert!(task.state.is_open());
+        for failures in 1..=100 {
             apply(&mut task, Err(error.clone()), 200);
+            assert!(task.state.is_open());
+            assert_eq!(task.check_failures, failures);
         }
         assert_eq!(task.check_error, Some(error));
+        assert_eq!(task.reason, None);
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let message = "é".repeat(MAX_MESSAGE_CHARS + 5);
+        let cut = capped(&message);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(capped("short"), "short");
     }
 
     #[test]

@@ -7,10 +7,13 @@ mod spec;
 mod state;
 mod summary;
 
-pub use check::{CheckMode, MAX_CHECK_FAILURES, check_job};
-pub use spec::{Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT, strip_position};
+pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job};
+pub use spec::{
+    EVENTS_PER_CHECK, HISTORY_EVENT_LIMIT, Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT,
+    MAX_DEADLINE_SECONDS, MAX_REQUESTS, MAX_TASKS, strip_position,
+};
 pub use state::{
-    CaughtError, CheckInput, JobPhase, JobState, StartEntry, StartErrorRecord, TaskEntry,
-    TrackedState, TrackedTask,
+    CaughtError, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord,
+    TaskEntry, TrackedState, TrackedTask,
 };
 pub use summary::{ItemSummary, JobSummary, TaskSummary};

@@ -15,9 +15,29 @@ pub const MAX_REQUESTS: usize = 100;
 /// copy): a finished export of two disks with long names takes about 1.5 KiB of the job's
 /// state and summary, so 100 stay near 150 KiB, under the 256 KiB a state may hold.
 pub const MAX_TASKS: usize = 100;
-/// Step Functions allows about 25,000 history events per execution and each check costs
-/// about nine (Wait, Task, Choice): this is the most checks a job may make.
-pub const MAX_CHECKS_LIMIT: u32 = 2_500;
+/// Step Functions keeps at most 25,000 events in one execution's history; an execution that
+/// needs more fails without a completion event.
+pub const HISTORY_EVENT_LIMIT: u32 = 25_000;
+/// History events of one check: the Task (entered, Lambda scheduled, started, succeeded,
+/// exited), the Choice and the Wait (entered, exited).
+pub const EVENTS_PER_CHECK: u32 = 9;
+/// History events of one start item when every Retry of the start states is used up: the
+/// item's own nine (iteration, Choice, Task, Lambda) and three per failed attempt (5 + 6 + 6).
+pub const EVENTS_PER_START_ITEM: u32 = 9 + 3 * (5 + 6 + 6);
+/// Events outside the loop and the Map: Validate with its retries, Prepare, Notify with its
+/// retries, the outcome.
+pub const EVENTS_OUTSIDE_LOOP: u32 = 120;
+/// The most checks a job may make: what the history holds after the start Map of the largest
+/// job with every start retried to the end, with room left for about 250 retried checks.
+pub const MAX_CHECKS_LIMIT: u32 = 2_000;
+
+const _: () = assert!(
+    MAX_CHECKS_LIMIT * EVENTS_PER_CHECK
+        + MAX_REQUESTS as u32 * EVENTS_PER_START_ITEM
+        + EVENTS_OUTSIDE_LOOP
+        + 250 * 3
+        <= HISTORY_EVENT_LIMIT
+);
 /// A Standard workflow runs for at most a year.
 pub const MAX_DEADLINE_SECONDS: u64 = 365 * 24 * 3600;
 
@@ -59,10 +79,11 @@ impl JobOptions {
                 "must be 0 (off) or at least 60",
             ));
         }
-        if !(1..=MAX_CHECKS_LIMIT).contains(&self.max_checks) {
+        // Two at least: the first check comes right after the start, the last at the deadline.
+        if !(2..=MAX_CHECKS_LIMIT).contains(&self.max_checks) {
             return Err(ValidationError::new(
                 "options.max_checks",
-                format!("must be between 1 and {MAX_CHECKS_LIMIT}"),
+                format!("must be between 2 and {MAX_CHECKS_LIMIT}"),
             ));
         }
         let wait = &self.wait;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::check::capped;
 use super::spec::JobOptions;
 use super::summary::JobSummary;
 use crate::error::CloudError;
@@ -12,9 +13,10 @@ use crate::model::{
 };
 
 /// Where a job stands. Every state but `Running` is final.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobPhase {
+    #[default]
     Running,
     /// Every task succeeded.
     Succeeded,
@@ -155,9 +157,41 @@ pub struct JobState {
     pub state: JobPhase,
     /// Why the job failed or timed out, in words, with the clouds' codes (null otherwise).
     pub reason: Option<String>,
+    /// Absent from a final job's document ([`JobState::to_document`]).
+    #[serde(default)]
     pub tasks: Vec<TrackedTask>,
     pub start_errors: Vec<StartErrorRecord>,
+    /// Absent from a running job's document ([`JobState::to_document`]).
+    #[serde(default)]
     pub summary: JobSummary,
+}
+
+/// The most bytes a job's state may take between two states of the state machine: Step
+/// Functions refuses more than 256 KiB (262,144 B) with `States.DataLimitExceeded`, which no
+/// Catch can handle; the rest is room for what the states add (`check_error`, `notify_error`).
+pub const STATE_BYTES_LIMIT: usize = 240 * 1024;
+
+impl JobState {
+    /// The state as the state machine carries it: while the job runs, the tasks (the next
+    /// check's input) without the summary; once it has ended, the summary (the completion
+    /// event's detail and the execution's output) without the tasks. Each thing is held once.
+    pub fn to_document(&self) -> serde_json::Value {
+        let mut document = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(fields) = document.as_object_mut() {
+            let drop = if self.state == JobPhase::Running {
+                "summary"
+            } else {
+                "tasks"
+            };
+            fields.remove(drop);
+        }
+        document
+    }
+
+    /// The document's size in bytes as JSON.
+    pub fn document_bytes(&self) -> usize {
+        serde_json::to_vec(&self.to_document()).map_or(usize::MAX, |bytes| bytes.len())
+    }
 }
 
 /// A task in check-status's input: tracked (from a previous check) or a bare reference (from
@@ -261,8 +295,8 @@ impl CheckInput {
                 StartEntry::Caught { index, error } => errors.push(StartErrorRecord {
                     item: index,
                     destination_region: None,
-                    message: error.message(),
-                    error: error.error,
+                    message: capped(&error.message()),
+                    error: capped(&error.error),
                 }),
             }
         }
@@ -297,8 +331,8 @@ fn failure_record(item: usize, failure: StartFailure) -> StartErrorRecord {
     StartErrorRecord {
         item,
         destination_region: failure.destination_region,
-        error: error.code.clone(),
-        message: error.to_string(),
+        error: capped(&error.code),
+        message: capped(&error.to_string()),
     }
 }
 

@@ -28,6 +28,9 @@ pub struct TaskSummary {
     pub reason: Option<CloudReason>,
     /// From the start to the check that saw the task end (or to now while it runs).
     pub duration_seconds: u64,
+    /// Whether the job asked the cloud to cancel the task it gave up on (Alibaba copies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +43,7 @@ pub struct ItemSummary {
     pub start_errors: Vec<StartErrorRecord>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobSummary {
     pub job_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +58,13 @@ pub struct JobSummary {
     pub tasks_succeeded: usize,
     pub tasks_total: usize,
     pub items: Vec<ItemSummary>,
+    /// How many items were left out because the summary would not fit in a state (256 KiB).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub details_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl JobSummary {
@@ -95,6 +105,7 @@ impl JobSummary {
                     reason: task.reason.clone(),
                     // A start the caller did not know counts from the job's start.
                     duration_seconds: end.saturating_sub(task.task.started_at.max(started_at)),
+                    cancelled: task.cancelled,
                 });
         }
         for error in start_errors {
@@ -123,6 +134,7 @@ impl JobSummary {
                 .count(),
             tasks_total: tasks.len(),
             items,
+            details_omitted: 0,
         }
     }
 }
