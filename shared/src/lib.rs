@@ -9,6 +9,7 @@ pub mod config;
 pub mod endpoints;
 pub mod error;
 pub mod huawei;
+pub mod idempotence;
 pub mod job;
 pub mod model;
 pub mod operations;
