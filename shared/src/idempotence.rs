@@ -13,17 +13,19 @@
 //! | Volcengine copy | `DescribeImages` by name in the destination, created in the window, with its `CopyImage` task | copies of one image under one name into one region in one window |
 //! | Tencent copy | `DescribeImages` by name in the destination, created in the window | as above |
 //! | Huawei copy | `ListImages` by name in the destination, made from the source (`__data_origin`), created in the window | as above |
-//! | Tencent export | no task listing: a finished export is found by a `HEAD` of its objects (their names follow from the image's snapshots) written in the window | a running export cannot be found: CVM refuses the second one (`InvalidParameterValue.InvalidImageState`), reported as unconfirmed |
-//! | Huawei export | no job listing: a finished export is found by a `HEAD` of its object written in the window | a running export cannot be found: IMS refuses the second one (`IMG.0148`, `IMG.0070`), reported as unconfirmed |
+//! | Tencent export | no task listing: a finished export is found by a `HEAD` of its objects (their names follow from the image's snapshots) written in the window | a running export cannot be found: CVM refuses the second one (`InvalidParameterValue.InvalidImageState`), a conflict coded unconfirmed |
+//! | Huawei export | no job listing: a finished export is found by a `HEAD` of its object written in the window | a running export cannot be found: IMS refuses the second one (`IMG.0148`, `IMG.0070`), a conflict coded unconfirmed |
 //!
 //! The rules every cloud module follows when it is given a `StartItem`:
 //! - It looks first. Exactly one match in the window is adopted; nothing older than the
 //!   window ever is. Several matches are [`unconfirmed`]: nothing is sent, and the job shows
 //!   the item as "may have started", never as "did not start". A lookup that fails sends
 //!   nothing and returns a retryable error.
-//! - A refusal meaning "already running" that the lookup could not explain is
-//!   [`unconfirmed`], not a conflict to wait out, for the clouds whose running tasks cannot be
-//!   listed (Tencent and Huawei exports).
+//! - A refusal meaning "already running" that the lookup could not explain, for the clouds
+//!   whose running tasks cannot be listed (Tencent and Huawei exports), is
+//!   [`busy_unconfirmed`]: a conflict the state machine waits out (each retry looks first,
+//!   and adopts the export once it has finished), reported as unconfirmed if the waiting
+//!   ends first.
 //! - An unknown outcome (a 5xx, a reset, a lost or cut-off answer) is looked up again at
 //!   once; when nothing was created it becomes [`retry_safely`]: `Transient`, so the state
 //!   machine retries, which is safe because the next attempt looks first.
@@ -129,6 +131,15 @@ impl<T> Found<T> {
 /// job shows the item as unconfirmed, never as "did not start"), and never retried blindly.
 pub fn unconfirmed(cloud: Cloud, message: impl Into<String>) -> CloudError {
     CloudError::new(cloud, ErrorKind::UnknownOutcome, UNCONFIRMED, message)
+}
+
+/// The cloud refuses because an export of the image runs, and no API can list it: it may be
+/// this item's. A `Conflict` (the state machine waits it out with long retries, each of which
+/// looks first and adopts the export once its objects prove it) with the code
+/// [`UNCONFIRMED`], which the job reports as "may have started (unconfirmed)" if the waiting
+/// ends first, never as "did not start".
+pub fn busy_unconfirmed(cloud: Cloud, message: impl Into<String>) -> CloudError {
+    CloudError::new(cloud, ErrorKind::Conflict, UNCONFIRMED, message)
 }
 
 /// Several tasks in the window that could be this item's.

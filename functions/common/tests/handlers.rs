@@ -329,7 +329,7 @@ async fn a_start_item_run_twice_starts_one_task_and_answers_the_same() {
             Ok(again) => assert_eq!(first["tasks"], again["tasks"], "{name}"),
             // A Tencent export cannot be listed while it runs: unconfirmed, never a second.
             Err(err) => {
-                assert_eq!(err.name, "Cloud.UnknownOutcome", "{name}: {err}");
+                assert_eq!(err.name, "Cloud.Conflict", "{name}: {err}");
                 assert!(err.message.contains("Start.Unconfirmed"), "{name}: {err}");
             }
         }

@@ -77,8 +77,9 @@ const EXPORT_JOB_TYPE: &str = "imsNativeExportImageJob";
 /// an earlier attempt's export is found only once it has finished, by a `HEAD` of its object
 /// written since the window opened; it is then adopted without a job id (see
 /// [`adopted_export_status`]). A refusal because the image is being exported (`IMG.0148`),
-/// or because the object is being written (`IMG.0070` while no object exists), is reported
-/// as unconfirmed: the export that holds it may be this item's. An unknown outcome is
+/// or because the object is being written (`IMG.0070` while no object exists), is a conflict
+/// coded `Start.Unconfirmed`: the export that holds it may be this item's, so the state
+/// machine waits it out and each retry looks first. An unknown outcome is
 /// retryable (the retry looks first, and IMS refuses a second export of the image while one
 /// runs, so it never starts two).
 pub async fn start_export(
@@ -165,7 +166,7 @@ const IMAGE_EXPORTING: &str = "IMG.0148";
 const FILE_EXISTS: &str = "IMG.0070";
 
 fn export_unconfirmed(error: &CloudError) -> CloudError {
-    idempotence::unconfirmed(
+    idempotence::busy_unconfirmed(
         CLOUD,
         format!(
             "IMS refuses the export ({}: {}): an export an earlier attempt of this start made \

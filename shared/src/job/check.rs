@@ -285,6 +285,7 @@ fn job_reason(
             // A caught error carries its name; a region's failure, the cloud error's text.
             let unconfirmed = e.error == "Cloud.UnknownOutcome"
                 || e.error == crate::idempotence::UNCONFIRMED
+                || e.message.contains(crate::idempotence::UNCONFIRMED)
                 || e.message.contains(" unknown_outcome: ");
             let what = if unconfirmed {
                 "may have started (unconfirmed)"

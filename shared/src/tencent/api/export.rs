@@ -24,8 +24,9 @@ use crate::tencent::request::ExportImages;
 /// objects its images' snapshots name, written since the window opened. If every object of
 /// any image exists, the call ran, and all its images are adopted (without a task id: none
 /// is needed to follow an export). Otherwise it is sent; a refusal because an image is busy
-/// (`InvalidParameterValue.InvalidImageState`, which a running export of it gives) is
-/// reported as unconfirmed, because the export that holds the image may be this item's, and
+/// (`InvalidParameterValue.InvalidImageState`, which a running export of it gives) is a
+/// conflict coded `Start.Unconfirmed`, because the export that holds the image may be this
+/// item's: the state machine waits it out, and each retry looks first; and
 /// an unknown outcome is retryable (the retry looks first, and CVM refuses a second export
 /// of a busy image, so it never starts two).
 pub async fn start_export(
@@ -57,7 +58,7 @@ pub async fn start_export(
         // A dry run that passed is answered as an error; nothing was started.
         Err(err) if request.dry_run && err.code == "DryRunOperation" => return Ok(Vec::new()),
         Err(err) if attempt.look_first && err.code == BUSY => {
-            return Err(idempotence::unconfirmed(
+            return Err(idempotence::busy_unconfirmed(
                 Cloud::Tencent,
                 format!(
                     "CVM refuses the export because an image is busy ({}): an export an \
