@@ -494,3 +494,119 @@ async fn a_task_from_before_the_window_is_never_adopted_for(kind: Kind) {
         }
     }
 }
+
+/// Sends `kind`'s start for two destination regions.
+fn two_regions(kind: Kind) -> SyncRequest {
+    let Start::Sync(mut request) = kind.start() else {
+        panic!("{kind:?} is not a copy");
+    };
+    let (regions, extra) = match &mut request {
+        SyncRequest::Alibaba(r) => (&mut r.destination_regions, "cn-beijing"),
+        SyncRequest::Volcengine(r) => (&mut r.destination_regions, "cn-guangzhou"),
+        SyncRequest::Huawei(r) => (&mut r.destination_regions, "ap-southeast-1"),
+        SyncRequest::Tencent(r) => (&mut r.destination_regions, "ap-beijing"),
+    };
+    regions.push(extra.to_owned());
+    request
+}
+
+/// A copy into two regions whose first region meets a server error: the item fails
+/// retryably as a whole (a region reported "did not start" would never be retried), and the
+/// retry adopts the region that started and starts the other: two cloud tasks, not three.
+#[tokio::test]
+async fn a_copy_region_that_failed_retryably_is_retried_and_the_started_one_adopted() {
+    for kind in [Kind::AlibabaCopy, Kind::VolcengineCopy, Kind::HuaweiCopy] {
+        let emulator = frozen_emulator().await;
+        let client = client(&emulator);
+        let item = item(&emulator);
+        let request = two_regions(kind);
+        let times = if kind.has_token() { 4 } else { 1 };
+        emulator.add_fault(fault(kind, FaultKind::ServerError, times));
+        let error = match client.start_sync_item(&request, &item).await {
+            Err(StartError::Cloud(error)) => error,
+            other => panic!("{kind:?}: expected a retryable error, got {other:?}"),
+        };
+        assert!(error.retryable, "{kind:?}: {error}");
+        assert_eq!(
+            cloud_tasks(&emulator, kind),
+            1,
+            "{kind:?}: the other region started"
+        );
+        let retried = client
+            .start_sync_item(&request, &item)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: the retry starts: {e}"));
+        assert_eq!(retried.tasks.len(), 2, "{kind:?}: {retried:?}");
+        assert!(retried.failures.is_empty(), "{kind:?}: {retried:?}");
+        assert_eq!(
+            cloud_tasks(&emulator, kind),
+            2,
+            "{kind:?}: one task per region"
+        );
+    }
+}
+
+/// Two copies of the same image and name in the window (started outside this item): neither
+/// can be told to be this item's, so nothing is adopted and nothing more is started.
+#[tokio::test]
+async fn several_candidates_in_the_window_are_unconfirmed_and_nothing_is_started() {
+    let kind = Kind::HuaweiCopy;
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let item = item(&emulator);
+    let Start::Sync(request) = kind.start() else {
+        panic!("a copy");
+    };
+    for _ in 0..2 {
+        client
+            .start_sync(&request)
+            .await
+            .expect("a copy without an item");
+    }
+    assert_eq!(cloud_tasks(&emulator, kind), 2);
+    match client.start_sync_item(&request, &item).await {
+        Err(StartError::Cloud(error)) => {
+            assert_eq!(error.kind, ErrorKind::UnknownOutcome, "{error}");
+            assert_eq!(error.code, UNCONFIRMED, "{error}");
+        }
+        other => panic!("expected an unconfirmed start, got {other:?}"),
+    }
+    assert_eq!(cloud_tasks(&emulator, kind), 2, "nothing more was started");
+}
+
+/// A lookup that fails sends nothing: the start is retryable, and no task exists.
+#[tokio::test]
+async fn a_failed_lookup_sends_nothing_and_is_retryable() {
+    for (kind, lookup) in [
+        (Kind::VolcengineExport, "DescribeTasks"),
+        (Kind::VolcengineCopy, "DescribeImages"),
+        (Kind::TencentSync, "DescribeImages"),
+        (Kind::HuaweiCopy, "ListImages"),
+    ] {
+        let emulator = frozen_emulator().await;
+        let client = client(&emulator);
+        let item = item(&emulator);
+        // More than the client's own retries of a read.
+        emulator.add_fault(Fault {
+            cloud: Some(kind.cloud()),
+            action: Some(lookup.into()),
+            kind: FaultKind::ServerError,
+            times: 20,
+            delay_ms: 0,
+        });
+        let error = match run(&client, kind, &item).await {
+            Err(StartError::Cloud(error)) => error,
+            other => panic!("{kind:?}: expected a retryable error, got {other:?}"),
+        };
+        assert!(error.retryable, "{kind:?}: {error}");
+        let sent = emulator
+            .world()
+            .stats
+            .snapshot()
+            .actions
+            .get(&format!("{}:{}", kind.cloud(), kind.action()))
+            .map_or(0, |stats| stats.requests);
+        assert_eq!(sent, 0, "{kind:?}: the start was not sent");
+        assert_eq!(cloud_tasks(&emulator, kind), 0, "{kind:?}");
+    }
+}
