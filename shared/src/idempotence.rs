@@ -20,7 +20,10 @@
 //! - It looks first. Exactly one match in the window is adopted; nothing older than the
 //!   window ever is. Several matches are [`unconfirmed`]: nothing is sent, and the job shows
 //!   the item as "may have started", never as "did not start". A lookup that fails sends
-//!   nothing and returns a retryable error.
+//!   nothing and returns its error ([`lookup_failed`]; a server error or throttling stays
+//!   retryable). The exports whose second start the cloud itself refuses (Tencent, Huawei)
+//!   are sent anyway when their objects cannot be read for good, so that the cloud names the
+//!   problem.
 //! - A refusal meaning "already running" that the lookup could not explain, for the clouds
 //!   whose running tasks cannot be listed (Tencent and Huawei exports), is
 //!   [`busy_unconfirmed`]: a conflict the state machine waits out (each retry looks first,
@@ -167,14 +170,11 @@ pub fn retry_safely(lost: CloudError) -> CloudError {
     }
 }
 
-/// A lookup that failed before anything was sent: retryable, nothing was started.
+/// A lookup that failed before anything was sent. Nothing was started, so the cloud's error
+/// is returned as it is (a retryable one is retried by the caller; a refusal, such as a
+/// missing source image or region, is final either way), saying that nothing was sent.
 pub fn lookup_failed(error: CloudError) -> CloudError {
-    if error.retryable {
-        return error;
-    }
     CloudError {
-        kind: ErrorKind::Transient,
-        retryable: true,
         message: format!(
             "looking for an earlier attempt of this start failed, so nothing was sent: {}",
             error.message

@@ -107,12 +107,16 @@ pub async fn start_export(
         confirmations: 0,
     };
     if attempt.look_first {
-        let written = client
+        match client
             .head_object(CLOUD, &request.region, &object, Some(started_at))
             .await
-            .map_err(idempotence::lookup_failed)?;
-        if written.is_some() {
-            return Ok(vec![task_ref(None)]);
+        {
+            Ok(Some(_)) => return Ok(vec![task_ref(None)]),
+            Ok(None) => {}
+            Err(err) if err.retryable => return Err(idempotence::lookup_failed(err)),
+            // Unreadable for good (a bucket we may not read, say): IMS refuses a second
+            // export of the image or into the object, so sending lets IMS name the problem.
+            Err(_) => {}
         }
     }
     let path = format!("/v1/cloudimages/{}/file", uri_encode(&request.image_id));
@@ -144,11 +148,10 @@ pub async fn start_export(
             // is writing it.
             let older = client
                 .head_object(CLOUD, &request.region, &object, None)
-                .await
-                .map_err(idempotence::lookup_failed)?;
+                .await;
             return Err(match older {
-                Some(_) => error,
-                None => export_unconfirmed(&error),
+                Ok(Some(_)) => error,
+                _ => export_unconfirmed(&error),
             });
         }
         Err(error) if attempt.look_first && error.kind == ErrorKind::UnknownOutcome => {

@@ -37,11 +37,13 @@ pub async fn start_export(
     let attempt: Attempt = attempt.into();
     let started_at = attempt.since;
     if attempt.look_first && !request.dry_run {
-        let finished = finished_earlier(client, request, started_at)
-            .await
-            .map_err(idempotence::lookup_failed)?;
-        if let Some(tasks) = finished {
-            return Ok(tasks);
+        match finished_earlier(client, request, started_at).await {
+            Ok(Some(tasks)) => return Ok(tasks),
+            Ok(None) => {}
+            Err(err) if err.retryable => return Err(idempotence::lookup_failed(err)),
+            // Unreadable for good (a bucket we may not read, say): CVM refuses a second
+            // export while one runs, so sending lets CVM name the problem.
+            Err(_) => {}
         }
     }
     // No idempotency token: sent once.
