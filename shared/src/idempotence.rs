@@ -224,6 +224,11 @@ mod tests {
         assert_eq!(rfc3339_seconds("1970-01-01T00:01:40Z"), Some(100));
         assert_eq!(rfc3339_seconds("1970-01-01T00:01:40.192Z"), Some(100));
         assert_eq!(rfc3339_seconds("1970-01-01T00:01:40+00:00"), Some(100));
+        // moto's Step Functions hands the Lambda Python's isoformat of its start time.
+        assert_eq!(
+            rfc3339_seconds("1970-01-01T00:01:40.364823+00:00"),
+            Some(100)
+        );
         for bad in [
             "",
             "1970-01-01",
