@@ -22,8 +22,8 @@ use crate::tencent::request::SyncImages;
 /// searched first for the copy an earlier attempt made (the one image of the copy's name
 /// created since the window opened): found ones are adopted, regions with several
 /// candidates are unconfirmed, and only the others are sent. A failed search sends nothing
-/// (every region fails retryably); an unknown outcome whose regions show no copy is
-/// retryable, because the retry looks first.
+/// (every region fails with its error, retryable when it was a server error or throttling);
+/// an unknown outcome whose regions show no copy is retryable, because the retry looks first.
 pub async fn start_sync(
     client: &CloudClient,
     request: &SyncImages,
