@@ -10,6 +10,7 @@ pub mod deadline;
 pub mod endpoints;
 pub mod error;
 pub mod huawei;
+pub mod idempotence;
 pub mod job;
 pub mod model;
 pub mod operations;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
+use crate::idempotence::{Attempt, StartItem};
 use crate::model::{ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskStatus};
 use crate::signing::Timestamp;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
@@ -22,17 +23,38 @@ pub enum StartError {
 }
 
 impl CloudClient {
-    /// Validates `request`, then starts the export.
+    /// Validates `request`, then starts the export. Nothing is looked up first: use
+    /// [`start_export_item`](Self::start_export_item) for a start that may run twice.
     pub async fn start_export(&self, request: &ExportRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
-        let started_at = Timestamp::now().unix_seconds();
+        let attempt = Attempt::fresh(Timestamp::now().unix_seconds());
+        self.export_with(request, attempt).await
+    }
+
+    /// Validates `request`, then starts the export of `item` so that every attempt of the
+    /// same item starts at most one export: an earlier attempt's export is found and adopted
+    /// (see [`crate::idempotence`]).
+    pub async fn start_export_item(
+        &self,
+        request: &ExportRequest,
+        item: &StartItem,
+    ) -> Result<StartOutcome, StartError> {
+        request.validate()?;
+        let request = with_item_token(request.clone(), item);
+        self.export_with(&request, Attempt::of(item)).await
+    }
+
+    async fn export_with(
+        &self,
+        request: &ExportRequest,
+        attempt: Attempt,
+    ) -> Result<StartOutcome, StartError> {
+        let started_at = attempt.since;
         let tasks = match request {
-            ExportRequest::Tencent(r) => tencent::api::start_export(self, r, started_at).await?,
+            ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
             ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
-            ExportRequest::Volcengine(r) => {
-                volcengine::api::start_export(self, r, started_at).await?
-            }
-            ExportRequest::Huawei(r) => huawei::api::start_export(self, r, started_at).await?,
+            ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
+            ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
         };
         Ok(StartOutcome {
             tasks,
@@ -44,12 +66,39 @@ impl CloudClient {
     /// are reported in `failures`; the call fails only when no region started.
     pub async fn start_sync(&self, request: &SyncRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
-        let started_at = Timestamp::now().unix_seconds();
+        let attempt = Attempt::fresh(Timestamp::now().unix_seconds());
+        self.sync_with(request, attempt).await
+    }
+
+    /// Validates `request`, then starts the copies of `item` so that every attempt of the
+    /// same item starts at most one copy per destination region (see
+    /// [`crate::idempotence`]). A region that failed retryably fails the whole attempt with
+    /// that error, so that the caller retries it: the retry adopts the regions that started.
+    pub async fn start_sync_item(
+        &self,
+        request: &SyncRequest,
+        item: &StartItem,
+    ) -> Result<StartOutcome, StartError> {
+        request.validate()?;
+        let request = with_item_token_sync(request.clone(), item);
+        let outcome = self.sync_with(&request, Attempt::of(item)).await?;
+        match outcome.failures.iter().find(|f| f.error.retryable) {
+            Some(retryable) => Err(StartError::Cloud(retryable.error.clone())),
+            None => Ok(outcome),
+        }
+    }
+
+    async fn sync_with(
+        &self,
+        request: &SyncRequest,
+        attempt: Attempt,
+    ) -> Result<StartOutcome, StartError> {
+        let started_at = attempt.since;
         let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
-            SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, started_at).await,
+            SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
             SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
-            SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, started_at).await,
-            SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, started_at).await,
+            SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
+            SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
         };
         match (tasks.is_empty(), failures.first()) {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
@@ -132,4 +181,20 @@ impl CloudClient {
             })
             .collect()
     }
+}
+
+/// An Alibaba start without a client token gets the item's: ECS then answers every attempt
+/// with the same task. A token the user gave is kept.
+fn with_item_token(mut request: ExportRequest, item: &StartItem) -> ExportRequest {
+    if let ExportRequest::Alibaba(r) = &mut request {
+        r.client_token.get_or_insert_with(|| item.client_token());
+    }
+    request
+}
+
+fn with_item_token_sync(mut request: SyncRequest, item: &StartItem) -> SyncRequest {
+    if let SyncRequest::Alibaba(r) = &mut request {
+        r.client_token.get_or_insert_with(|| item.client_token());
+    }
+    request
 }

@@ -467,6 +467,46 @@ fn caught_start(index: usize, request: Value, message: &str) -> Value {
     })
 }
 
+/// A start caught as an unknown outcome, or a conflict coded unconfirmed, may hide a running
+/// task: the job must not say it did not start.
+#[tokio::test]
+async fn a_start_that_may_have_run_is_reported_unconfirmed_not_as_not_started() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let request = json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "image_ids": ["img-web00001"], "format": "QCOW2"
+    });
+    for (name, message) in [
+        (
+            "Cloud.UnknownOutcome",
+            "tencent unknown_outcome: Transport.OutcomeUnknown (reset)",
+        ),
+        (
+            "Cloud.Conflict",
+            "tencent conflict: Start.Unconfirmed (CVM refuses the export)",
+        ),
+    ] {
+        let cause = json!({"errorType": name, "errorMessage": message}).to_string();
+        let caught = json!({
+            "job_id": "lost", "kind": "export", "index": 0, "request": request.clone(),
+            "error": {"Error": name, "Cause": cause}
+        });
+        let document = json!({
+            "job_id": "lost", "kind": "export", "requests": [request.clone()],
+            "starts": [caught]
+        });
+        let input: CheckInput = serde_json::from_value(document).expect("StartAll's output");
+        let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+        let reason = state.reason.as_deref().expect("a reason");
+        assert!(
+            reason.contains("request 0 may have started (unconfirmed)"),
+            "{reason}"
+        );
+        assert!(!reason.contains("did not start"), "{reason}");
+    }
+}
+
 const REJECTED: &str = "tencent UnsupportedOperation.EncryptedImagesNotSupported: \
                         encrypted images cannot be exported";
 

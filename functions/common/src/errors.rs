@@ -8,8 +8,8 @@
 //! | `Cloud.Throttled` | the cloud asked us to slow down, retries were spent | Retry |
 //! | `Cloud.Transient` | a server or network failure a retry may cure | Retry |
 //! | `Cloud.Quota` | an account limit (running exports, queued copies) | Retry, long interval |
-//! | `Cloud.Conflict` | the image is busy with another operation | Retry, long interval |
-//! | `Cloud.UnknownOutcome` | a start may have taken effect (timeout after sending): never repeated blindly | Catch |
+//! | `Cloud.Conflict` | the image is busy with another operation (code `Start.Unconfirmed`: an export that cannot be listed holds it, and may be this item's) | Retry, long interval |
+//! | `Cloud.UnknownOutcome` | a start may have taken effect and cannot be confirmed: never repeated blindly | Catch |
 //! | `Cloud.Rejected` | the cloud refused for good (not found, permission, invalid, unsupported) | Catch |
 //! | `Aws.Error` | a Step Functions or Secrets Manager call failed | Lambda retries (events) |
 //!

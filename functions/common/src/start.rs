@@ -5,6 +5,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use imgflow_shared::error::ValidationError;
+use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
 use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
 use imgflow_shared::operations::StartError;
@@ -32,8 +33,16 @@ pub async fn handle(
     }
 }
 
-/// A Step Functions task: `{"index": 0, "request": {...}}` (the state machine's Map item;
-/// other fields are ignored) or a bare request. Answers `{"index", "tasks", "failures"}`.
+/// A Step Functions task: `{"job_id", "index", "execution_start", "request": {...}}` (the
+/// state machine's Map item; other fields are ignored) or a bare request. Answers
+/// `{"index", "tasks", "failures"}`.
+///
+/// An item with `job_id`, `index` and `execution_start` (`$$.Execution.StartTime`) is safe
+/// to run twice: every attempt of it looks for the task an earlier attempt made and adopts
+/// it, and never starts a second one (see `imgflow_shared::idempotence`). An unknown outcome
+/// whose lookup shows nothing created is `Cloud.Transient`, so the state machine retries it;
+/// one that may hide a running task is `Cloud.UnknownOutcome`, shown as unconfirmed. A bare
+/// request (or an item without a readable start time) looks for nothing first.
 async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, FunctionError> {
     let index = input.get("index").and_then(Value::as_u64).unwrap_or(0);
     let job_id = input
@@ -41,6 +50,22 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    let item = match input.get("execution_start") {
+        None => None,
+        Some(start) => {
+            let item = start
+                .as_str()
+                .filter(|_| !job_id.is_empty())
+                .and_then(|start| StartItem::new(&job_id, index, start));
+            if item.is_none() {
+                return Err(FunctionError::invalid(&ValidationError::new(
+                    "execution_start",
+                    "must be the execution's RFC 3339 UTC start time, with a non-empty job_id",
+                )));
+            }
+            item
+        }
+    };
     let (request, field) = match input.get("request") {
         Some(request) => (request.clone(), "request"),
         None => (input, "$"),
@@ -59,15 +84,20 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         TaskKind::Export => {
             let request: ExportRequest = serde_json::from_value(request).map_err(invalid)?;
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting an export");
-            app.cloud
-                .start_export(&request)
-                .await
-                .map_err(start_failed)?
+            match &item {
+                Some(item) => app.cloud.start_export_item(&request, item).await,
+                None => app.cloud.start_export(&request).await,
+            }
+            .map_err(start_failed)?
         }
         TaskKind::Sync => {
             let request: SyncRequest = serde_json::from_value(request).map_err(invalid)?;
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting a copy");
-            app.cloud.start_sync(&request).await.map_err(start_failed)?
+            match &item {
+                Some(item) => app.cloud.start_sync_item(&request, item).await,
+                None => app.cloud.start_sync(&request).await,
+            }
+            .map_err(start_failed)?
         }
     };
     for task in &outcome.tasks {

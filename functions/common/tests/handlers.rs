@@ -311,6 +311,42 @@ async fn a_schedule_without_a_job_is_refused_and_one_with_a_configured_job_reach
     );
 }
 
+/// The state machine retries a start item when Lambda loses its answer: the same item run
+/// again adopts the first task (counted by the emulator) and answers the same references.
+#[tokio::test]
+async fn a_start_item_run_twice_starts_one_task_and_answers_the_same() {
+    let h = harness().await;
+    for (function, name) in [
+        (Function::StartExport, "start-export/step-functions.json"),
+        (Function::StartSync, "start-sync/step-functions.json"),
+    ] {
+        let mut item = fixture(name);
+        item["execution_start"] = json!(execution_start());
+        let before = h.tasks_created();
+        let first = h.call(function, item.clone()).await.expect("started");
+        let started = first["tasks"].as_array().map_or(0, Vec::len) as u64;
+        assert!(started >= 1, "{name}: {first}");
+        match h.call(function, item.clone()).await {
+            Ok(again) => assert_eq!(first["tasks"], again["tasks"], "{name}"),
+            // A Tencent export cannot be listed while it runs: unconfirmed, never a second.
+            Err(err) => {
+                assert_eq!(err.name, "Cloud.Conflict", "{name}: {err}");
+                assert!(err.message.contains("Start.Unconfirmed"), "{name}: {err}");
+            }
+        }
+        assert_eq!(
+            h.tasks_created() - before,
+            started,
+            "{name}: one cloud task per reference, none more"
+        );
+
+        item["execution_start"] = json!("yesterday");
+        let err = h.call(function, item).await.expect_err("not a time");
+        assert_eq!(err.name, "Request.Invalid", "{err}");
+        assert!(err.message.contains("execution_start"), "{err}");
+    }
+}
+
 /// The check-status example is the state machine's input after its start Map, for the
 /// start-export example on a fresh emulator (task ids are the emulator's first ones): it is
 /// captured, not typed. `IMGFLOW_UPDATE_EXAMPLES=1` rewrites it.

@@ -45,6 +45,10 @@
 //!   adopted; otherwise the `UnknownOutcome` error is returned as it came. ECS refuses a
 //!   second copy of the image into the same region while one runs
 //!   (`OperationDenied.ImageCopyConflict`), so a caller who starts again cannot run two at once.
+//! - a start with a start item (the state machine's) and no token of its own gets one derived
+//!   from the job, the request's index and the execution's start
+//!   ([`StartItem::client_token`](crate::idempotence::StartItem::client_token)), so every
+//!   attempt of the item is re-sent safely and ECS answers it with the first task.
 //! - cancelling a copy is sent with `Repeat::Safe`: repeating it cancels nothing twice, but a
 //!   repeat after a lost answer meets `InvalidImageId.NotFound` (the copy is already gone).
 

@@ -33,6 +33,13 @@
 //!   it is adopted (a `TaskRef` with `destination_image_id` and no job id, followed through
 //!   the image alone: no progress and no job failure reason). No match, several matches or a
 //!   failed search return the `UnknownOutcome` error unchanged.
+//! - with a start item (the state machine's), the window opens at the execution's start and
+//!   every attempt looks first: an export is adopted once its object has been written in the
+//!   window (a HEAD; the task has no job id and is followed through its object); a running
+//!   export cannot be found, so IMS's refusal of a second one (`IMG.0148`, or `IMG.0070`
+//!   while no object exists) is reported as unconfirmed (`Start.Unconfirmed`), never as "did
+//!   not start". A copy is searched for as above before it is sent. An unknown outcome the
+//!   lookup cannot resolve is retryable (`Transient`): the retry looks first.
 //! - a destination region without a configured project is refused before anything is sent:
 //!   its copy could never be followed.
 
@@ -42,6 +49,7 @@ use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::huawei::request::{CopyImage, ExportImage};
+use crate::idempotence::{self, Attempt, Found};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, RegionImage, StartFailure, TaskKind, TaskRef,
     TaskResult, TaskState, TaskStatus,
@@ -64,12 +72,53 @@ const EXPORT_JOB_TYPE: &str = "imsNativeExportImageJob";
 
 /// Starts the export of one image into `bucket:object_key`; one task, whose object is known
 /// up front.
+///
+/// With `attempt.look_first` (a start item that may have run before): IMS lists no jobs, so
+/// an earlier attempt's export is found only once it has finished, by a `HEAD` of its object
+/// written since the window opened; it is then adopted without a job id (see
+/// [`adopted_export_status`]). A refusal because the image is being exported (`IMG.0148`),
+/// or because the object is being written (`IMG.0070` while no object exists), is a conflict
+/// coded `Start.Unconfirmed`: the export that holds it may be this item's, so the state
+/// machine waits it out and each retry looks first. An unknown outcome is
+/// retryable (the retry looks first, and IMS refuses a second export of the image while one
+/// runs, so it never starts two).
 pub async fn start_export(
     client: &CloudClient,
     request: &ExportImage,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> Result<Vec<TaskRef>, CloudError> {
+    let attempt: Attempt = attempt.into();
+    let started_at = attempt.since;
     let project = project(client, &request.region)?;
+    let object = ObjectRef {
+        bucket: request.bucket.clone(),
+        key: request.object_key.clone(),
+    };
+    let task_ref = |job_id: Option<String>| TaskRef {
+        cloud: CLOUD,
+        region: request.region.clone(),
+        kind: TaskKind::Export,
+        image_id: request.image_id.clone(),
+        task_id: job_id,
+        destination_region: None,
+        destination_image_id: None,
+        objects: vec![object.clone()],
+        started_at,
+        confirmations: 0,
+    };
+    if attempt.look_first {
+        match client
+            .head_object(CLOUD, &request.region, &object, Some(started_at))
+            .await
+        {
+            Ok(Some(_)) => return Ok(vec![task_ref(None)]),
+            Ok(None) => {}
+            Err(err) if err.retryable => return Err(idempotence::lookup_failed(err)),
+            // Unreadable for good (a bucket we may not read, say): IMS refuses a second
+            // export of the image or into the object, so sending lets IMS name the problem.
+            Err(_) => {}
+        }
+    }
     let path = format!("/v1/cloudimages/{}/file", uri_encode(&request.image_id));
     let http = ims_request(
         "POST",
@@ -88,34 +137,61 @@ pub async fn start_export(
             &http,
             Repeat::Never,
         )
-        .await?;
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) if attempt.look_first && error.code == IMAGE_EXPORTING => {
+            return Err(export_unconfirmed(&error));
+        }
+        Err(error) if attempt.look_first && error.code == FILE_EXISTS => {
+            // An older object of that name is a plain refusal; no object yet means an export
+            // is writing it.
+            let older = client
+                .head_object(CLOUD, &request.region, &object, None)
+                .await;
+            return Err(match older {
+                Ok(Some(_)) => error,
+                _ => export_unconfirmed(&error),
+            });
+        }
+        Err(error) if attempt.look_first && error.kind == ErrorKind::UnknownOutcome => {
+            return Err(idempotence::retry_safely(error));
+        }
+        Err(error) => return Err(error),
+    };
     let job_id = job_id_of(&answer)?;
-    Ok(vec![TaskRef {
-        cloud: CLOUD,
-        region: request.region.clone(),
-        kind: TaskKind::Export,
-        image_id: request.image_id.clone(),
-        task_id: Some(job_id),
-        destination_region: None,
-        destination_image_id: None,
-        objects: vec![ObjectRef {
-            bucket: request.bucket.clone(),
-            key: request.object_key.clone(),
-        }],
-        started_at,
-        confirmations: 0,
-    }])
+    Ok(vec![task_ref(Some(job_id))])
+}
+
+/// IMS refuses an export of an image being exported.
+const IMAGE_EXPORTING: &str = "IMG.0148";
+/// IMS refuses an export into an object that exists or is being written.
+const FILE_EXISTS: &str = "IMG.0070";
+
+fn export_unconfirmed(error: &CloudError) -> CloudError {
+    idempotence::busy_unconfirmed(
+        CLOUD,
+        format!(
+            "IMS refuses the export ({}: {}): an export an earlier attempt of this start made \
+             may be running, and IMS cannot list it; its object proves it once it is done",
+            error.code, error.message
+        ),
+    )
 }
 
 /// Starts one cross-region copy per destination region; a region that could not start is a
-/// failure of its own and does not stop the others.
+/// failure of its own and does not stop the others. With `attempt.look_first` (a start item
+/// that may have run before), each region's copy an earlier attempt made is adopted instead
+/// (see [`find_copy`]); several candidates are unconfirmed, and a failed lookup sends
+/// nothing. An unknown outcome is looked up at once, and is retryable when it shows no copy.
 pub async fn start_sync(
     client: &CloudClient,
     request: &CopyImage,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
+    let attempt: Attempt = attempt.into();
     crate::batch::per_destination(&request.destination_regions, |destination| {
-        start_copy(client, request, destination, started_at)
+        start_copy(client, request, destination, attempt)
     })
     .await
 }
@@ -237,11 +313,30 @@ async fn start_copy(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
-    started_at: u64,
+    attempt: Attempt,
 ) -> Result<TaskRef, CloudError> {
+    let started_at = attempt.since;
     let source_project = project(client, &request.region)?;
     // Following the copy needs the destination's project; without it the copy would run unseen.
     project(client, destination)?;
+    if attempt.look_first {
+        match find_copy(client, request, destination, started_at)
+            .await
+            .map_err(idempotence::lookup_failed)?
+        {
+            Found::One(id) => {
+                return Ok(copy_task(request, destination, started_at, None, Some(id)));
+            }
+            Found::Several(count) => {
+                return Err(idempotence::ambiguous(
+                    CLOUD,
+                    "images of the copy's name made from the source",
+                    count,
+                ));
+            }
+            Found::Nothing => {}
+        }
+    }
     let path = format!(
         "/v1/cloudimages/{}/cross_region_copy",
         uri_encode(&request.image_id)
@@ -267,8 +362,15 @@ async fn start_copy(
             Some(job_id),
             None,
         )),
+        // After a lost answer the copy's image is in the destination at once.
         Err(lost) if lost.kind == ErrorKind::UnknownOutcome => {
-            adopt_copy(client, request, destination, started_at, lost).await
+            match find_copy(client, request, destination, started_at).await {
+                Ok(Found::One(id)) => {
+                    Ok(copy_task(request, destination, started_at, None, Some(id)))
+                }
+                Ok(Found::Nothing) if attempt.look_first => Err(idempotence::retry_safely(lost)),
+                _ => Err(lost),
+            }
         }
         Err(error) => Err(error),
     }
@@ -295,22 +397,19 @@ fn copy_task(
     }
 }
 
-/// After a lost answer: the copy's image appears in the destination at once, so exactly one
-/// image with the asked name, made from the source, created since the start, is the copy.
-/// Anything else leaves the outcome unknown, and `lost` is returned as it was.
-async fn adopt_copy(
+/// The copies an earlier attempt may have made into `destination` (a copy's image appears
+/// there at once): images with the asked name, made from the source, created since the
+/// start. Exactly one is the start's.
+async fn find_copy(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
     started_at: u64,
-    lost: CloudError,
-) -> Result<TaskRef, CloudError> {
-    let Ok(project) = project(client, destination) else {
-        return Err(lost);
-    };
+) -> Result<Found<String>, CloudError> {
+    let project = project(client, destination)?;
     let query = format!("name={}", uri_encode(&request.image_name));
     let http = ims_request("GET", "/v2/cloudimages".into(), query, None, project);
-    let Ok(answer) = client
+    let answer = client
         .call(
             CLOUD,
             LIST_IMAGES,
@@ -319,15 +418,12 @@ async fn adopt_copy(
             &http,
             Repeat::Safe,
         )
-        .await
-    else {
-        return Err(lost);
-    };
+        .await?;
     let origin = format!("image,{}", request.image_id);
     // Both times are `YYYY-MM-DDTHH:MM:SS` in UTC, so text order is time order.
     let since = Timestamp::from_unix_seconds(started_at).extended_iso8601();
     let since = since.get(..19).unwrap_or(&since);
-    let matches: Vec<&str> = images(&answer)
+    let matches: Vec<String> = images(&answer)
         .filter(|image| text(image, "name") == Some(request.image_name.as_str()))
         .filter(|image| text(image, "__data_origin") == Some(origin.as_str()))
         .filter(|image| {
@@ -335,18 +431,9 @@ async fn adopt_copy(
                 .and_then(|created| created.get(..19))
                 .is_some_and(|created| created >= since)
         })
-        .filter_map(|image| text(image, "id"))
+        .filter_map(|image| text(image, "id").map(str::to_owned))
         .collect();
-    match matches.as_slice() {
-        [only] => Ok(copy_task(
-            request,
-            destination,
-            started_at,
-            None,
-            Some((*only).to_owned()),
-        )),
-        _ => Err(lost),
-    }
+    Ok(Found::from_matches(matches))
 }
 
 fn images(answer: &Value) -> impl Iterator<Item = &Value> {
@@ -372,10 +459,8 @@ async fn status_of(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, C
         (TaskKind::Sync, Some(job_id)) => copy_status(client, task, job_id).await,
         // A copy adopted after a lost answer: only its image is known.
         (TaskKind::Sync, None) => adopted_copy_status(client, task).await,
-        (TaskKind::Export, None) => Err(invalid_task(
-            "Task.NoJobId",
-            format!("the export of {} has no IMS job id", task.image_id),
-        )),
+        // An export adopted from its object: only the object is known.
+        (TaskKind::Export, None) => adopted_export_status(client, task).await,
     }
 }
 
@@ -518,6 +603,30 @@ async fn export_status(
         None => plain(task.clone(), TaskState::Running, Some(100), &job.raw),
     };
     Ok(status)
+}
+
+/// An export adopted without its job (see [`start_export`]): it was adopted because its
+/// object had been written, so the object decides alone.
+async fn adopted_export_status(
+    client: &CloudClient,
+    task: &TaskRef,
+) -> Result<TaskStatus, CloudError> {
+    const WORD: &str = "OBJECT";
+    match exported_objects(client, task).await? {
+        Some(objects) => Ok(TaskStatus {
+            result: Some(TaskResult::Export { objects }),
+            ..plain(task.clone(), TaskState::Succeeded, Some(100), WORD)
+        }),
+        None => Err(CloudError::new(
+            CLOUD,
+            ErrorKind::NotFound,
+            "Task.NotFound",
+            format!(
+                "the export of {} has no IMS job id and its object is no longer there",
+                task.image_id
+            ),
+        )),
+    }
 }
 
 /// Each object of the export with its size, or `None` while one of them is missing.

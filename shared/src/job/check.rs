@@ -381,8 +381,19 @@ fn job_reason(
                 .as_deref()
                 .map(|r| format!(" to {r}"))
                 .unwrap_or_default();
+            // An unknown outcome may hide a running task: never "did not start".
+            // A caught error carries its name; a region's failure, the cloud error's text.
+            let unconfirmed = e.error == "Cloud.UnknownOutcome"
+                || e.error == crate::idempotence::UNCONFIRMED
+                || e.message.contains(crate::idempotence::UNCONFIRMED)
+                || e.message.contains(" unknown_outcome: ");
+            let what = if unconfirmed {
+                "may have started (unconfirmed)"
+            } else {
+                "did not start"
+            };
             format!(
-                "request {}{region} did not start: {}: {}",
+                "request {}{region} {what}: {}: {}",
                 e.item, e.error, e.message
             )
         })

@@ -45,6 +45,15 @@
 //!   else at the same moment unlikely; an image of that name created after `started_at` by
 //!   other means would make the lookup ambiguous, and then nothing is adopted.
 //!
+//! - With a start item, an export looks first for a *finished* earlier attempt: a HEAD of the
+//!   objects its images' snapshots name (DescribeImages `SnapshotSet`), written since the
+//!   window opened. A running one cannot be found; CVM's refusal of a second export of the
+//!   image (`InvalidParameterValue.InvalidImageState`) is then reported as unconfirmed
+//!   (`Start.Unconfirmed`), never as a conflict to wait out and never as "did not start".
+//!   Copies look first by name per destination and send only the regions with no copy.
+//!   An unknown outcome that the lookup cannot resolve is retryable (`Transient`), because
+//!   the retry looks first.
+//!
 //! A copy started with `image_set_required: false` gets the source id back in `ImageSet`; its
 //! destination image is then found by name as above, and a TaskRef without it reports
 //! `TaskRef.Incomplete`. A dry run that passes (`DryRunOperation`) starts nothing and returns

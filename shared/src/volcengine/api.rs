@@ -30,6 +30,11 @@
 //!   the `UnknownOutcome` error unchanged: a start is never sent twice, at the cost of the
 //!   caller having to decide about an outcome that stays unknown.
 //!
+//! - With a start item (the state machine's), both lookups run *before* sending too, over
+//!   the window that opens at the execution's start: one match is adopted, several are
+//!   unconfirmed (`Start.Unconfirmed`), a failed lookup sends nothing, and an unknown
+//!   outcome whose lookup shows nothing is retryable (`Transient`): the retry looks first.
+//!
 //! Data-disk objects: Volcengine documents only `<TOSPrefix>_<ImageId>_system.qcow2`. For an
 //! image with data disks (read from DescribeImages before exporting) the objects are expected
 //! as `<TOSPrefix>_<ImageId>_data_<N>.qcow2`, the naming the emulator uses; if the real cloud

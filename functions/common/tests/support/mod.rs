@@ -164,10 +164,17 @@ pub async fn start_all(h: &Harness, function: Function, job: &Value) -> Vec<Valu
         .iter()
         .enumerate()
     {
-        let item = serde_json::json!({"job_id": job["job_id"], "kind": job["kind"], "index": index, "request": request});
+        let item = serde_json::json!({"job_id": job["job_id"], "kind": job["kind"], "index": index,
+            "execution_start": execution_start(), "request": request});
         starts.push(h.call(function, item).await.expect("started"));
     }
     starts
+}
+
+/// `$$.Execution.StartTime` for an execution that starts now (the state machine's Map item
+/// carries it).
+pub fn execution_start() -> String {
+    imgflow_shared::signing::Timestamp::now().extended_iso8601()
 }
 
 /// Runs check-status the way the state machine does (the output is the next input) until

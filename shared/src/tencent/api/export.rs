@@ -10,6 +10,7 @@ use super::{incomplete, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
+use crate::idempotence::{self, Attempt};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
@@ -17,13 +18,35 @@ use crate::tencent::request::ExportImages;
 
 /// Starts the export; one TaskRef per image, all with the call's `TaskId`, each with the
 /// objects of its own disks.
+///
+/// With `attempt.look_first` (a start item that may have run before): CVM has no export task
+/// listing, so an earlier attempt is found only once it has finished, by a `HEAD` of the
+/// objects its images' snapshots name, written since the window opened. If every object of
+/// any image exists, the call ran, and all its images are adopted (without a task id: none
+/// is needed to follow an export). Otherwise it is sent; a refusal because an image is busy
+/// (`InvalidParameterValue.InvalidImageState`, which a running export of it gives) is a
+/// conflict coded `Start.Unconfirmed`, because the export that holds the image may be this
+/// item's: the state machine waits it out, and each retry looks first; and
+/// an unknown outcome is retryable (the retry looks first, and CVM refuses a second export
+/// of a busy image, so it never starts two).
 pub async fn start_export(
     client: &CloudClient,
     request: &ExportImages,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> Result<Vec<TaskRef>, CloudError> {
-    // No idempotency token: sent once. A lost answer is returned as UnknownOutcome unchanged,
-    // because nothing CVM offers can name the task the lost attempt may have created.
+    let attempt: Attempt = attempt.into();
+    let started_at = attempt.since;
+    if attempt.look_first && !request.dry_run {
+        match finished_earlier(client, request, started_at).await {
+            Ok(Some(tasks)) => return Ok(tasks),
+            Ok(None) => {}
+            Err(err) if err.retryable => return Err(idempotence::lookup_failed(err)),
+            // Unreadable for good (a bucket we may not read, say): CVM refuses a second
+            // export while one runs, so sending lets CVM name the problem.
+            Err(_) => {}
+        }
+    }
+    // No idempotency token: sent once.
     let answer = match wire::call(
         client,
         "ExportImages",
@@ -36,10 +59,118 @@ pub async fn start_export(
         Ok(answer) => answer,
         // A dry run that passed is answered as an error; nothing was started.
         Err(err) if request.dry_run && err.code == "DryRunOperation" => return Ok(Vec::new()),
+        Err(err) if attempt.look_first && err.code == BUSY => {
+            return Err(idempotence::busy_unconfirmed(
+                Cloud::Tencent,
+                format!(
+                    "CVM refuses the export because an image is busy ({}): an export an \
+                     earlier attempt of this start made may hold it, and CVM cannot list it; \
+                     its objects prove it once it is done",
+                    err.message
+                ),
+            ));
+        }
+        Err(err) if attempt.look_first && err.kind == ErrorKind::UnknownOutcome => {
+            return Err(idempotence::retry_safely(err));
+        }
         Err(err) => return Err(err),
     };
     let started = Started::read(&answer)?;
     Ok(task_refs(request, &started, started_at))
+}
+
+/// The refusal CVM gives for an image an export (or another operation) holds.
+const BUSY: &str = "InvalidParameterValue.InvalidImageState";
+
+/// The export an earlier attempt made, if it has finished since `since`: every object of one
+/// image exists, written since then. `None` when no image's objects are all there.
+async fn finished_earlier(
+    client: &CloudClient,
+    request: &ExportImages,
+    since: u64,
+) -> Result<Option<Vec<TaskRef>>, CloudError> {
+    let images = wire::describe_by_ids(
+        client,
+        &request.region,
+        request.image_ids.iter().map(String::as_str),
+    )
+    .await?;
+    let mut keys = Vec::new();
+    for image in &request.image_ids {
+        // An image CVM does not list cannot be planned: ExportImages will name the problem.
+        let Some(found) = images.get(image) else {
+            return Ok(None);
+        };
+        let planned = planned_keys(request, image, found);
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        keys.push(planned);
+    }
+    let mut any_done = false;
+    for planned in &keys {
+        let mut done = true;
+        for key in planned {
+            let object = ObjectRef {
+                bucket: request.bucket.clone(),
+                key: key.clone(),
+            };
+            if client
+                .head_object(Cloud::Tencent, &request.region, &object, Some(since))
+                .await?
+                .is_none()
+            {
+                done = false;
+                break;
+            }
+        }
+        any_done |= done;
+    }
+    if !any_done {
+        return Ok(None);
+    }
+    let started = Started {
+        task_id: String::new(),
+        keys: keys.into_iter().flatten().collect(),
+    };
+    let mut tasks = task_refs(request, &started, since);
+    for task in &mut tasks {
+        // The TaskId went with the lost answer; an export is followed without it.
+        task.task_id = None;
+    }
+    Ok(Some(tasks))
+}
+
+/// The objects CVM writes for `image_id`: `[<prefix>_]<ImageId>_system|data_<SnapshotId>.<fmt>`,
+/// one per disk (the system disk only with `OnlyExportRootDisk`). Empty when the image names
+/// no readable snapshots.
+fn planned_keys(request: &ExportImages, image_id: &str, image: &Image) -> Vec<String> {
+    let index = request.image_ids.iter().position(|id| id == image_id);
+    let prefix = index
+        .and_then(|i| request.file_name_prefixes.get(i))
+        .filter(|p| !p.is_empty());
+    let ext = request.format.api_name().to_ascii_lowercase();
+    image
+        .snapshot_set
+        .iter()
+        .flatten()
+        .filter_map(|snapshot| {
+            let id = snapshot
+                .snapshot_id
+                .as_deref()
+                .filter(|id| !id.is_empty())?;
+            let usage = match snapshot.disk_usage.as_deref() {
+                Some("SYSTEM_DISK") => "system",
+                Some("DATA_DISK") if !request.only_export_root_disk => "data",
+                _ => return None,
+            };
+            let name = format!("{image_id}_{usage}_{id}.{ext}");
+            Some(match prefix {
+                Some(prefix) => format!("{prefix}_{name}"),
+                None => name,
+            })
+        })
+        .collect()
 }
 
 /// Every field of the request, under its wire name.

@@ -10,17 +10,67 @@ use super::{incomplete, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
+use crate::idempotence::{self, Attempt, Found};
 use crate::model::{
     CloudReason, RegionImage, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
 use crate::tencent::request::SyncImages;
 
 /// Starts the copies; one TaskRef per destination region, or that region's failure.
+///
+/// With `attempt.look_first` (a start item that may have run before), each destination is
+/// searched first for the copy an earlier attempt made (the one image of the copy's name
+/// created since the window opened): found ones are adopted, regions with several
+/// candidates are unconfirmed, and only the others are sent. A failed search sends nothing
+/// (every region fails with its error, retryable when it was a server error or throttling);
+/// an unknown outcome whose regions show no copy is retryable, because the retry looks first.
 pub async fn start_sync(
     client: &CloudClient,
     request: &SyncImages,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
+    let attempt: Attempt = attempt.into();
+    let started_at = attempt.since;
+    let mut tasks = Vec::new();
+    let mut failures = Vec::new();
+    let mut name: Option<String> = None;
+    let mut pending = request.clone();
+    if attempt.look_first && !request.dry_run {
+        pending.destination_regions.clear();
+        for region in &request.destination_regions {
+            match find_copy(client, request, &mut name, region, started_at).await {
+                Ok(Found::One(id)) => tasks.push(task_ref(request, region, Some(id), started_at)),
+                Ok(Found::Several(count)) => failures.push(StartFailure {
+                    destination_region: Some(region.clone()),
+                    error: idempotence::ambiguous(
+                        Cloud::Tencent,
+                        "images of the copy's name",
+                        count,
+                    ),
+                }),
+                Ok(Found::Nothing) => pending.destination_regions.push(region.clone()),
+                Err(err) => {
+                    let err = idempotence::lookup_failed(err);
+                    return (Vec::new(), fail_all(request, &err));
+                }
+            }
+        }
+        if pending.destination_regions.is_empty() {
+            return (tasks, failures);
+        }
+    }
+    let (started, failed) = send(client, &pending, attempt).await;
+    tasks.extend(started);
+    failures.extend(failed);
+    (tasks, failures)
+}
+
+async fn send(
+    client: &CloudClient,
+    request: &SyncImages,
+    attempt: Attempt,
+) -> (Vec<TaskRef>, Vec<StartFailure>) {
+    let started_at = attempt.since;
     // No idempotency token: sent once, and a lost answer is looked for, never resent.
     let sent = wire::call(
         client,
@@ -33,7 +83,7 @@ pub async fn start_sync(
     match sent {
         Ok(answer) => accepted(client, request, &answer, started_at).await,
         Err(err) if err.kind == ErrorKind::UnknownOutcome => {
-            recover(client, request, started_at, err).await
+            recover(client, request, attempt, err).await
         }
         // A dry run that passed is answered as an error; nothing was started.
         Err(err) if request.dry_run && err.code == "DryRunOperation" => (Vec::new(), Vec::new()),
@@ -110,10 +160,10 @@ async fn accepted(
             Some(id) => Some(id),
             None => {
                 // The copy runs either way; without its id the status check says so.
-                find_copy(client, request, &mut name, region, started_at)
-                    .await
-                    .ok()
-                    .flatten()
+                match find_copy(client, request, &mut name, region, started_at).await {
+                    Ok(Found::One(id)) => Some(id),
+                    _ => None,
+                }
             }
         };
         tasks.push(task_ref(request, region, id, started_at));
@@ -138,52 +188,57 @@ fn image_set(answer: &Value) -> HashMap<&str, &str> {
 }
 
 /// After a lost answer: each destination region whose one copy of the right name created
-/// since `started_at` is found is adopted; every other region keeps the unknown outcome.
+/// since `started_at` is found is adopted. A region that shows no copy is retryable when the
+/// start looks first on its next attempt; every other region keeps the unknown outcome.
 async fn recover(
     client: &CloudClient,
     request: &SyncImages,
-    started_at: u64,
+    attempt: Attempt,
     lost: CloudError,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
+    let started_at = attempt.since;
     let mut name: Option<String> = None;
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
     for region in &request.destination_regions {
-        match find_copy(client, request, &mut name, region, started_at).await {
-            Ok(Some(id)) => tasks.push(task_ref(request, region, Some(id), started_at)),
-            _ => failures.push(StartFailure {
-                destination_region: Some(region.clone()),
-                error: lost.clone(),
-            }),
-        }
+        let error = match find_copy(client, request, &mut name, region, started_at).await {
+            Ok(Found::One(id)) => {
+                tasks.push(task_ref(request, region, Some(id), started_at));
+                continue;
+            }
+            Ok(Found::Nothing) if attempt.look_first => idempotence::retry_safely(lost.clone()),
+            _ => lost.clone(),
+        };
+        failures.push(StartFailure {
+            destination_region: Some(region.clone()),
+            error,
+        });
     }
     (tasks, failures)
 }
 
-/// The one image in `region` named as the copy is named, created at or after `started_at`;
-/// `None` when there is none or more than one (then nothing is adopted).
+/// The images in `region` named as the copy is named, created at or after `started_at`:
+/// exactly one is the copy.
 async fn find_copy(
     client: &CloudClient,
     request: &SyncImages,
     name: &mut Option<String>,
     region: &str,
     started_at: u64,
-) -> Result<Option<String>, CloudError> {
+) -> Result<Found<String>, CloudError> {
     if name.is_none() {
         *name = Some(copy_name(client, request).await?);
     }
     let name = name.as_deref().unwrap_or_default();
-    let candidates: Vec<Image> = wire::describe_by_name(client, region, name)
+    let candidates: Vec<String> = wire::describe_by_name(client, region, name)
         .await?
         .into_iter()
         .filter(|image| image.image_id != request.image_id)
         // An unreadable creation time cannot prove the image is this call's copy.
         .filter(|image| image.created_at().is_some_and(|at| at >= started_at))
+        .map(|image| image.image_id)
         .collect();
-    Ok(match candidates.as_slice() {
-        [only] => Some(only.image_id.clone()),
-        _ => None,
-    })
+    Ok(Found::from_matches(candidates))
 }
 
 /// The copies' name: `ImageName`, or else the source image's name.

@@ -83,6 +83,20 @@ pub struct Image {
     /// The copy's percentage while `SYNCING`; "may be null".
     #[serde(default)]
     pub sync_percent: Option<f64>,
+    /// The image's disks, one snapshot each: an export names its objects after them.
+    #[serde(default)]
+    pub snapshot_set: Option<Vec<Snapshot>>,
+}
+
+/// The SDK's `Snapshot` in an `Image`, the fields imgflow reads.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Snapshot {
+    #[serde(default)]
+    pub snapshot_id: Option<String>,
+    /// `SYSTEM_DISK` or `DATA_DISK`.
+    #[serde(default)]
+    pub disk_usage: Option<String>,
 }
 
 impl Image {

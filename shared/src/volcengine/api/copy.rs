@@ -9,6 +9,7 @@ use super::{incomplete, not_found, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
+use crate::idempotence::{self, Attempt, Found};
 use crate::model::{
     CloudReason, RegionImage, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
@@ -16,13 +17,18 @@ use crate::volcengine::request::CopyImage;
 
 const TASK_TYPE: &str = "CopyImage";
 
+/// Starts one copy per destination region. With `attempt.look_first` (a start item that may
+/// have run before), each region's copy an earlier attempt made is adopted instead (see
+/// [`find_copy`]); several candidates are unconfirmed, and a failed lookup sends nothing.
+/// An unknown outcome is looked up at once, and is retryable when it shows no copy.
 pub async fn start_sync(
     client: &CloudClient,
     request: &CopyImage,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
+    let attempt: Attempt = attempt.into();
     crate::batch::per_destination(&request.destination_regions, |destination| {
-        start_copy(client, request, destination, started_at)
+        start_copy(client, request, destination, attempt)
     })
     .await
 }
@@ -31,29 +37,10 @@ async fn start_copy(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
-    started_at: u64,
+    attempt: Attempt,
 ) -> Result<TaskRef, CloudError> {
-    let query = Query::new()
-        .param("ImageId", &request.image_id)
-        .param("DestinationRegion", destination)
-        .param("ImageName", &request.image_name)
-        .optional("Description", request.description.as_deref())
-        .optional("ProjectName", request.project_name.as_deref());
-    // CopyImage has no idempotency token: sent once, signed for the source region.
-    let started = wire::call(client, TASK_TYPE, &request.region, &query, Repeat::Never)
-        .await
-        .and_then(|result| destination_image_of(&result));
-    let (destination_image, task_id) = match started {
-        Ok(image_id) => (image_id, None),
-        Err(error) if error.kind == ErrorKind::UnknownOutcome => {
-            match find_lost_copy(client, request, destination, started_at).await {
-                Some(found) => found,
-                None => return Err(error),
-            }
-        }
-        Err(error) => return Err(error),
-    };
-    Ok(TaskRef {
+    let started_at = attempt.since;
+    let task_ref = |(destination_image, task_id): (String, Option<String>)| TaskRef {
         cloud: Cloud::Volcengine,
         region: request.region.clone(),
         kind: TaskKind::Sync,
@@ -64,7 +51,44 @@ async fn start_copy(
         objects: Vec::new(),
         started_at,
         confirmations: 0,
-    })
+    };
+    if attempt.look_first {
+        match find_copy(client, request, destination, started_at)
+            .await
+            .map_err(idempotence::lookup_failed)?
+        {
+            Found::One(found) => return Ok(task_ref(found)),
+            Found::Several(count) => {
+                return Err(idempotence::ambiguous(
+                    Cloud::Volcengine,
+                    "copies of the image's name",
+                    count,
+                ));
+            }
+            Found::Nothing => {}
+        }
+    }
+    let query = Query::new()
+        .param("ImageId", &request.image_id)
+        .param("DestinationRegion", destination)
+        .param("ImageName", &request.image_name)
+        .optional("Description", request.description.as_deref())
+        .optional("ProjectName", request.project_name.as_deref());
+    // CopyImage has no idempotency token: sent once, signed for the source region.
+    let started = wire::call(client, TASK_TYPE, &request.region, &query, Repeat::Never)
+        .await
+        .and_then(|result| destination_image_of(&result));
+    match started {
+        Ok(image_id) => Ok(task_ref((image_id, None))),
+        Err(error) if error.kind == ErrorKind::UnknownOutcome => {
+            match find_copy(client, request, destination, started_at).await {
+                Ok(Found::One(found)) => Ok(task_ref(found)),
+                Ok(Found::Nothing) if attempt.look_first => Err(idempotence::retry_safely(error)),
+                _ => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// `Result.ImageId`, the destination image. Without it the copy may still have started,
@@ -85,37 +109,44 @@ fn destination_image_of(result: &serde_json::Value) -> Result<String, CloudError
         })
 }
 
-/// After a lost answer: the one image of the requested name created in the destination
-/// region at or after `started_at`, kept only if DescribeTasks there shows a CopyImage task
-/// making it. Any doubt returns `None`, and the caller keeps the unknown outcome.
-async fn find_lost_copy(
+/// The copies an earlier attempt may have made into `destination`: images of the requested
+/// name created there at or after `started_at`, each kept only if DescribeTasks there shows
+/// a CopyImage task making it. Exactly one is the start's (with its task id).
+async fn find_copy(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
     started_at: u64,
-) -> Option<(String, Option<String>)> {
+) -> Result<Found<(String, Option<String>)>, CloudError> {
     let filter = Query::new().param("ImageName", &request.image_name);
-    let images = wire::describe_images(client, destination, filter)
-        .await
-        .ok()?;
-    let image_id = single_image_since(&images, &request.image_name, started_at)?;
-    let filter = Query::new().list("ResourceIds", [image_id.as_str()]);
-    let tasks = wire::describe_tasks(client, destination, filter)
-        .await
-        .ok()?;
-    let copy = tasks
-        .iter()
-        .find(|task| task.kind == TASK_TYPE && task.resource_id == image_id)?;
-    Some((image_id, Some(copy.id.clone())))
+    let images = wire::describe_images(client, destination, filter).await?;
+    let ids = images_since(&images, &request.image_name, started_at);
+    if ids.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    let filter = Query::new().list("ResourceIds", ids.iter().map(String::as_str));
+    let tasks = wire::describe_tasks(client, destination, filter).await?;
+    let copies: Vec<(String, Option<String>)> = ids
+        .into_iter()
+        .filter_map(|image_id| {
+            let copy = tasks
+                .iter()
+                .find(|task| task.kind == TASK_TYPE && task.resource_id == image_id)?;
+            Some((image_id, Some(copy.id.clone())))
+        })
+        .collect();
+    Ok(Found::from_matches(copies))
 }
 
-fn single_image_since(images: &[WireImage], name: &str, started_at: u64) -> Option<String> {
+fn images_since(images: &[WireImage], name: &str, started_at: u64) -> Vec<String> {
     // The name filter of DescribeImages may match loosely: compare exactly here.
-    let mut matches = images.iter().filter(|image| {
-        image.image_name == name && image.created().is_some_and(|created| created >= started_at)
-    });
-    let first = matches.next()?;
-    matches.next().is_none().then(|| first.image_id.clone())
+    images
+        .iter()
+        .filter(|image| {
+            image.image_name == name && image.created().is_some_and(|created| created >= started_at)
+        })
+        .map(|image| image.image_id.clone())
+        .collect()
 }
 
 /// What the destination region says about the copies into it.
@@ -467,18 +498,18 @@ mod tests {
         older.created_at = "2025-03-04T15:00:00+08:00".into();
         let mut other_name = image("creating");
         other_name.image_name = "web2".into();
-        let found = single_image_since(
+        let found = images_since(
             &[older.clone(), image("creating"), other_name],
             "web",
             started_at,
         );
-        assert_eq!(found.as_deref(), Some("image-new"));
-        assert_eq!(single_image_since(&[older], "web", started_at), None);
+        assert_eq!(found, ["image-new"]);
+        assert!(images_since(&[older], "web", started_at).is_empty());
         let mut twin = image("creating");
         twin.image_id = "image-twin".into();
         assert_eq!(
-            single_image_since(&[image("creating"), twin], "web", started_at),
-            None
+            images_since(&[image("creating"), twin], "web", started_at).len(),
+            2
         );
     }
 }

@@ -7,6 +7,7 @@ use super::{incomplete, not_found, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
+use crate::idempotence::{self, Attempt, Found};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
@@ -14,12 +15,47 @@ use crate::volcengine::request::ExportImage;
 
 const TASK_TYPE: &str = "ExportImage";
 
+/// Starts the export. With `attempt.look_first` (a start item that may have run before),
+/// the export task an earlier attempt made (the one `ExportImage` task of the image created
+/// since the window opened) is adopted instead; several are unconfirmed, and a failed
+/// lookup sends nothing. An unknown outcome is looked up at once, and is retryable when it
+/// shows no task, because the retry looks first.
 pub async fn start_export(
     client: &CloudClient,
     request: &ExportImage,
-    started_at: u64,
+    attempt: impl Into<Attempt>,
 ) -> Result<Vec<TaskRef>, CloudError> {
+    let attempt: Attempt = attempt.into();
+    let started_at = attempt.since;
     let objects = planned_objects(client, request).await?;
+    let task_ref = |task_id: String| TaskRef {
+        cloud: Cloud::Volcengine,
+        region: request.region.clone(),
+        kind: TaskKind::Export,
+        image_id: request.image_id.clone(),
+        task_id: Some(task_id),
+        destination_region: None,
+        destination_image_id: None,
+        objects: objects.clone(),
+        started_at,
+        confirmations: 0,
+    };
+    if attempt.look_first {
+        match find_export(client, request, started_at)
+            .await
+            .map_err(idempotence::lookup_failed)?
+        {
+            Found::One(task_id) => return Ok(vec![task_ref(task_id)]),
+            Found::Several(count) => {
+                return Err(idempotence::ambiguous(
+                    Cloud::Volcengine,
+                    "export tasks of the image",
+                    count,
+                ));
+            }
+            Found::Nothing => {}
+        }
+    }
     let query = Query::new()
         .param("ImageId", &request.image_id)
         .param("TOSBucket", &request.bucket)
@@ -31,25 +67,17 @@ pub async fn start_export(
     let task_id = match started {
         Ok(task_id) => task_id,
         Err(error) if error.kind == ErrorKind::UnknownOutcome => {
-            match find_lost_export(client, request, started_at).await {
-                Some(task_id) => task_id,
-                None => return Err(error),
+            match find_export(client, request, started_at).await {
+                Ok(Found::One(task_id)) => task_id,
+                Ok(Found::Nothing) if attempt.look_first => {
+                    return Err(idempotence::retry_safely(error));
+                }
+                _ => return Err(error),
             }
         }
         Err(error) => return Err(error),
     };
-    Ok(vec![TaskRef {
-        cloud: Cloud::Volcengine,
-        region: request.region.clone(),
-        kind: TaskKind::Export,
-        image_id: request.image_id.clone(),
-        task_id: Some(task_id),
-        destination_region: None,
-        destination_image_id: None,
-        objects,
-        started_at,
-        confirmations: 0,
-    }])
+    Ok(vec![task_ref(task_id)])
 }
 
 /// `Result.TaskId`. An accepted export whose answer carries no id may still have started a
@@ -100,29 +128,30 @@ fn object_keys(request: &ExportImage, data_disks: usize) -> Vec<String> {
     std::iter::once(request.object_key()).chain(data).collect()
 }
 
-/// After a lost answer: the one export task of the image created at or after `started_at`.
-/// Any doubt (no match, several, the lookup failing) returns `None`, and the caller keeps
-/// the unknown outcome.
-async fn find_lost_export(
+/// The export tasks of the image created at or after `started_at`: exactly one is the
+/// start's.
+async fn find_export(
     client: &CloudClient,
     request: &ExportImage,
     started_at: u64,
-) -> Option<String> {
+) -> Result<Found<String>, CloudError> {
     let filter = Query::new().list("ResourceIds", [request.image_id.as_str()]);
-    let tasks = wire::describe_tasks(client, &request.region, filter)
-        .await
-        .ok()?;
-    single_export_since(&tasks, &request.image_id, started_at)
+    let tasks = wire::describe_tasks(client, &request.region, filter).await?;
+    Ok(exports_since(&tasks, &request.image_id, started_at))
 }
 
-fn single_export_since(tasks: &[WireTask], image_id: &str, started_at: u64) -> Option<String> {
-    let mut matches = tasks.iter().filter(|task| {
-        task.kind == TASK_TYPE
-            && task.resource_id == image_id
-            && task.created().is_some_and(|created| created >= started_at)
-    });
-    let first = matches.next()?;
-    matches.next().is_none().then(|| first.id.clone())
+fn exports_since(tasks: &[WireTask], image_id: &str, started_at: u64) -> Found<String> {
+    Found::from_matches(
+        tasks
+            .iter()
+            .filter(|task| {
+                task.kind == TASK_TYPE
+                    && task.resource_id == image_id
+                    && task.created().is_some_and(|created| created >= started_at)
+            })
+            .map(|task| task.id.clone())
+            .collect(),
+    )
 }
 
 /// The status of export tasks of one region: one DescribeTasks per 100 task ids, then a
@@ -300,12 +329,14 @@ mod tests {
             "image-x",
             "2025-03-04T16:15:31+08:00",
         );
-        let adopted =
-            single_export_since(&[new.clone(), copy, other, old.clone()], image, started_at);
-        assert_eq!(adopted.as_deref(), Some("t-new"));
-        assert_eq!(single_export_since(&[old], image, started_at), None);
+        let adopted = exports_since(&[new.clone(), copy, other, old.clone()], image, started_at);
+        assert_eq!(adopted, Found::One("t-new".to_owned()));
+        assert_eq!(exports_since(&[old], image, started_at), Found::Nothing);
         let twin = task("t-twin", "ExportImage", image, "2025-03-04T16:15:30+08:00");
-        assert_eq!(single_export_since(&[new, twin], image, started_at), None);
+        assert_eq!(
+            exports_since(&[new, twin], image, started_at),
+            Found::Several(2)
+        );
     }
 
     fn task_ref() -> TaskRef {
