@@ -370,13 +370,13 @@ mod tests {
             ),
             (json!([1]), "$", "JSON object"),
             (
-                json!({"job_id": "j", "requests": [{
+                json!({"job_id": "j", "requests": (0..11).map(|r| json!({
                     "cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
                     "format": "QCOW2",
-                    "image_ids": (0..101).map(|i| format!("img-{i:08}")).collect::<Vec<_>>()
-                }]}),
+                    "image_ids": (0..10).map(|i| format!("img-{r:04}{i:04}")).collect::<Vec<_>>()
+                })).collect::<Vec<_>>()}),
                 "requests",
-                "would start 101 tasks",
+                "would start 110 tasks",
             ),
         ];
         for (document, field, rule) in cases {
