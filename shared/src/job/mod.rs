@@ -8,7 +8,10 @@ mod state;
 mod summary;
 
 pub use check::{CheckMode, MAX_CHECK_FAILURES, check_job};
-pub use spec::{Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT, strip_position};
+pub use spec::{
+    Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT, MAX_JOB_ID_LENGTH, strip_position,
+    validate_job_id,
+};
 pub use state::{
     CaughtError, CheckInput, JobPhase, JobState, StartEntry, StartErrorRecord, TaskEntry,
     TrackedState, TrackedTask,

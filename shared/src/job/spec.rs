@@ -242,12 +242,26 @@ impl Job {
     }
 }
 
-fn validate_job_id(job_id: &str) -> Result<(), ValidationError> {
+/// The longest job id: its execution's name, `<job_id>--<12 hex digits>`, must fit Step
+/// Functions' 80 characters.
+pub const MAX_JOB_ID_LENGTH: usize = 64;
+
+/// A job id: 1 to 64 of `A-Z a-z 0-9 - _`, without `--`. Its executions are named
+/// `<job_id>--<12 hex digits>`, a name Step Functions accepts (1 to 80 characters, none of
+/// whitespace, `<>{}[]?*"#%\^|~`$&,;:/` or control characters); `--` would make job `a`'s
+/// lookup find job `a--b`'s executions.
+pub fn validate_job_id(job_id: &str) -> Result<(), ValidationError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if job_id.is_empty() || job_id.len() > 64 || !job_id.chars().all(allowed) {
+    if job_id.is_empty() || job_id.len() > MAX_JOB_ID_LENGTH || !job_id.chars().all(allowed) {
         return Err(ValidationError::new(
             "job_id",
             "must be 1 to 64 characters of A-Z, a-z, 0-9, `-` and `_`",
+        ));
+    }
+    if job_id.contains("--") {
+        return Err(ValidationError::new(
+            "job_id",
+            "must not contain `--` (it separates the job id from the rest of its executions' names)",
         ));
     }
     Ok(())
@@ -322,6 +336,11 @@ mod tests {
                 json!({"job_id": "a b", "kind": "export", "requests": []}),
                 "job_id",
                 "1 to 64",
+            ),
+            (
+                json!({"job_id": "a--b", "kind": "export", "requests": []}),
+                "job_id",
+                "must not contain `--`",
             ),
             (
                 json!({"job_id": "j", "kind": "copy", "requests": [{}]}),
