@@ -25,6 +25,7 @@ impl CloudClient {
     /// Validates `request`, then starts the export.
     pub async fn start_export(&self, request: &ExportRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
+        request.check_regions(self.endpoints())?;
         let started_at = Timestamp::now().unix_seconds();
         let tasks = match request {
             ExportRequest::Tencent(r) => tencent::api::start_export(self, r, started_at).await?,
@@ -44,6 +45,7 @@ impl CloudClient {
     /// are reported in `failures`; the call fails only when no region started.
     pub async fn start_sync(&self, request: &SyncRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
+        request.check_regions(self.endpoints())?;
         let started_at = Timestamp::now().unix_seconds();
         let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
             SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, started_at).await,
@@ -58,13 +60,24 @@ impl CloudClient {
     }
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
-    /// cloud batches its calls.
+    /// cloud batches its calls. A reference that breaks a rule ([`TaskRef::validate`]) is
+    /// answered with an invalid-request error naming the field, and nothing is sent for it.
     pub async fn status(&self, tasks: &[TaskRef]) -> Vec<Result<TaskStatus, CloudError>> {
         let mut by_cloud: BTreeMap<Cloud, Vec<usize>> = BTreeMap::new();
-        for (index, task) in tasks.iter().enumerate() {
-            by_cloud.entry(task.cloud).or_default().push(index);
-        }
         let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
+        for (index, task) in tasks.iter().enumerate() {
+            match task.validate(self.endpoints()) {
+                Ok(()) => by_cloud.entry(task.cloud).or_default().push(index),
+                Err(invalid) => {
+                    results[index] = Some(Err(CloudError::new(
+                        task.cloud,
+                        crate::error::ErrorKind::InvalidRequest,
+                        "Request.Invalid",
+                        invalid.to_string(),
+                    )));
+                }
+            }
+        }
         for (cloud, indexes) in by_cloud {
             let group: Vec<TaskRef> = indexes.iter().map(|i| tasks[*i].clone()).collect();
             let statuses = match cloud {

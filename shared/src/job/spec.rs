@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::endpoints::Endpoints;
 use crate::error::ValidationError;
 use crate::model::{ExportRequest, SyncRequest, TaskKind};
 use crate::wait::WaitPolicy;
@@ -224,6 +225,24 @@ impl Job {
 
     pub fn kind(&self) -> TaskKind {
         self.requests.kind()
+    }
+
+    /// Checks every region of the job against the regions `endpoints` may send to (the
+    /// clouds' closed lists and configuration); [`Job::parse`] checks their form.
+    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        let checked = match &self.requests {
+            JobRequests::Export(r) => r
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
+            JobRequests::Sync(r) => r
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
+        };
+        checked.map_err(|(index, err)| {
+            ValidationError::new(format!("requests[{index}].{}", err.field), err.rule)
+        })
     }
 
     /// The job as a JSON document (the state machine's input), with `kind` always present.
