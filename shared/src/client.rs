@@ -121,7 +121,14 @@ impl CloudClient {
                 format!("no {cloud} credentials are configured"),
             )
         })?;
-        let target = self.endpoints.api(cloud, region);
+        let target = self.endpoints.api(cloud, region).map_err(|err| {
+            CloudError::new(
+                cloud,
+                ErrorKind::InvalidRequest,
+                "Request.Invalid",
+                err.to_string(),
+            )
+        })?;
         let mut attempt = 1;
         loop {
             self.pacer.wait(cloud, action).await;
@@ -159,6 +166,14 @@ impl CloudClient {
                 },
                 Err(TransportError::NotSent(message)) => {
                     CloudError::new(cloud, ErrorKind::Transient, "Transport.NotSent", message)
+                }
+                Err(TransportError::Refused(message)) => {
+                    return Err(CloudError::new(
+                        cloud,
+                        ErrorKind::InvalidRequest,
+                        "Request.Refused",
+                        message,
+                    ));
                 }
                 Err(TransportError::OutcomeUnknown(message)) => self.settle(
                     CloudError::new(

@@ -164,11 +164,16 @@ mod optional_seconds {
         }
     }
 
+    /// The longest hint kept: a day. A hint only ever delays one retry (by at most a minute,
+    /// [`crate::retry::RetryPolicy`]), so anything longer says the same; larger numbers
+    /// (`1e20`, which no `Duration` holds) are read as a day instead of failing or panicking.
+    pub const MAX_SECONDS: f64 = 86_400.0;
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let seconds: Option<f64> = Option::deserialize(d)?;
         Ok(seconds
             .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64))
+            .and_then(|s| Duration::try_from_secs_f64(s.min(MAX_SECONDS)).ok()))
     }
 }
 
@@ -196,4 +201,29 @@ pub(crate) fn kind_by_table(
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or(ErrorKind::InvalidRequest, |(_, kind)| *kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// State input carries errors back in (`check_error`): no number in it may panic.
+    #[test]
+    fn any_retry_after_number_reads_without_panicking() {
+        let read = |seconds: &str| {
+            let text = format!(
+                r#"{{"cloud":"tencent","kind":"throttled","retryable":true,"code":"C","message":"m",
+                    "request_id":null,"http_status":null,"retry_after":{seconds}}}"#
+            );
+            serde_json::from_str::<CloudError>(&text).map(|e| e.retry_after)
+        };
+        assert_eq!(read("1.5").ok(), Some(Some(Duration::from_millis(1500))));
+        assert_eq!(read("1e20").ok(), Some(Some(Duration::from_secs(86_400))));
+        assert_eq!(
+            read("1.7e308").ok(),
+            Some(Some(Duration::from_secs(86_400)))
+        );
+        assert_eq!(read("-3").ok(), Some(None));
+        assert!(read("\"soon\"").is_err());
+    }
 }

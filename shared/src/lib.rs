@@ -15,6 +15,7 @@ pub mod job;
 pub mod model;
 pub mod operations;
 pub mod protocol;
+pub mod regions;
 pub mod retry;
 pub mod sign_check;
 pub mod signing;

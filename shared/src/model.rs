@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::endpoints::{Endpoints, validate_bucket};
 use crate::error::{CloudError, ValidationError};
+use crate::validate;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
 /// Export images to the cloud's object storage. Tagged by `cloud`.
@@ -62,6 +64,31 @@ impl ExportRequest {
             ExportRequest::Volcengine(r) => r.validate(),
             ExportRequest::Huawei(r) => r.validate(),
         }
+    }
+}
+
+impl ExportRequest {
+    /// Checks that the request's region is one `endpoints` may send to (the cloud's closed
+    /// list or configuration); [`ExportRequest::validate`] checks its form.
+    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        endpoints.check_region(self.cloud(), "region", self.region())
+    }
+}
+
+impl SyncRequest {
+    /// The regions of the request and its destinations as `endpoints` may send to them.
+    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        let cloud = self.cloud();
+        endpoints.check_region(cloud, "region", self.region())?;
+        let destinations = match self {
+            SyncRequest::Tencent(r) => &r.destination_regions,
+            SyncRequest::Alibaba(r) => &r.destination_regions,
+            SyncRequest::Volcengine(r) => &r.destination_regions,
+            SyncRequest::Huawei(r) => &r.destination_regions,
+        };
+        validate::each("destination_regions", destinations, |field, region| {
+            endpoints.check_region(cloud, field, region)
+        })
     }
 }
 
@@ -169,10 +196,50 @@ fn is_zero_seconds(n: &u64) -> bool {
     *n == 0
 }
 
+/// The longest task or job id a cloud gives (Huawei's job ids are 32 hex digits).
+pub const MAX_TASK_ID_LENGTH: usize = 128;
+
 impl TaskRef {
     /// When the task started, where that is known: the lower bound for what it wrote.
     pub fn known_start(&self) -> Option<u64> {
         (self.started_at > 0).then_some(self.started_at)
+    }
+
+    /// Checks every field that reaches a host, a path or a query: the regions (the cloud's
+    /// closed list or configuration, through `endpoints`), the image and task ids, and the
+    /// objects' buckets and keys. A reference can come from outside (a state machine input, a
+    /// caller's own workflow), so it is checked as strictly as a request.
+    pub fn validate(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        endpoints.check_region(self.cloud, "region", &self.region)?;
+        image_id(self.cloud, "image_id", &self.image_id)?;
+        if let Some(task_id) = &self.task_id {
+            validate::identifier("task_id", task_id, MAX_TASK_ID_LENGTH)?;
+        }
+        if let Some(destination) = &self.destination_region {
+            endpoints.check_region(self.cloud, "destination_region", destination)?;
+        }
+        if let Some(copy) = &self.destination_image_id {
+            image_id(self.cloud, "destination_image_id", copy)?;
+        }
+        for (index, object) in self.objects.iter().enumerate() {
+            validate_bucket(
+                self.cloud,
+                &format!("objects[{index}].bucket"),
+                &object.bucket,
+            )?;
+            validate::object_key(&format!("objects[{index}].key"), &object.key)?;
+        }
+        Ok(())
+    }
+}
+
+/// An image id by `cloud`'s rule.
+pub fn image_id(cloud: Cloud, field: &str, value: &str) -> Result<(), ValidationError> {
+    match cloud {
+        Cloud::Tencent => tencent::request::image_id(field, value),
+        Cloud::Alibaba => alibaba::request::image_id(field, value),
+        Cloud::Volcengine => volcengine::request::image_id(field, value),
+        Cloud::Huawei => huawei::request::image_id(field, value),
     }
 }
 

@@ -49,6 +49,7 @@ impl CloudClient {
         request: &ExportRequest,
         attempt: Attempt,
     ) -> Result<StartOutcome, StartError> {
+        request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let tasks = match request {
             ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
@@ -93,6 +94,7 @@ impl CloudClient {
         request: &SyncRequest,
         attempt: Attempt,
     ) -> Result<StartOutcome, StartError> {
+        request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
             SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
@@ -108,11 +110,24 @@ impl CloudClient {
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
     /// cloud batches its calls, and the clouds are asked at the same time (a slow or
-    /// unreachable cloud costs its own time, not the others').
+    /// unreachable cloud costs its own time, not the others'). A reference that breaks a rule
+    /// ([`TaskRef::validate`]) is answered with an invalid-request error naming the field, and
+    /// nothing is sent for it.
     pub async fn status(&self, tasks: &[TaskRef]) -> Vec<Result<TaskStatus, CloudError>> {
         let mut by_cloud: BTreeMap<Cloud, Vec<usize>> = BTreeMap::new();
+        let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
         for (index, task) in tasks.iter().enumerate() {
-            by_cloud.entry(task.cloud).or_default().push(index);
+            match task.validate(self.endpoints()) {
+                Ok(()) => by_cloud.entry(task.cloud).or_default().push(index),
+                Err(invalid) => {
+                    results[index] = Some(Err(CloudError::new(
+                        task.cloud,
+                        crate::error::ErrorKind::InvalidRequest,
+                        "Request.Invalid",
+                        invalid.to_string(),
+                    )));
+                }
+            }
         }
         let group = |cloud: Cloud| -> (Vec<usize>, Vec<TaskRef>) {
             let indexes = by_cloud.get(&cloud).cloned().unwrap_or_default();
@@ -155,7 +170,6 @@ impl CloudClient {
                 }
             },
         );
-        let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
         for (indexes, statuses) in [
             (tencent.0, tencent_statuses),
             (alibaba.0, alibaba_statuses),

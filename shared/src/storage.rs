@@ -27,7 +27,16 @@ pub async fn head_object(
     key: &str,
     not_before: Option<u64>,
 ) -> Result<Option<u64>, CloudError> {
-    let target = endpoints.object(cloud, region, bucket, key);
+    let target = endpoints
+        .object(cloud, region, bucket, key)
+        .map_err(|err| {
+            CloudError::new(
+                cloud,
+                ErrorKind::InvalidRequest,
+                "Request.Invalid",
+                err.to_string(),
+            )
+        })?;
     let mut request = HttpRequest::new("HEAD", target.host.clone(), target.path.clone());
     sigv4::sign(
         &mut request,
@@ -44,6 +53,9 @@ pub async fn head_object(
         .send(target.scheme, &request)
         .await
         .map_err(|err| match err {
+            TransportError::Refused(m) => {
+                CloudError::new(cloud, ErrorKind::InvalidRequest, "Request.Refused", m)
+            }
             TransportError::NotSent(m) | TransportError::OutcomeUnknown(m) => {
                 // A HEAD changes nothing, so an unknown outcome is merely a failed read.
                 CloudError::new(cloud, ErrorKind::Transient, "Storage.Transport", m)

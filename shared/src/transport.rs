@@ -50,6 +50,48 @@ pub enum TransportError {
     /// back (timeout, connection reset, answer cut short).
     #[error("outcome unknown: {0}")]
     OutcomeUnknown(String),
+    /// The request was not sent because its URL would not reach the host and path it names
+    /// (a URL parser would move the host or rewrite the path): sending it again cannot help.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// The URL of `request`, parsed, when parsing keeps its host and path exactly as written:
+/// no user info, no port or host other than `request.host`, no `.`/`..` resolution, no `\`
+/// read as `/`. The host and the path are never in the message (a path may hold a key).
+pub fn exact_url(scheme: Scheme, request: &HttpRequest) -> Result<reqwest::Url, TransportError> {
+    let mut text = format!("{}://{}{}", scheme.as_str(), request.host, request.path);
+    if !request.query.is_empty() {
+        text.push('?');
+        text.push_str(&request.query);
+    }
+    let url = reqwest::Url::parse(&text)
+        .map_err(|err| TransportError::Refused(format!("not a URL: {err}")))?;
+    let host = url.host_str().unwrap_or_default();
+    let named = |authority: &str| !host.is_empty() && authority.eq_ignore_ascii_case(&request.host);
+    let with_port = |port: u16| named(&format!("{host}:{port}"));
+    let same_authority = match url.port() {
+        Some(port) => with_port(port),
+        None => named(host) || url.port_or_known_default().is_some_and(with_port),
+    };
+    let same_host = url.username().is_empty() && url.password().is_none() && same_authority;
+    if !same_host {
+        return Err(TransportError::Refused(
+            "the host would not be the one the request names".into(),
+        ));
+    }
+    if url.path() != request.path || url.fragment().is_some() {
+        return Err(TransportError::Refused(
+            "a URL parser would rewrite the path (dot segments, `\\`, or `#`)".into(),
+        ));
+    }
+    let query = url.query().unwrap_or_default();
+    if query != request.query {
+        return Err(TransportError::Refused(
+            "a URL parser would rewrite the query".into(),
+        ));
+    }
+    Ok(url)
 }
 
 /// reqwest is built without a default TLS crypto provider (to keep aws-lc's C build out):
@@ -97,11 +139,7 @@ impl Transport {
         scheme: Scheme,
         request: &HttpRequest,
     ) -> Result<RawResponse, TransportError> {
-        let mut url = format!("{}://{}{}", scheme.as_str(), request.host, request.path);
-        if !request.query.is_empty() {
-            url.push('?');
-            url.push_str(&request.query);
-        }
+        let url = exact_url(scheme, request)?;
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::NotSent(format!("invalid method `{}`", request.method)))?;
         let mut builder = self.client.request(method, url).body(request.body.clone());
@@ -166,4 +204,52 @@ fn describe(err: reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(host: &str, path: &str) -> HttpRequest {
+        HttpRequest::new("HEAD", host, path)
+    }
+
+    #[test]
+    fn a_url_is_sent_only_when_parsing_keeps_its_host_and_path() {
+        let fine = exact_url(
+            Scheme::Https,
+            &request("b.cos.ap-guangzhou.myqcloud.com", "/a/b%20c"),
+        );
+        assert_eq!(
+            fine.map(|u| u.to_string()).ok().as_deref(),
+            Some("https://b.cos.ap-guangzhou.myqcloud.com/a/b%20c")
+        );
+        assert!(exact_url(Scheme::Http, &request("127.0.0.1:4566", "/bkt/k")).is_ok());
+        assert!(exact_url(Scheme::Https, &request("host:443", "/")).is_ok());
+        let refused = [
+            request("ecs.x@127.0.0.1:9/.aliyuncs.com", "/"),
+            request("ims.cn-north-4.myhuaweicloud.com", "/exports/../web2.qcow2"),
+            request(
+                "ims.cn-north-4.myhuaweicloud.com",
+                "/exports/%2e%2E/web2.qcow2",
+            ),
+            request("ims.cn-north-4.myhuaweicloud.com", "/exports/./web2.qcow2"),
+            request("ims.cn-north-4.myhuaweicloud.com", "/a\\b"),
+            request("ims.cn-north-4.myhuaweicloud.com", "/a#b"),
+            request("a.example:1", "/"),
+        ];
+        for (index, request) in refused.iter().enumerate() {
+            let mut request = request.clone();
+            if index == 6 {
+                request.host = "a.example:1:2".into();
+            }
+            assert!(
+                matches!(
+                    exact_url(Scheme::Https, &request),
+                    Err(TransportError::Refused(_))
+                ),
+                "{request:?}"
+            );
+        }
+    }
 }

@@ -37,10 +37,14 @@ pub fn resource_id(field: &str, value: &str, prefix: &str, min_tail: usize) -> C
     }
 }
 
-/// A region id such as `ap-guangzhou`, `cn-north-4` or `eu-central-1`.
+/// A region id such as `ap-guangzhou`, `cn-north-4` or `eu-central-1`: at most 32 characters,
+/// `-`-separated words of lowercase letters and digits, the first of letters only. Whether
+/// the cloud has the region is [`crate::endpoints::Endpoints::check_region`]'s question.
 pub fn region(field: &str, value: &str) -> Checked {
     let parts: Vec<&str> = value.split('-').collect();
     let ok = parts.len() >= 2
+        && value.len() <= 32
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
         && parts.iter().all(|p| {
             !p.is_empty()
                 && p.bytes()
@@ -115,10 +119,90 @@ pub fn bucket_name(field: &str, value: &str) -> Checked {
     }
 }
 
+/// A Chinese (CJK unified) character, as the clouds' name rules count them.
+pub fn is_chinese(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
 /// No control characters (they cannot be part of an object key or a name).
 pub fn no_control_characters(field: &str, value: &str) -> Checked {
     if value.chars().any(char::is_control) {
         fail(field, "must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
+/// An object key no URL parser can rewrite: 1 to 1024 bytes, and a safe path
+/// ([`safe_path`]).
+pub fn object_key(field: &str, value: &str) -> Checked {
+    if value.is_empty() || value.len() > 1024 {
+        return fail(
+            field,
+            format!("must be 1 to 1024 bytes long, got {}", value.len()),
+        );
+    }
+    safe_path(field, value)
+}
+
+/// The start of object keys (Tencent's file name prefixes): 1 to `max_chars` characters and
+/// a safe path ([`safe_path`]).
+pub fn key_prefix(field: &str, value: &str, max_chars: usize) -> Checked {
+    char_length(field, value, 1, max_chars)?;
+    safe_path(field, value)
+}
+
+/// A `/`-separated path that reaches the object store as written: no control characters, no
+/// `\` (URL parsers read it as `/`), and no segment that is empty (a leading or trailing `/`,
+/// `//`) or `.` or `..` (a URL parser resolves them, and the request would name another
+/// object than the one the cloud writes).
+pub fn safe_path(field: &str, value: &str) -> Checked {
+    no_control_characters(field, value)?;
+    if value.contains('\\') {
+        return fail(field, "must not contain `\\`");
+    }
+    for segment in value.split('/') {
+        if segment.is_empty() {
+            return fail(
+                field,
+                "must not start or end with `/` or contain `//` (no empty path segments)",
+            );
+        }
+        if segment == "." || segment == ".." {
+            return fail(
+                field,
+                "must not contain a `.` or `..` path segment (a URL parser would resolve it)",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An identifier a cloud gave (a task or job id): 1 to `max` ASCII letters, digits, `-` and
+/// `_`, so that it stays one path segment or query value whatever encodes it.
+pub fn identifier(field: &str, value: &str, max: usize) -> Checked {
+    let ok = !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        fail(
+            field,
+            format!("must be 1 to {max} ASCII letters, digits, `-` or `_`"),
+        )
+    }
+}
+
+/// At most `max` entries.
+pub fn at_most<T>(field: &str, values: &[T], max: usize) -> Checked {
+    if values.len() > max {
+        fail(
+            field,
+            format!("must list at most {max} values, got {}", values.len()),
+        )
     } else {
         Ok(())
     }

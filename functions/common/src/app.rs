@@ -76,6 +76,12 @@ impl App {
             })?,
             None => Endpoints::real(),
         };
+        let endpoints = match &settings.extra_regions {
+            Some(list) => endpoints
+                .with_extra_region_list(list)
+                .map_err(|err| FunctionError::config(format!("IMGFLOW_EXTRA_REGIONS: {err}")))?,
+            None => endpoints,
+        };
         // Each request is also bounded by the invocation's time left (see `deadline`): a start
         // (120 s) or a check (300 s) answers before its function's timeout.
         let transport = Transport::new(Duration::from_secs(5), Duration::from_secs(20))
@@ -101,6 +107,7 @@ impl App {
         kind: Option<TaskKind>,
     ) -> Result<Job, ValidationError> {
         let job = Job::parse(document, kind)?;
+        job.check_regions(self.cloud.endpoints())?;
         let clouds: Vec<_> = match &job.requests {
             JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
             JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),

@@ -226,9 +226,9 @@ impl AwsClient {
             .send(endpoint.scheme, &request)
             .await
             .map_err(|err| match err {
-                TransportError::NotSent(m) | TransportError::OutcomeUnknown(m) => {
-                    fail("Client.Transport", m)
-                }
+                TransportError::NotSent(m)
+                | TransportError::OutcomeUnknown(m)
+                | TransportError::Refused(m) => fail("Client.Transport", m),
             })?;
         let request_id = response.header("x-amzn-requestid").map(str::to_owned);
         let json: Value = if response.body.is_empty() {

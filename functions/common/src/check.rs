@@ -2,7 +2,9 @@
 //! (with `wait_seconds`); as a webhook it answers a job's current status from its execution.
 
 use imgflow_shared::error::ValidationError;
-use imgflow_shared::job::{CheckInput, CheckMode, JobState, check_job, strip_position};
+use imgflow_shared::job::{
+    CheckInput, CheckMode, JobState, check_job, strip_position, validate_job_id,
+};
 use imgflow_shared::retry::Jitter;
 use serde_json::{Value, json};
 
@@ -53,9 +55,9 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         let rule = format!("not a job state: {}", strip_position(&err));
         FunctionError::invalid(&ValidationError::new("$", rule))
     })?;
+    // Every field that reaches a host, a path or a query, before any call.
     input
-        .options
-        .validate()
+        .validate(app.cloud.endpoints())
         .map_err(|err| FunctionError::invalid(&err))?;
     let mut jitter = Jitter::from_clock();
     let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter).await;
@@ -119,12 +121,20 @@ async fn status_webhook(
             "is required (or execution_arn)",
         ));
     }
+    if let Some(Err(err)) = job_id.map(validate_job_id) {
+        return bad_request(&err);
+    }
     let (Some(aws), Some(state_machine_arn)) = (&app.aws, &app.settings.state_machine_arn) else {
         return http_answer(
             500,
             &json!({"error": "Config.Invalid", "message": "IMGFLOW_STATE_MACHINE_ARN and AWS credentials are needed"}),
         );
     };
+    if let Some(Err(err)) =
+        execution_arn.map(|arn| sfn::check_execution_arn(state_machine_arn, arn))
+    {
+        return bad_request(&err);
+    }
     let aws_failed = |err: crate::aws::AwsError| {
         http_answer(
             502,
@@ -163,13 +173,13 @@ async fn status_webhook(
         .unwrap_or("UNKNOWN")
         .to_owned();
     let mut answer = json!({
-        "job_id": job_id.map(str::to_owned).or_else(|| execution.get("name").and_then(Value::as_str).and_then(|n| n.split("--").next()).map(str::to_owned)),
+        "job_id": job_id.map(str::to_owned).or_else(|| execution.get("name").and_then(Value::as_str).and_then(sfn::job_id_of_execution).map(str::to_owned)),
         "execution_arn": execution_arn,
         "status": status,
     });
     match status.as_str() {
         "RUNNING" => match sfn::latest_check_output(aws, &execution_arn).await {
-            Ok(Some(last)) => match serde_json::from_value::<CheckInput>(last) {
+            Ok(Some(last)) => match readable_state(app, last) {
                 // A fresh look at the open tasks; the job's own loop stays in charge.
                 Ok(input) => {
                     let state = check_job(
@@ -183,7 +193,7 @@ async fn status_webhook(
                     answer["state"] = json!(state.state);
                     answer["summary"] = json!(state.summary);
                 }
-                Err(err) => answer["check_error"] = json!(err.to_string()),
+                Err(err) => answer["check_error"] = json!(err),
             },
             Ok(None) => answer["state"] = json!("starting"),
             Err(err) => return aws_failed(err),
@@ -217,4 +227,14 @@ async fn status_webhook(
         }
     }
     http_answer(200, &answer)
+}
+
+/// An execution's recorded state as the next check's input, held to the same rules as the
+/// state machine's own input.
+fn readable_state(app: &App, last: Value) -> Result<CheckInput, String> {
+    let input: CheckInput = serde_json::from_value(last).map_err(|err| err.to_string())?;
+    input
+        .validate(app.cloud.endpoints())
+        .map_err(|err| err.to_string())?;
+    Ok(input)
 }

@@ -27,6 +27,8 @@ pub struct Settings {
     pub cloud_endpoint: Option<String>,
     /// The job a fixed schedule starts when its event carries none (`IMGFLOW_SCHEDULED_JOB`).
     pub scheduled_job: Option<Value>,
+    /// Regions beyond the clouds' closed lists, `cloud:region,...` (`IMGFLOW_EXTRA_REGIONS`).
+    pub extra_regions: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("state_machine_arn", &self.state_machine_arn)
             .field("cloud_endpoint", &self.cloud_endpoint)
+            .field("extra_regions", &self.extra_regions)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +95,7 @@ impl Settings {
             state_machine_arn: get("IMGFLOW_STATE_MACHINE_ARN"),
             cloud_endpoint: get("IMGFLOW_CLOUD_ENDPOINT"),
             scheduled_job,
+            extra_regions: get("IMGFLOW_EXTRA_REGIONS"),
         })
     }
 }

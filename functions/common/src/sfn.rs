@@ -19,6 +19,42 @@ pub fn execution_name(job_id: &str, kind: &str, key: &str) -> String {
     format!("{job_id}--{}", &hex[..12])
 }
 
+/// The job id of an execution named by [`execution_name`]: the name without its `--` and 12
+/// hex digits. `None` for any other name.
+pub fn job_id_of_execution(name: &str) -> Option<&str> {
+    let (job_id, hash) = name.rsplit_once("--")?;
+    let is_hash = hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (is_hash && !job_id.is_empty()).then_some(job_id)
+}
+
+/// Whether `name` is an execution of job `job_id`: exactly `<job_id>--<12 hex digits>`, so
+/// job `a` never finds job `a--b`'s executions.
+pub fn is_execution_of(name: &str, job_id: &str) -> bool {
+    job_id_of_execution(name) == Some(job_id)
+}
+
+/// An execution ARN a status request may name: one of this state machine's executions.
+pub fn check_execution_arn(
+    state_machine_arn: &str,
+    execution_arn: &str,
+) -> Result<(), imgflow_shared::error::ValidationError> {
+    let prefix = execution_arn_prefix(state_machine_arn);
+    let name = execution_arn.strip_prefix(&prefix).unwrap_or_default();
+    let ok = !name.is_empty() && name.len() <= 80 && !name.contains(':');
+    if ok {
+        Ok(())
+    } else {
+        Err(imgflow_shared::error::ValidationError::new(
+            "execution_arn",
+            format!("must be an execution of this deployment's state machine ({prefix}<name>)"),
+        ))
+    }
+}
+
+fn execution_arn_prefix(state_machine_arn: &str) -> String {
+    execution_arn(state_machine_arn, "")
+}
+
 /// The execution ARN Step Functions gives an execution named `name` of `state_machine_arn`.
 pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
     format!(
@@ -120,7 +156,6 @@ pub async fn latest_execution_of_job(
     state_machine_arn: &str,
     job_id: &str,
 ) -> Result<Option<String>, AwsError> {
-    let prefix = format!("{job_id}--");
     let mut token: Option<String> = None;
     for _ in 0..5 {
         let mut body = json!({"stateMachineArn": state_machine_arn, "maxResults": 1000});
@@ -135,21 +170,7 @@ pub async fn latest_execution_of_job(
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let newest = executions
-            .iter()
-            .filter(|e| {
-                e.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.starts_with(&prefix))
-            })
-            .max_by(|a, b| {
-                let start = |e: &Value| e.get("startDate").and_then(Value::as_f64).unwrap_or(0.0);
-                start(a).total_cmp(&start(b))
-            });
-        if let Some(arn) = newest
-            .and_then(|e| e.get("executionArn"))
-            .and_then(Value::as_str)
-        {
+        if let Some(arn) = newest_execution_of(&executions, job_id) {
             return Ok(Some(arn.to_owned()));
         }
         token = page
@@ -161,6 +182,23 @@ pub async fn latest_execution_of_job(
         }
     }
     Ok(None)
+}
+
+/// The ARN of the newest of `executions` (a ListExecutions page) that belongs to `job_id`.
+pub fn newest_execution_of<'a>(executions: &'a [Value], job_id: &str) -> Option<&'a str> {
+    executions
+        .iter()
+        .filter(|e| {
+            e.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| is_execution_of(name, job_id))
+        })
+        .max_by(|a, b| {
+            let start = |e: &Value| e.get("startDate").and_then(Value::as_f64).unwrap_or(0.0);
+            start(a).total_cmp(&start(b))
+        })
+        .and_then(|e| e.get("executionArn"))
+        .and_then(Value::as_str)
 }
 
 /// The output of the execution's most recent successful check-status call, if any: the
@@ -221,5 +259,42 @@ mod tests {
             ),
             "arn:aws:states:eu-west-1:123456789012:execution:imgflow-jobs:j--abc"
         );
+    }
+
+    #[test]
+    fn a_job_finds_only_its_own_executions() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:imgflow-jobs";
+        let b = execution_name("a--b", "export", "k");
+        let a = execution_name("a", "export", "k");
+        let page = vec![
+            json!({"name": b, "executionArn": execution_arn(arn, &b), "startDate": 2.0}),
+            json!({"name": a, "executionArn": execution_arn(arn, &a), "startDate": 1.0}),
+            json!({"name": "a--zzz", "executionArn": "x", "startDate": 3.0}),
+        ];
+        assert_eq!(
+            newest_execution_of(&page, "a"),
+            Some(execution_arn(arn, &a).as_str())
+        );
+        assert_eq!(
+            newest_execution_of(&page, "a--b"),
+            Some(execution_arn(arn, &b).as_str())
+        );
+        assert_eq!(newest_execution_of(&page, "c"), None);
+        assert_eq!(job_id_of_execution(&b), Some("a--b"));
+        assert_eq!(job_id_of_execution("nightly"), None);
+    }
+
+    #[test]
+    fn a_status_request_names_only_this_state_machines_executions() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:imgflow-jobs";
+        assert!(check_execution_arn(arn, &execution_arn(arn, "j--0123456789ab")).is_ok());
+        for other in [
+            "arn:aws:states:eu-west-1:123456789012:execution:other:j--0123456789ab",
+            "arn:aws:states:eu-west-1:123456789012:execution:imgflow-jobs:",
+            "arn:aws:states:eu-west-1:123456789012:execution:imgflow-jobs:j:x",
+        ] {
+            let err = check_execution_arn(arn, other).expect_err(other);
+            assert_eq!(err.field, "execution_arn");
+        }
     }
 }

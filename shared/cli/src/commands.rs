@@ -194,6 +194,13 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
         Some(url) => Endpoints::single(url).map_err(|err| config(err.to_string()))?,
         None => Endpoints::real(),
     };
+    // Regions beyond the clouds' closed lists, as the functions read them.
+    let endpoints = match std::env::var("IMGFLOW_EXTRA_REGIONS") {
+        Ok(list) => endpoints
+            .with_extra_region_list(&list)
+            .map_err(|err| config(format!("IMGFLOW_EXTRA_REGIONS: {err}")))?,
+        Err(_) => endpoints,
+    };
     let transport = Transport::new(Duration::from_secs(10), Duration::from_secs(60))
         .map_err(|err| config(err.to_string()))?;
     Ok(CloudClient::new(

@@ -117,6 +117,16 @@ impl CopyImage {
         if let Some(token) = &self.client_token {
             // Room for `-<region>` inside the API's 64 characters.
             validate::ascii_token("client_token", token, 40)?;
+            for destination in &self.destination_regions {
+                if token.len() + 1 + destination.len() > 64 {
+                    return Err(ValidationError::new(
+                        "client_token",
+                        format!(
+                            "with `-{destination}` appended must fit ClientToken's 64 characters"
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -134,14 +144,18 @@ pub fn image_id(field: &str, value: &str) -> Checked {
     validate::resource_id(field, value, "m-", 8)
 }
 
-/// 2 to 128 characters, starting with a letter (or CJK character), not with `aliyun` or
-/// `acs:`, no `http://` or `https://`; letters, digits, `.:_-` and CJK characters.
+/// 2 to 128 characters, starting with a letter or a Chinese character, not with `aliyun` or
+/// `acs:`, no `http://` or `https://`; letters, digits, `.:_-` and Chinese characters (the
+/// SDK model's `DestinationImageName`; "letters" are ASCII ones).
 fn image_name(field: &str, value: &str) -> Checked {
     validate::char_length(field, value, 2, 128)?;
-    let starts_with_letter = value.chars().next().is_some_and(|c| c.is_alphabetic());
+    let starts_with_letter = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || validate::is_chinese(c));
     let allowed = value
         .chars()
-        .all(|c| c.is_alphanumeric() || ".:_-".contains(c));
+        .all(|c| c.is_ascii_alphanumeric() || validate::is_chinese(c) || ".:_-".contains(c));
     let reserved = value.starts_with("aliyun")
         || value.starts_with("acs:")
         || value.contains("http://")
@@ -223,6 +237,21 @@ mod tests {
         assert_eq!(
             copy.validate().map_err(|e| e.field),
             Err("image_name".into())
+        );
+        copy.image_name = Some("Éte-copy".into());
+        assert_eq!(
+            copy.validate().map_err(|e| e.field),
+            Err("image_name".into())
+        );
+        copy.image_name = Some("备份-web".into());
+        assert_eq!(copy.validate(), Ok(()));
+        copy.client_token = Some("t".repeat(40));
+        copy.destination_regions = vec!["cn-beijing".into(), "cn-wulanchabu".into()];
+        assert_eq!(copy.validate(), Ok(()));
+        copy.destination_regions = vec!["ap-southeast-12345678901".into()];
+        assert_eq!(
+            copy.validate().map_err(|e| e.field),
+            Err("client_token".into())
         );
     }
 }

@@ -49,14 +49,7 @@ impl ExportImage {
         validate::region("region", &self.region)?;
         image_id("image_id", &self.image_id)?;
         validate::bucket_name("bucket", &self.bucket)?;
-        validate::required("object_key", &self.object_key)?;
-        validate::no_control_characters("object_key", &self.object_key)?;
-        if self.object_key.len() > 1024 || self.object_key.starts_with('/') {
-            return Err(ValidationError::new(
-                "object_key",
-                "must be at most 1024 bytes and not start with `/`",
-            ));
-        }
+        file_name("object_key", &self.object_key)?;
         match (self.quick_export, self.file_format) {
             (true, Some(_)) => Err(ValidationError::new(
                 "file_format",
@@ -108,16 +101,32 @@ impl CopyImage {
         image_name("image_name", &self.image_name)?;
         if let Some(description) = &self.description {
             validate::char_length("description", description, 0, 1024)?;
-            if description.contains(['<', '>']) {
+            if description.contains(['<', '>', '\r', '\n']) {
                 return Err(ValidationError::new(
                     "description",
-                    "must not contain `<` or `>`",
+                    "must not contain `<`, `>` or line breaks",
                 ));
             }
         }
         validate::required("agency_name", &self.agency_name)?;
         validate::char_length("agency_name", &self.agency_name, 1, 64)
     }
+}
+
+/// The exported file (the `<file>` of `bucket_url`): 1 to 128 ASCII letters, digits, `-`, `.`
+/// and `_`, with `/` between folder names (IMS's IMG.0073, IMG.0074, IMG.0075 and IMG.0175),
+/// and no `.` or `..` folder ([`validate::safe_path`]: the object must be found where IMS
+/// writes it).
+fn file_name(field: &str, value: &str) -> Checked {
+    validate::char_length(field, value, 1, 128)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._/".contains(c);
+    if !value.chars().all(allowed) {
+        return Err(ValidationError::new(
+            field,
+            "must contain only ASCII letters, digits, `-`, `.`, `_` and `/` (between folder names)",
+        ));
+    }
+    validate::safe_path(field, value)
 }
 
 /// IMS image ids are UUIDs (8-4-4-4-12 hexadecimal digits).
@@ -193,6 +202,40 @@ mod tests {
         let mut quick = neither;
         quick.quick_export = true;
         assert_eq!(quick.validate(), Ok(()));
+    }
+
+    #[test]
+    fn object_keys_reach_the_object_store_as_written() {
+        for key in [
+            "exports/../web2.qcow2",
+            "exports/./web2.qcow2",
+            "../web2.qcow2",
+            "/exports/web2.qcow2",
+            "exports//web2.qcow2",
+            "exports/",
+            "exports\\web2.qcow2",
+            "exports/web 2.qcow2",
+            "exports/web\u{7}.qcow2",
+            "导出/web2.qcow2",
+        ] {
+            let mut request = export();
+            request.object_key = key.into();
+            assert_eq!(
+                request.validate().map_err(|e| e.field),
+                Err("object_key".into()),
+                "{key:?}"
+            );
+        }
+        let mut long = export();
+        long.object_key = format!("exports/{}", "a".repeat(121));
+        assert_eq!(
+            long.validate().map_err(|e| e.field),
+            Err("object_key".into())
+        );
+        long.object_key = format!("exports/{}", "a".repeat(120));
+        assert_eq!(long.validate(), Ok(()));
+        long.object_key = "exports/web..2.qcow2".into();
+        assert_eq!(long.validate(), Ok(()));
     }
 
     #[test]

@@ -10,7 +10,8 @@ mod summary;
 pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job};
 pub use spec::{
     EVENTS_PER_CHECK, HISTORY_EVENT_LIMIT, Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT,
-    MAX_DEADLINE_SECONDS, MAX_REQUESTS, MAX_TASKS, strip_position,
+    MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_REQUESTS, MAX_TASKS, strip_position,
+    validate_job_id,
 };
 pub use state::{
     CaughtError, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord,

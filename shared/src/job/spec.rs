@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::endpoints::Endpoints;
 use crate::error::ValidationError;
 use crate::model::{ExportRequest, SyncRequest, TaskKind};
 use crate::wait::WaitPolicy;
@@ -247,6 +248,24 @@ impl Job {
         self.requests.kind()
     }
 
+    /// Checks every region of the job against the regions `endpoints` may send to (the
+    /// clouds' closed lists and configuration); [`Job::parse`] checks their form.
+    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        let checked = match &self.requests {
+            JobRequests::Export(r) => r
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
+            JobRequests::Sync(r) => r
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
+        };
+        checked.map_err(|(index, err)| {
+            ValidationError::new(format!("requests[{index}].{}", err.field), err.rule)
+        })
+    }
+
     /// The job as a JSON document (the state machine's input), with `kind` always present.
     pub fn to_value(&self) -> Value {
         let requests = match &self.requests {
@@ -263,12 +282,26 @@ impl Job {
     }
 }
 
-fn validate_job_id(job_id: &str) -> Result<(), ValidationError> {
+/// The longest job id: its execution's name, `<job_id>--<12 hex digits>`, must fit Step
+/// Functions' 80 characters.
+pub const MAX_JOB_ID_LENGTH: usize = 64;
+
+/// A job id: 1 to 64 of `A-Z a-z 0-9 - _`, without `--`. Its executions are named
+/// `<job_id>--<12 hex digits>`, a name Step Functions accepts (1 to 80 characters, none of
+/// whitespace, `<>{}[]?*"#%\^|~`$&,;:/` or control characters); `--` would make job `a`'s
+/// lookup find job `a--b`'s executions.
+pub fn validate_job_id(job_id: &str) -> Result<(), ValidationError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if job_id.is_empty() || job_id.len() > 64 || !job_id.chars().all(allowed) {
+    if job_id.is_empty() || job_id.len() > MAX_JOB_ID_LENGTH || !job_id.chars().all(allowed) {
         return Err(ValidationError::new(
             "job_id",
             "must be 1 to 64 characters of A-Z, a-z, 0-9, `-` and `_`",
+        ));
+    }
+    if job_id.contains("--") {
+        return Err(ValidationError::new(
+            "job_id",
+            "must not contain `--` (it separates the job id from the rest of its executions' names)",
         ));
     }
     Ok(())
@@ -345,6 +378,11 @@ mod tests {
                 "1 to 64",
             ),
             (
+                json!({"job_id": "a--b", "kind": "export", "requests": []}),
+                "job_id",
+                "must not contain `--`",
+            ),
+            (
                 json!({"job_id": "j", "kind": "copy", "requests": [{}]}),
                 "kind",
                 "\"export\" or \"sync\"",
@@ -391,13 +429,13 @@ mod tests {
             ),
             (json!([1]), "$", "JSON object"),
             (
-                json!({"job_id": "j", "requests": [{
+                json!({"job_id": "j", "requests": (0..11).map(|r| json!({
                     "cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
                     "format": "QCOW2",
-                    "image_ids": (0..101).map(|i| format!("img-{i:08}")).collect::<Vec<_>>()
-                }]}),
+                    "image_ids": (0..10).map(|i| format!("img-{r:04}{i:04}")).collect::<Vec<_>>()
+                })).collect::<Vec<_>>()}),
                 "requests",
-                "would start 101 tasks",
+                "would start 110 tasks",
             ),
         ];
         for (document, field, rule) in cases {

@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::capped;
-use super::spec::JobOptions;
+use super::spec::{JobOptions, MAX_REQUESTS, MAX_TASKS, validate_job_id};
 use super::summary::JobSummary;
-use crate::error::CloudError;
+use crate::endpoints::Endpoints;
+use crate::error::{CloudError, ValidationError};
 use crate::model::{
     CloudReason, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
@@ -271,6 +272,59 @@ pub struct CheckInput {
 }
 
 impl CheckInput {
+    /// Checks everything in the input that reaches a cloud before any call: the job id (when
+    /// given), the options, and every task reference ([`TaskRef::validate`]: regions from the
+    /// closed lists or configuration in `endpoints`, ids, buckets, keys). A state can come from
+    /// anyone who may start an execution, so it is held to the same rules as a job.
+    pub fn validate(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        if !self.job_id.is_empty() {
+            validate_job_id(&self.job_id)?;
+        }
+        self.options.validate()?;
+        let named = |prefix: String| {
+            move |err: ValidationError| {
+                ValidationError::new(format!("{prefix}.{}", err.field), err.rule)
+            }
+        };
+        let started: usize = self
+            .starts
+            .iter()
+            .map(|entry| match entry {
+                StartEntry::Started { tasks, .. } => tasks.len(),
+                StartEntry::Caught { .. } => 0,
+            })
+            .sum();
+        if self.tasks.len().saturating_add(started) > MAX_TASKS || self.starts.len() > MAX_REQUESTS
+        {
+            return Err(ValidationError::new(
+                "tasks",
+                format!(
+                    "a job tracks at most {MAX_TASKS} tasks from at most {MAX_REQUESTS} starts"
+                ),
+            ));
+        }
+        for (index, entry) in self.tasks.iter().enumerate() {
+            match entry {
+                TaskEntry::Tracked(tracked) => tracked
+                    .task
+                    .validate(endpoints)
+                    .map_err(named(format!("tasks[{index}].task")))?,
+                TaskEntry::Bare(task) => task
+                    .validate(endpoints)
+                    .map_err(named(format!("tasks[{index}]")))?,
+            }
+        }
+        for (index, entry) in self.starts.iter().enumerate() {
+            if let StartEntry::Started { tasks, .. } = entry {
+                for (position, task) in tasks.iter().enumerate() {
+                    task.validate(endpoints)
+                        .map_err(named(format!("starts[{index}].tasks[{position}]")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The tracked tasks and start errors this input describes, read at `now`.
     pub fn into_parts(self, now: u64) -> (Vec<TrackedTask>, Vec<StartErrorRecord>) {
         let mut tasks: Vec<TrackedTask> = self

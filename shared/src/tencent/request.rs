@@ -63,6 +63,7 @@ impl ExportImages {
         validate::region("region", &self.region)?;
         cos_bucket("bucket", &self.bucket)?;
         validate::distinct_non_empty("image_ids", &self.image_ids)?;
+        validate::at_most("image_ids", &self.image_ids, MAX_EXPORT_IMAGES)?;
         validate::each("image_ids", &self.image_ids, image_id)?;
         if !self.file_name_prefixes.is_empty() {
             if self.file_name_prefixes.len() != self.image_ids.len() {
@@ -78,10 +79,7 @@ impl ExportImages {
             validate::each(
                 "file_name_prefixes",
                 &self.file_name_prefixes,
-                |field, prefix| {
-                    validate::required(field, prefix)?;
-                    validate::no_control_characters(field, prefix)
-                },
+                |field, prefix| validate::key_prefix(field, prefix, MAX_PREFIX_CHARS),
             )?;
         }
         if let Some(role) = &self.role_name {
@@ -90,6 +88,13 @@ impl ExportImages {
         Ok(())
     }
 }
+
+/// Images one ExportImages call takes: the emulator's limit (`InvalidParameterValue.
+/// LimitExceeded` above it); neither the API page nor the SDK model documents the cloud's.
+pub const MAX_EXPORT_IMAGES: usize = 10;
+/// Characters of one file name prefix: the emulator's limit (`InvalidParameterValue.TooLarge`
+/// above it), undocumented by the API page and the SDK model.
+pub const MAX_PREFIX_CHARS: usize = 64;
 
 /// SyncImages: copy one custom image to other regions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,24 +152,28 @@ pub fn image_id(field: &str, value: &str) -> Checked {
     }
 }
 
-/// COS bucket names end in `-<APPID>`: letters, digits and `-`, then the numeric APPID.
-fn cos_bucket(field: &str, value: &str) -> Checked {
-    let ok = value.rsplit_once('-').is_some_and(|(name, appid)| {
-        !name.is_empty()
-            && !appid.is_empty()
-            && appid.bytes().all(|b| b.is_ascii_digit())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !name.starts_with('-')
-    });
+/// COS bucket names end in `-<APPID>`: lowercase letters, digits and `-` (not first or last),
+/// then the 10-digit APPID (`InvalidParameterValue.InvalidAppIdFormat` otherwise); at most 63
+/// characters in all, as the bucket is a DNS label of its host.
+pub fn cos_bucket(field: &str, value: &str) -> Checked {
+    let ok = value.len() <= 63
+        && value.rsplit_once('-').is_some_and(|(name, appid)| {
+            !name.is_empty()
+                && appid.len() == 10
+                && appid.bytes().all(|b| b.is_ascii_digit())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !name.starts_with('-')
+                && !name.ends_with('-')
+        });
     if ok {
         Ok(())
     } else {
         Err(ValidationError::new(
             field,
             format!(
-                "must be a COS bucket `<name>-<appid>` (lowercase letters, digits, `-`, then the numeric APPID), got `{value}`"
+                "must be a COS bucket `<name>-<appid>` of at most 63 characters (lowercase letters, digits, `-`, then the 10-digit APPID), got `{value}`"
             ),
         ))
     }
@@ -210,7 +219,7 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         type Breakage = (fn(&mut ExportImages), &'static str);
-        let cases: [Breakage; 7] = [
+        let cases: [Breakage; 15] = [
             (|r| r.image_ids[1] = "img-BAD".into(), "image_ids[1]"),
             (|r| r.image_ids.clear(), "image_ids"),
             (|r| r.file_name_prefixes.truncate(1), "file_name_prefixes"),
@@ -221,6 +230,38 @@ mod tests {
             (|r| r.bucket = "backup".into(), "bucket"),
             (|r| r.region = "guangzhou".into(), "region"),
             (|r| r.role_name = Some("bad role".into()), "role_name"),
+            (|r| r.bucket = "backup-125".into(), "bucket"),
+            (
+                |r| {
+                    r.image_ids = (0..11).map(|i| format!("img-{i:08}")).collect();
+                    r.file_name_prefixes.clear();
+                },
+                "image_ids",
+            ),
+            (
+                |r| r.file_name_prefixes[1] = "p".repeat(65),
+                "file_name_prefixes[1]",
+            ),
+            (
+                |r| r.file_name_prefixes[0] = "exports/../web".into(),
+                "file_name_prefixes[0]",
+            ),
+            (
+                |r| r.file_name_prefixes[0] = "/web".into(),
+                "file_name_prefixes[0]",
+            ),
+            (
+                |r| r.file_name_prefixes[0] = "a//b".into(),
+                "file_name_prefixes[0]",
+            ),
+            (
+                |r| r.file_name_prefixes[0] = "a\\b".into(),
+                "file_name_prefixes[0]",
+            ),
+            (
+                |r| r.file_name_prefixes[0] = "./web".into(),
+                "file_name_prefixes[0]",
+            ),
         ];
         for (break_it, field) in cases {
             let mut request = export();
@@ -230,6 +271,16 @@ mod tests {
                 Err(field.to_owned())
             );
         }
+    }
+
+    #[test]
+    fn the_clouds_limits_hold_at_their_edges() {
+        let mut request = export();
+        request.image_ids = (0..10).map(|i| format!("img-{i:08}")).collect();
+        request.file_name_prefixes = vec!["p".repeat(64); 10];
+        assert_eq!(request.validate(), Ok(()));
+        request.file_name_prefixes[0] = "exports/2025/web".into();
+        assert_eq!(request.validate(), Ok(()));
     }
 
     #[test]

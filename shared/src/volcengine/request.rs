@@ -60,15 +60,56 @@ impl CopyImage {
             &self.destination_regions,
             &self.region,
         )?;
-        validate::char_length("image_name", &self.image_name, 1, 128)?;
-        validate::no_control_characters("image_name", &self.image_name)?;
+        image_name("image_name", &self.image_name)?;
         if let Some(description) = &self.description {
-            validate::char_length("description", description, 0, 255)?;
+            description_text("description", description)?;
         }
         if let Some(project) = &self.project_name {
             validate::char_length("project_name", project, 1, 64)?;
         }
         Ok(())
+    }
+}
+
+fn starts_with_letter(value: &str) -> bool {
+    value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || validate::is_chinese(c))
+}
+
+/// CopyImage's `ImageName`: 1 to 128 characters, starting with a letter or a Chinese
+/// character; Chinese characters, letters, digits, `_`, `-` and `.`.
+fn image_name(field: &str, value: &str) -> Checked {
+    validate::char_length(field, value, 1, 128)?;
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || validate::is_chinese(c) || "_-.".contains(c);
+    if starts_with_letter(value) && value.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must start with a letter or a Chinese character and contain only Chinese characters, letters, digits, `_`, `-` and `.`",
+        ))
+    }
+}
+
+/// CopyImage's `Description`: empty, or up to 255 characters starting with a letter or a
+/// Chinese character; Chinese characters, letters, digits, spaces and `_ - = , .`, `，`, `。`.
+fn description_text(field: &str, value: &str) -> Checked {
+    if value.is_empty() {
+        return Ok(());
+    }
+    validate::char_length(field, value, 1, 255)?;
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || validate::is_chinese(c) || "_-=,.，。 ".contains(c);
+    if starts_with_letter(value) && value.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must start with a letter or a Chinese character and contain only Chinese characters, letters, digits, spaces, `_ - = , .`, `，` and `。`",
+        ))
     }
 }
 
@@ -114,5 +155,45 @@ mod tests {
             copy.validate().map_err(|e| e.field),
             Err("image_name".into())
         );
+        let named = |name: &str, description: Option<&str>| CopyImage {
+            image_name: name.into(),
+            description: description.map(str::to_owned),
+            ..copy.clone()
+        };
+        assert_eq!(
+            named("web-2025.1", Some("nightly copy, 备份。")).validate(),
+            Ok(())
+        );
+        for (name, description, field) in [
+            ("2025-web", None, "image_name"),
+            ("web copy", None, "image_name"),
+            ("web/copy", None, "image_name"),
+            ("web", Some("<b>copy</b>"), "description"),
+            ("web", Some(" copy"), "description"),
+        ] {
+            assert_eq!(
+                named(name, description).validate().map_err(|e| e.field),
+                Err(field.into()),
+                "{name} {description:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tos_prefixes_are_letters_and_digits_only() {
+        let mut export = ExportImage {
+            region: "cn-beijing".into(),
+            image_id: "image-ycweb000000000000001".into(),
+            bucket: "imgflow-tos-backup".into(),
+            prefix: "web".into(),
+        };
+        for prefix in ["..", ".", "a/..", "/web", "a\\b", "web\n"] {
+            export.prefix = prefix.into();
+            assert_eq!(
+                export.validate().map_err(|e| e.field),
+                Err("prefix".into()),
+                "{prefix}"
+            );
+        }
     }
 }
