@@ -70,6 +70,41 @@ if bad:
 print("IAM actions: all explicit")
 PY
 
+echo "== public Function URLs are separate, bounded functions"
+python3 - "$template" <<'PY'
+import re, sys
+
+# Top-level resources (two-space indent) and their text; what the state machine invokes.
+resources, name = {}, None
+in_resources = False
+for line in open(sys.argv[1], encoding="utf-8"):
+    if re.match(r"^\S", line):
+        in_resources = line.startswith("Resources:")
+        name = None
+        continue
+    if not in_resources:
+        continue
+    match = re.match(r"^  ([A-Za-z0-9]+):\s*$", line)
+    if match:
+        name = match.group(1)
+        resources[name] = ""
+    elif name:
+        resources[name] += line.split(" #", 1)[0]
+invoked = set(re.findall(r"!GetAtt (\w+)\.Arn", resources.get("JobsStateMachine", "").split("Logging:")[0]))
+with_url = {n for n, text in resources.items() if "FunctionUrlConfig:" in text}
+problems = []
+if not invoked:
+    problems.append("no function found in the state machine's DefinitionSubstitutions")
+if invoked & with_url:
+    problems.append(f"functions the state machine invokes have a public Function URL: {sorted(invoked & with_url)}")
+for n in sorted(with_url):
+    if "ReservedConcurrentExecutions:" not in resources[n]:
+        problems.append(f"{n} has a Function URL but no ReservedConcurrentExecutions")
+if problems:
+    sys.exit("; ".join(problems))
+print(f"state machine invokes {sorted(invoked)}; Function URLs on {sorted(with_url)}, each with reserved concurrency")
+PY
+
 echo "== asl-validator $asl (as committed)"
 python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$asl" ||
   { echo "check.sh: $asl is not valid JSON" >&2; exit 1; }
