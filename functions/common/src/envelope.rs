@@ -81,10 +81,16 @@ fn foreign(event: &serde_json::Map<String, Value>) -> Option<TriggerError> {
         return unsupported(trigger, field);
     }
     if in_context("elb") {
-        return unsupported("an ALB (Application Load Balancer) request", "requestContext.elb");
+        return unsupported(
+            "an ALB (Application Load Balancer) request",
+            "requestContext.elb",
+        );
     }
     if in_context("connectionId") || in_context("eventType") {
-        return unsupported("an API Gateway WebSocket message", "requestContext.connectionId");
+        return unsupported(
+            "an API Gateway WebSocket message",
+            "requestContext.connectionId",
+        );
     }
     if event.contains_key("httpMethod") {
         return unsupported(
@@ -93,7 +99,10 @@ fn foreign(event: &serde_json::Map<String, Value>) -> Option<TriggerError> {
         );
     }
     if context.is_some() && event.get("version").and_then(Value::as_str) != Some("2.0") {
-        return unsupported("an HTTP request whose payload is not version 2.0", "version");
+        return unsupported(
+            "an HTTP request whose payload is not version 2.0",
+            "version",
+        );
     }
     if event.contains_key("awslogs") {
         return unsupported("a CloudWatch Logs subscription", "awslogs");
@@ -102,7 +111,10 @@ fn foreign(event: &serde_json::Map<String, Value>) -> Option<TriggerError> {
         return unsupported("a Firehose transformation batch", "deliveryStreamArn");
     }
     if event.get("eventSource").is_some_and(Value::is_string) {
-        return unsupported("a Kafka or MQ batch (an event source mapping)", "eventSource");
+        return unsupported(
+            "a Kafka or MQ batch (an event source mapping)",
+            "eventSource",
+        );
     }
     if event.contains_key("triggerSource") && event.contains_key("userPoolId") {
         return unsupported("a Cognito user pool trigger", "triggerSource");

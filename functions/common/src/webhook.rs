@@ -164,7 +164,9 @@ pub fn authenticate(
     request: &LambdaFunctionUrlRequest,
 ) -> Result<(Vec<u8>, u64), Value> {
     let Some(secret) = &app.settings.webhook_secret else {
-        tracing::error!("webhook refused: no webhook secret is configured (webhook_secret in the secret, or IMGFLOW_WEBHOOK_SECRET)");
+        tracing::error!(
+            "webhook refused: no webhook secret is configured (webhook_secret in the secret, or IMGFLOW_WEBHOOK_SECRET)"
+        );
         return Err(unavailable());
     };
     let unauthorized = |message: String| {
@@ -364,7 +366,10 @@ mod tests {
             "k".repeat(KEY_MAX_CHARS + 1).as_bytes(),
         ] {
             let err = idempotency_key(&with_key(HeaderMap::new(), bad)).expect_err("refused");
-            assert_eq!((err.field.as_str(), err.rule.as_str()), ("Idempotency-Key", KEY_RULE));
+            assert_eq!(
+                (err.field.as_str(), err.rule.as_str()),
+                ("Idempotency-Key", KEY_RULE)
+            );
         }
     }
 }

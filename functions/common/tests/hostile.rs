@@ -151,7 +151,11 @@ pub fn foreign_fixtures() -> Vec<(String, Value)> {
     files
         .iter()
         .map(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+                .to_owned();
             (name.clone(), fixture(&format!("foreign/{name}")))
         })
         .collect()
@@ -209,10 +213,7 @@ async fn schedulers_default_event_starts_the_configured_job() {
     .await;
     let event = fixture("foreign/scheduler-default.json");
     assert_eq!(event["detail"], "{}", "Scheduler's detail is a string");
-    let answer = h
-        .call(Function::StartExport, event)
-        .await
-        .expect("started");
+    let answer = h.call(Function::StartExport, event).await.expect("started");
     assert_eq!(answer["job_id"], "nightly-web", "{answer}");
     assert_eq!(calls.started_names().len(), 1);
     assert_eq!(h.tasks_created(), 0, "the execution starts the tasks");
@@ -248,7 +249,10 @@ async fn schedulers_retries_of_one_run_start_one_execution_and_the_next_run_anot
 
     let mut next_run = run.clone();
     next_run["time"] = json!("2026-11-25T02:00:00Z");
-    let answer = h.call(Function::StartSync, next_run).await.expect("started");
+    let answer = h
+        .call(Function::StartSync, next_run)
+        .await
+        .expect("started");
     assert_ne!(answer["execution_name"], attempts[0]);
 
     let mut other_schedule = run.clone();
@@ -291,11 +295,18 @@ async fn the_signing_script_signs_the_bytes_the_function_checks() {
         ("plain", plain),
         ("base64", encoded),
         ("no key", keyless),
-        ("key outside ASCII", with_key(fixture("start-export/webhook.json"), "clé-4711")),
+        (
+            "key outside ASCII",
+            with_key(fixture("start-export/webhook.json"), "clé-4711"),
+        ),
     ] {
         let signed = run_script(&event);
         let (status, body) = http(&h.call(Function::StartExport, signed).await.expect("answer"));
-        let expected = if case == "key outside ASCII" { 400 } else { 202 };
+        let expected = if case == "key outside ASCII" {
+            400
+        } else {
+            202
+        };
         assert_eq!(status, expected, "{case}: {body}");
     }
     assert_eq!(calls.started_names().len(), 3);
@@ -360,7 +371,9 @@ async fn refusals_tell_a_client_what_to_fix_and_nothing_about_the_server() {
     let message = body["message"].as_str().expect("message");
     assert!(message.contains("X-Imgflow-Timestamp"), "{message}");
     assert!(
-        !message.chars().any(|c| c.is_ascii_digit() && c != '3' && c != '0'),
+        !message
+            .chars()
+            .any(|c| c.is_ascii_digit() && c != '3' && c != '0'),
         "no skew in the answer: {message}"
     );
 

@@ -62,8 +62,10 @@ async fn serve(mut socket: tokio::net::TcpStream, calls: Calls) {
         }
         let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
         let header = |name: &str| {
-            head.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned()))
+            head.lines().find_map(|l| {
+                l.strip_prefix(&format!("{name}:"))
+                    .map(|v| v.trim().to_owned())
+            })
         };
         let length: usize = header("content-length")
             .and_then(|v| v.parse().ok())

@@ -144,7 +144,9 @@ pub fn unix_now() -> u64 {
 /// callers must: timestamp header, signature header.
 pub fn sign_webhook(mut event: Value, secret: &str, timestamp: u64) -> Value {
     let body = event["body"].as_str().unwrap_or_default().to_owned();
-    let key = event["headers"]["idempotency-key"].as_str().map(str::to_owned);
+    let key = event["headers"]["idempotency-key"]
+        .as_str()
+        .map(str::to_owned);
     let signature = imgflow_functions::webhook::signature(
         secret.as_bytes(),
         timestamp,
