@@ -2,11 +2,13 @@
 # Offline checks of infra/ (no AWS account, no credentials, no network):
 #   1. cfn-lint infra/template.yaml                      (any finding fails: errors and warnings;
 #      a warning that was reviewed and accepted is suppressed in the template, with a comment)
-#   2. asl-validator on the state machine as committed   (placeholders and all)
-#   3. the state machine rendered with test values parses as JSON, no placeholder is left, the
+#   2. no Function URL on a function the state machine invokes, and reserved concurrency on
+#      every function that has one (a flood of webhook requests cannot throttle a job)
+#   3. asl-validator on the state machine as committed   (placeholders and all)
+#   4. the state machine rendered with test values parses as JSON, no placeholder is left, the
 #      placeholders match the template's DefinitionSubstitutions one for one, and asl-validator
 #      accepts the rendered file too
-#   4. optional: `sam validate --lint` when SAM points at a sam binary
+#   5. optional: `sam validate --lint` when SAM points at a sam binary
 #
 # Tools (paths relative to the repository root unless absolute):
 #   CFN_LINT       default ${VENV_E2E:-.venv-e2e}/bin/cfn-lint   (tests/e2e/setup-venv.sh installs it)

@@ -98,11 +98,19 @@ fn foreign(event: &serde_json::Map<String, Value>) -> Option<TriggerError> {
             "httpMethod",
         );
     }
-    if context.is_some() && event.get("version").and_then(Value::as_str) != Some("2.0") {
-        return unsupported(
-            "an HTTP request whose payload is not version 2.0",
-            "version",
-        );
+    if context.is_some() {
+        if !in_context("http") {
+            return unsupported(
+                "a request of an unknown shape (requestContext without http)",
+                "requestContext",
+            );
+        }
+        if event.get("version").and_then(Value::as_str) != Some("2.0") {
+            return unsupported(
+                "an HTTP request whose payload is not version 2.0",
+                "version",
+            );
+        }
     }
     if event.contains_key("awslogs") {
         return unsupported("a CloudWatch Logs subscription", "awslogs");
@@ -122,7 +130,10 @@ fn foreign(event: &serde_json::Map<String, Value>) -> Option<TriggerError> {
     if event.contains_key("RequestType") && event.contains_key("ResponseURL") {
         return unsupported("a CloudFormation custom resource request", "RequestType");
     }
-    if event.contains_key("getObjectContext") || event.contains_key("userRequest") {
+    if event.contains_key("getObjectContext") {
+        return unsupported("an S3 Object Lambda request", "getObjectContext");
+    }
+    if event.contains_key("userRequest") {
         return unsupported("an S3 Object Lambda request", "userRequest");
     }
     if event.contains_key("methodArn") {
@@ -210,6 +221,55 @@ mod tests {
         assert!(matches!(Envelope::detect(event), Ok(Envelope::Event(_))));
         let task = json!({"request": {"cloud": "tencent"}});
         assert!(matches!(Envelope::detect(task), Ok(Envelope::Task(_))));
+    }
+
+    #[test]
+    fn other_triggers_are_refused_by_name_and_field() {
+        let cases = [
+            (
+                json!({"Records": [{"eventSource": "aws:sqs"}]}),
+                "Records[0].eventSource",
+                "SQS",
+            ),
+            (json!({"Records": []}), "Records", "Records"),
+            (
+                json!({"requestContext": {"elb": {}}, "httpMethod": "GET"}),
+                "requestContext.elb",
+                "ALB",
+            ),
+            (
+                json!({"httpMethod": "POST", "version": "1.0", "requestContext": {}}),
+                "httpMethod",
+                "REST",
+            ),
+            (
+                json!({"version": "1.0", "requestContext": {"http": {}}}),
+                "version",
+                "not version 2.0",
+            ),
+            (
+                json!({"version": "2.0", "requestContext": {"stage": "x"}}),
+                "requestContext",
+                "unknown shape",
+            ),
+            (
+                json!({"awslogs": {"data": ""}}),
+                "awslogs",
+                "CloudWatch Logs",
+            ),
+        ];
+        for (event, field, words) in cases {
+            let err = match Envelope::detect(event.clone()) {
+                Err(err) => err,
+                Ok(_) => panic!("{event} was accepted"),
+            };
+            assert_eq!(err.name, "Trigger.Unsupported", "{event}");
+            assert!(
+                err.message.starts_with(&format!("{field}: the event is ")),
+                "{err}"
+            );
+            assert!(err.message.contains(words), "{err}");
+        }
     }
 
     #[test]

@@ -701,7 +701,7 @@ fn foreign_triggers_and_anything_else() {
 /// properties, so this one computes the real endpoints (`Endpoints::real()`) instead of
 /// sending anything.
 #[test]
-#[ignore = "finds issue 13 item 3 (region x@127.0.0.1:PORT/ steers signed requests) until the shared crate's fix lands"]
+#[ignore = "finds issue 13 item 3 (a task reference's region or bucket steers the host) until the shared crate's fix lands"]
 fn accepted_jobs_reach_only_the_clouds_own_hosts() {
     use imgflow_shared::Cloud;
     use imgflow_shared::endpoints::Endpoints;

@@ -131,7 +131,7 @@ fn expected(file: &str) -> Expected {
         "example-cloudwatch_logs-event.json" => Unsupported("awslogs"),
         "example-cognito-event-userpools-presignup.json" => Unsupported("triggerSource"),
         "example-cloudformation-custom-resource-create-request.json" => Unsupported("RequestType"),
-        "example-s3-object-lambda-event-get-object-iam.json" => Unsupported("userRequest"),
+        "example-s3-object-lambda-event-get-object-iam.json" => Unsupported("getObjectContext"),
         "example-eventbridge-schedule.json"
         | "example-eventbridge-event-obj.json"
         | "example-codebuild-state-change.json"
