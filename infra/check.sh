@@ -2,11 +2,13 @@
 # Offline checks of infra/ (no AWS account, no credentials, no network):
 #   1. cfn-lint infra/template.yaml                      (any finding fails: errors and warnings;
 #      a warning that was reviewed and accepted is suppressed in the template, with a comment)
-#   2. asl-validator on the state machine as committed   (placeholders and all)
-#   3. the state machine rendered with test values parses as JSON, no placeholder is left, the
+#   2. no Function URL on a function the state machine invokes, and reserved concurrency on
+#      every function that has one (a flood of webhook requests cannot throttle a job)
+#   3. asl-validator on the state machine as committed   (placeholders and all)
+#   4. the state machine rendered with test values parses as JSON, no placeholder is left, the
 #      placeholders match the template's DefinitionSubstitutions one for one, and asl-validator
 #      accepts the rendered file too
-#   4. optional: `sam validate --lint` when SAM points at a sam binary
+#   5. optional: `sam validate --lint` when SAM points at a sam binary
 #
 # Tools (paths relative to the repository root unless absolute):
 #   CFN_LINT       default ${VENV_E2E:-.venv-e2e}/bin/cfn-lint   (tests/e2e/setup-venv.sh installs it)
@@ -68,6 +70,41 @@ for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
 if bad:
     sys.exit("wildcard or malformed IAM action: " + "; ".join(bad))
 print("IAM actions: all explicit")
+PY
+
+echo "== public Function URLs are separate, bounded functions"
+python3 - "$template" <<'PY'
+import re, sys
+
+# Top-level resources (two-space indent) and their text; what the state machine invokes.
+resources, name = {}, None
+in_resources = False
+for line in open(sys.argv[1], encoding="utf-8"):
+    if re.match(r"^\S", line):
+        in_resources = line.startswith("Resources:")
+        name = None
+        continue
+    if not in_resources:
+        continue
+    match = re.match(r"^  ([A-Za-z0-9]+):\s*$", line)
+    if match:
+        name = match.group(1)
+        resources[name] = ""
+    elif name:
+        resources[name] += line.split(" #", 1)[0]
+invoked = set(re.findall(r"!GetAtt (\w+)\.Arn", resources.get("JobsStateMachine", "").split("Logging:")[0]))
+with_url = {n for n, text in resources.items() if "FunctionUrlConfig:" in text}
+problems = []
+if not invoked:
+    problems.append("no function found in the state machine's DefinitionSubstitutions")
+if invoked & with_url:
+    problems.append(f"functions the state machine invokes have a public Function URL: {sorted(invoked & with_url)}")
+for n in sorted(with_url):
+    if "ReservedConcurrentExecutions:" not in resources[n]:
+        problems.append(f"{n} has a Function URL but no ReservedConcurrentExecutions")
+if problems:
+    sys.exit("; ".join(problems))
+print(f"state machine invokes {sorted(invoked)}; Function URLs on {sorted(with_url)}, each with reserved concurrency")
 PY
 
 echo "== asl-validator $asl (as committed)"

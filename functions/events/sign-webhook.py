@@ -5,7 +5,15 @@
     cargo lambda invoke start-export --data-file signed.json
 
 The secret is read from IMGFLOW_WEBHOOK_SECRET. A signature is valid for five minutes.
+
+What is signed (HMAC-SHA256, hex), exactly as the functions check it (webhook.rs):
+    "<timestamp>.<raw body>"                      without an Idempotency-Key header
+    "<timestamp>.<raw body>.<idempotency key>"    with one
+The raw body is the bytes the caller sent: an event marked isBase64Encoded carries them base64
+encoded, and they are decoded before signing. The key is signed as UTF-8, as the event holds it
+(a key outside visible ASCII is then refused with 400, not ignored).
 """
+import base64
 import hashlib
 import hmac
 import json
@@ -14,12 +22,34 @@ import sys
 import time
 
 
+def raw_body(event: dict) -> bytes:
+    """The bytes the caller sent, as the function sees them after decoding."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body, validate=True)
+    return body.encode()
+
+
+def idempotency_key(event: dict) -> bytes | None:
+    """The Idempotency-Key header's value (header names are case-insensitive)."""
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == "idempotency-key":
+            return value.encode()
+    return None
+
+
+def signed_string(stamp: str, body: bytes, key: bytes | None) -> bytes:
+    text = stamp.encode() + b"." + body
+    return text if key is None else text + b"." + key
+
+
 def sign(event: dict, secret: str, timestamp: int | None = None) -> dict:
     """The event with its timestamp and signature headers filled in (a copy)."""
     event = json.loads(json.dumps(event))
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    body = event.get("body") or ""
-    digest = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    message = signed_string(stamp, raw_body(event), idempotency_key(event))
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    event.setdefault("headers", {})
     event["headers"]["x-imgflow-timestamp"] = stamp
     event["headers"]["x-imgflow-signature"] = f"sha256={digest}"
     return event

@@ -12,6 +12,7 @@
 //! | `Cloud.UnknownOutcome` | a start may have taken effect and cannot be confirmed: never repeated blindly | Catch |
 //! | `Cloud.Rejected` | the cloud refused for good (not found, permission, invalid, unsupported) | Catch |
 //! | `Aws.Error` | a Step Functions or Secrets Manager call failed | Lambda retries (events) |
+//! | `Trigger.Unsupported` | the event is of a trigger no function takes (envelope.rs) | — (a queue retries, then dead-letters) |
 //!
 //! The state machine's own Fail states add `Task.Failed`, `Task.PartiallyFailed` and
 //! `Task.TimedOut`.

@@ -7,6 +7,7 @@
 //! | Step Functions task | starts one request, returns its task references | checks the job, returns its next state |
 //! | EventBridge event (rule, Scheduler) | starts a state machine execution for the job | refused (`Request.Invalid`) |
 //! | webhook (Function URL, HTTP API v2) | HMAC-checked; starts an execution, answers 202 | HMAC-checked; answers the job's status |
+//! | any other (SQS, SNS, S3, ALB, API Gateway REST, ...) | refused (`Trigger.Unsupported`) | refused (`Trigger.Unsupported`) |
 
 pub mod app;
 pub mod aws;

@@ -15,7 +15,7 @@ use crate::app::{App, Function};
 use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
 use crate::sfn::{self, StartExecutionError};
-use crate::webhook::{self, IDEMPOTENCY_HEADER};
+use crate::webhook;
 
 pub async fn handle(
     function: Function,
@@ -119,15 +119,29 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,
-/// or the function's configured job when the detail is empty. The execution is named after
-/// the event id, so a duplicated delivery starts nothing new.
+/// or the function's configured job when the detail is empty (`{}`, null, or the string
+/// `"{}"` that Scheduler sends when a schedule has no input). The execution is named after
+/// what stays the same across redeliveries (see [`dedup_key`]).
 async fn start_from_event(
     app: &App,
     kind: TaskKind,
     event: EventBridgeEvent<Value>,
 ) -> Result<Value, FunctionError> {
-    let detail_empty =
-        event.detail.is_null() || event.detail.as_object().is_some_and(|o| o.is_empty());
+    let detail = match &event.detail {
+        // Scheduler's default notification carries its detail as JSON text.
+        Value::String(text) if text.trim().is_empty() => Value::Null,
+        Value::String(text) => serde_json::from_str(text).map_err(|err| {
+            FunctionError::invalid(&ValidationError::new(
+                "detail",
+                format!(
+                    "is a string that is not a JSON job: {}",
+                    strip_position(&err)
+                ),
+            ))
+        })?,
+        other => other.clone(),
+    };
+    let detail_empty = detail.is_null() || detail.as_object().is_some_and(|o| o.is_empty());
     let document = if detail_empty {
         app.settings.scheduled_job.clone().ok_or_else(|| {
             FunctionError::invalid(&ValidationError::new(
@@ -136,7 +150,7 @@ async fn start_from_event(
             ))
         })?
     } else {
-        event.detail.clone()
+        detail
     };
     let job = app.accept_job(&document, Some(kind)).map_err(|err| {
         let field = if detail_empty {
@@ -146,17 +160,8 @@ async fn start_from_event(
         };
         FunctionError::invalid(&ValidationError::new(field, err.rule))
     })?;
-    let event_id = event
-        .id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            FunctionError::invalid(&ValidationError::new(
-                "id",
-                "the event has no id to name its execution after",
-            ))
-        })?;
-    let name = sfn::execution_name(&job.job_id, kind.name(), &format!("event:{event_id}"));
+    let key = dedup_key(&event).map_err(|err| FunctionError::invalid(&err))?;
+    let name = sfn::execution_name(&job.job_id, kind.name(), &key);
     tracing::info!(job_id = %job.job_id, source = %event.source, %name, "starting the job's execution for an event");
     let started = start_execution(app, &job, &name)
         .await
@@ -174,6 +179,35 @@ async fn start_from_event(
         "execution_arn": started.execution_arn,
         "duplicate": started.duplicate,
     }))
+}
+
+/// What names an event's execution, so that every delivery of one occurrence starts one
+/// execution. A scheduled event (`detail-type` "Scheduled Event" with one resource, the
+/// schedule or rule, and a `time`) is one run of that schedule: `schedule:<ARN>@<time>`.
+/// EventBridge Scheduler gives each *attempt* its own execution id (its retries of one run
+/// carry different ids), so the id cannot be used; the scheduled time is the same on every
+/// attempt. Any other event is named after its `id`, which EventBridge keeps on retries.
+pub fn dedup_key(event: &EventBridgeEvent<Value>) -> Result<String, ValidationError> {
+    let resources = event.resources.as_deref().unwrap_or_default();
+    if event.detail_type == "Scheduled Event" {
+        return match (resources, event.time) {
+            ([schedule], Some(time)) if !schedule.is_empty() => {
+                Ok(format!("schedule:{schedule}@{}", time.timestamp()))
+            }
+            _ => Err(ValidationError::new(
+                "resources",
+                "a scheduled event must name its schedule (one ARN in resources) and have a time, so that retries of one run start one execution",
+            )),
+        };
+    }
+    event
+        .id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .map(|id| format!("event:{id}"))
+        .ok_or_else(|| {
+            ValidationError::new("id", "the event has no id to name its execution after")
+        })
 }
 
 enum StartFailure {
@@ -230,19 +264,12 @@ async fn start_from_webhook(
         Ok(job) => job,
         Err(err) => return webhook::bad_request(&err),
     };
-    let key = match request
-        .headers
-        .get(IDEMPOTENCY_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(key) if !key.is_empty() && key.len() <= 128 => format!("key:{key}"),
-        Some(_) => {
-            return webhook::bad_request(&ValidationError::new(
-                "Idempotency-Key",
-                "must be 1 to 128 visible characters",
-            ));
-        }
-        None => format!("delivery:{timestamp}.{}", String::from_utf8_lossy(&body)),
+    // The key is signed (webhook.rs), so a captured request cannot be replayed under another
+    // key; one that breaks the rule is refused, never taken for no key.
+    let key = match webhook::idempotency_key(&request.headers) {
+        Ok(Some(key)) => format!("key:{key}"),
+        Ok(None) => format!("delivery:{timestamp}.{}", String::from_utf8_lossy(&body)),
+        Err(err) => return webhook::bad_request(&err),
     };
     let name = sfn::execution_name(&job.job_id, kind.name(), &key);
     match start_execution(app, &job, &name).await {

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod fake_aws;
+
 use cloud_emulator::{EmulatorConfig, RunningEmulator};
 use imgflow_functions::{App, Function, FunctionError, handle};
 use serde_json::Value;
@@ -138,11 +140,19 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Signs a webhook event's body the way callers must (timestamp header, signature header).
+/// Signs a webhook event's body (and its `idempotency-key` header, when it has one) the way
+/// callers must: timestamp header, signature header.
 pub fn sign_webhook(mut event: Value, secret: &str, timestamp: u64) -> Value {
     let body = event["body"].as_str().unwrap_or_default().to_owned();
-    let signature =
-        imgflow_functions::webhook::signature(secret.as_bytes(), timestamp, body.as_bytes());
+    let key = event["headers"]["idempotency-key"]
+        .as_str()
+        .map(str::to_owned);
+    let signature = imgflow_functions::webhook::signature(
+        secret.as_bytes(),
+        timestamp,
+        body.as_bytes(),
+        key.as_deref().map(str::as_bytes),
+    );
     event["headers"]["x-imgflow-timestamp"] = Value::String(timestamp.to_string());
     event["headers"]["x-imgflow-signature"] = Value::String(signature);
     event
