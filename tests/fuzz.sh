@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The property tests of functions/common/tests/fuzz.rs at length. CI runs them with proptest's
 # default of 256 cases per property (a few seconds, as part of `cargo test`); this runs
-# PROPTEST_CASES of them (default 20000), the ignored properties too unless FUZZ_KNOWN=0:
-# those find issue 13's items 3 and 5 until the shared crate's fixes land.
+# PROPTEST_CASES of them (default 20000), and any ignored property unless FUZZ_KNOWN=0 (none
+# today: the two that found issue 13's items 3 and 5 run in CI since the fixes landed).
 #
 #   bash tests/fuzz.sh                        # 20000 cases per property
 #   PROPTEST_CASES=100000 bash tests/fuzz.sh  # longer
