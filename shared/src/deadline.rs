@@ -40,12 +40,15 @@ pub fn allows(needed: Duration) -> bool {
 }
 
 /// The deadline of a Lambda invocation, given in milliseconds since the epoch, as an instant
-/// of this process's monotonic clock.
-pub fn from_epoch_millis(deadline_ms: u64, now: std::time::SystemTime) -> Instant {
+/// of this process's monotonic clock; `None` when it is not a point ahead of `now`. Lambda
+/// always sends one ahead; `cargo lambda watch` sends the constant 600,000 (ten minutes, in
+/// 1970), which is no deadline at all rather than one that has passed.
+pub fn from_epoch_millis(deadline_ms: u64, now: std::time::SystemTime) -> Option<Instant> {
     let now_ms = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    let left = deadline_ms.checked_sub(now_ms).filter(|left| *left > 0)?;
+    Some(Instant::now() + Duration::from_millis(left))
 }
 
 #[cfg(test)]
@@ -86,10 +89,15 @@ mod tests {
     #[test]
     fn an_epoch_deadline_becomes_an_instant() {
         let now = std::time::UNIX_EPOCH + Duration::from_secs(1_000);
-        let deadline = from_epoch_millis(1_000_000 + 30_000, now);
+        let deadline = from_epoch_millis(1_000_000 + 30_000, now).expect("ahead");
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
-        let gone = from_epoch_millis(500, now);
-        assert!(gone <= Instant::now());
+        assert_eq!(from_epoch_millis(500, now), None, "behind now: no deadline");
+        assert_eq!(from_epoch_millis(1_000_000, now), None);
+        // What `cargo lambda watch` sends, whatever the day.
+        assert_eq!(
+            from_epoch_millis(600_000, std::time::SystemTime::now()),
+            None
+        );
     }
 }

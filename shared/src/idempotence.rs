@@ -9,7 +9,7 @@
 //! | cloud, kind | how an earlier attempt's task is found | what is left |
 //! | --- | --- | --- |
 //! | Alibaba export, copy | a `ClientToken` derived from the item (the user's, if given): ECS answers a repeat with the first task or image | none: every attempt is re-sent safely |
-//! | Volcengine export | `DescribeTasks` of the image: one `ExportImage` task created in the window | two exports of one image in one window cannot be told apart (ECS locks the image while one runs) |
+//! | Volcengine export | `DescribeTasks` of the image: one `ExportImage` task created in the window, a finished one only when this start's first object exists (the task names no bucket or prefix) | two running exports of one image in one window cannot be told apart (ECS locks the image while one runs) |
 //! | Volcengine copy | `DescribeImages` by name in the destination, created in the window, with its `CopyImage` task | copies of one image under one name into one region in one window |
 //! | Tencent copy | `DescribeImages` by name in the destination, created in the window | as above |
 //! | Huawei copy | `ListImages` by name in the destination, made from the source (`__data_origin`), created in the window | as above |

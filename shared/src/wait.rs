@@ -7,9 +7,10 @@
 //!   failures in a row, while every open task's check fails (a cloud is down).
 //! - Always within `[floor, max_seconds]`, where the floor is `min_seconds` or a thousandth
 //!   of the time the job has run, whichever is larger; never past the job's deadline.
-//! - And never shorter than the time left to the deadline divided by the checks left in the
-//!   job's budget: the budget cannot run out before the deadline, whatever the tasks report
-//!   (for a far deadline and a small budget this floor passes `max_seconds`).
+//! - And, once the checks left could no longer cover the time left at `max_seconds` apart,
+//!   never shorter than the time left divided by the checks left: the budget cannot run out
+//!   before the deadline, whatever the tasks report (for a far deadline and a small budget
+//!   this floor passes `max_seconds`); before that point short waits cost nothing.
 //!
 //! The budget itself is bounded by the history of one execution (see
 //! [`MAX_CHECKS_LIMIT`](crate::job::MAX_CHECKS_LIMIT)).
@@ -102,9 +103,17 @@ impl WaitPolicy {
         (min, max)
     }
 
-    fn budget_floor(clock: JobClock) -> u64 {
+    /// The budget's floor: none while the checks left could cover the time left even at
+    /// `max_seconds` apart (with one to spare), else the time left divided by the checks
+    /// left. Once it applies, the time left per check left never grows, so the last check
+    /// of the budget comes at the deadline at the earliest; until then, short waits are free.
+    fn budget_floor(&self, clock: JobClock) -> u64 {
         let left = clock.deadline_at.saturating_sub(clock.now);
         let checks_left = u64::from(clock.max_checks.saturating_sub(clock.checks).max(1));
+        let max = self.max_seconds.max(self.min_seconds).max(1);
+        if checks_left > left.div_ceil(max).saturating_add(1) {
+            return 0;
+        }
         left.div_ceil(checks_left)
     }
 
@@ -126,7 +135,7 @@ impl WaitPolicy {
         let left = clock.deadline_at.saturating_sub(clock.now).max(1);
         wanted
             .clamp(min, max)
-            .max(Self::budget_floor(clock))
+            .max(self.budget_floor(clock))
             .min(left)
     }
 }

@@ -610,3 +610,46 @@ async fn a_failed_lookup_sends_nothing_and_is_retryable() {
         assert_eq!(cloud_tasks(&emulator, kind), 0, "{kind:?}");
     }
 }
+
+/// Found by the end-to-end run: a Volcengine export task names no bucket or prefix, so an
+/// export of the same image into another place that finished inside the window (another
+/// job's, or one a cloud clock running ahead dates into the window) was adopted, and the job
+/// then waited for objects that never came. A finished candidate counts only when this
+/// start's object exists; otherwise the start exports.
+#[tokio::test]
+async fn a_finished_export_of_the_image_into_another_place_is_not_adopted() {
+    let kind = Kind::VolcengineExport;
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let item = item(&emulator);
+    let Start::Export(ExportRequest::Volcengine(ours)) = kind.start() else {
+        panic!("a Volcengine export");
+    };
+    let mut elsewhere = ours.clone();
+    elsewhere.prefix = format!("{}other", ours.prefix);
+    client
+        .start_export(&ExportRequest::Volcengine(elsewhere))
+        .await
+        .expect("another job's export");
+    finish_everything(&emulator);
+    assert_eq!(cloud_tasks(&emulator, kind), 1);
+
+    let started = client
+        .start_export_item(&ExportRequest::Volcengine(ours), &item)
+        .await
+        .expect("ours starts");
+    assert_eq!(
+        cloud_tasks(&emulator, kind),
+        2,
+        "a new export, not the other one"
+    );
+    let newest = emulator
+        .world()
+        .tasks
+        .iter()
+        .filter(|task| task.cloud == Cloud::Volcengine)
+        .map(|task| task.id.clone())
+        .next_back()
+        .expect("two exports");
+    assert_eq!(started.tasks[0].task_id.as_deref(), Some(newest.as_str()));
+}

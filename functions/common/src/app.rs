@@ -153,13 +153,18 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
                 Diagnostic::from(err)
             })?;
             // Every cloud call stops in time for the answer to reach the state machine.
-            let deadline = deadline::from_epoch_millis(event.context.deadline, SystemTime::now());
-            deadline::within(deadline, handle(function, app, event.payload))
-                .await
-                .map_err(|err| {
-                    tracing::warn!(error = err.name, message = %err.message, "invocation failed");
-                    Diagnostic::from(err)
-                })
+            let payload = event.payload;
+            let handled =
+                match deadline::from_epoch_millis(event.context.deadline, SystemTime::now()) {
+                    Some(deadline) => {
+                        deadline::within(deadline, handle(function, app, payload)).await
+                    }
+                    None => handle(function, app, payload).await,
+                };
+            handled.map_err(|err| {
+                tracing::warn!(error = err.name, message = %err.message, "invocation failed");
+                Diagnostic::from(err)
+            })
         }
         .instrument(span)
     }))

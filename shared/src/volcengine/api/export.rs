@@ -41,7 +41,7 @@ pub async fn start_export(
         confirmations: 0,
     };
     if attempt.look_first {
-        match find_export(client, request, started_at)
+        match find_export(client, request, &objects, started_at)
             .await
             .map_err(idempotence::lookup_failed)?
         {
@@ -67,7 +67,7 @@ pub async fn start_export(
     let task_id = match started {
         Ok(task_id) => task_id,
         Err(error) if error.kind == ErrorKind::UnknownOutcome => {
-            match find_export(client, request, started_at).await {
+            match find_export(client, request, &objects, started_at).await {
                 Ok(Found::One(task_id)) => task_id,
                 Ok(Found::Nothing) if attempt.look_first => {
                     return Err(idempotence::retry_safely(error));
@@ -129,26 +129,52 @@ fn object_keys(request: &ExportImage, data_disks: usize) -> Vec<String> {
 }
 
 /// The export tasks of the image created at or after `started_at`: exactly one is the
-/// start's.
+/// start's. A task does not name its bucket or prefix, so one that has already succeeded
+/// counts only when this start's first object exists, written since the start: an export of
+/// the same image into another place (another job, or a cloud clock ahead of ours) is never
+/// adopted, where its objects would be waited for in vain.
 async fn find_export(
     client: &CloudClient,
     request: &ExportImage,
+    objects: &[ObjectRef],
     started_at: u64,
 ) -> Result<Found<String>, CloudError> {
     let filter = Query::new().list("ResourceIds", [request.image_id.as_str()]);
     let tasks = wire::describe_tasks(client, &request.region, filter).await?;
-    Ok(exports_since(&tasks, &request.image_id, started_at))
+    let mut candidates = Vec::new();
+    for task in candidates_since(&tasks, &request.image_id, started_at) {
+        if task.status == "Succeeded" {
+            let Some(first) = objects.first() else {
+                continue;
+            };
+            let written = client
+                .head_object(Cloud::Volcengine, &request.region, first, Some(started_at))
+                .await?;
+            if written.is_none() {
+                continue;
+            }
+        }
+        candidates.push(task.id.clone());
+    }
+    Ok(Found::from_matches(candidates))
 }
 
+fn candidates_since<'a>(
+    tasks: &'a [WireTask],
+    image_id: &'a str,
+    started_at: u64,
+) -> impl Iterator<Item = &'a WireTask> {
+    tasks.iter().filter(move |task| {
+        task.kind == TASK_TYPE
+            && task.resource_id == image_id
+            && task.created().is_some_and(|created| created >= started_at)
+    })
+}
+
+#[cfg(test)]
 fn exports_since(tasks: &[WireTask], image_id: &str, started_at: u64) -> Found<String> {
     Found::from_matches(
-        tasks
-            .iter()
-            .filter(|task| {
-                task.kind == TASK_TYPE
-                    && task.resource_id == image_id
-                    && task.created().is_some_and(|created| created >= started_at)
-            })
+        candidates_since(tasks, image_id, started_at)
             .map(|task| task.id.clone())
             .collect(),
     )
