@@ -8,7 +8,7 @@
 //!   the job's start), at least `base_seconds`, times a jitter between 0.9 and 1 (so jobs
 //!   started together drift apart). A task that finishes just after a check is noticed at the
 //!   next one, at most that wait later; its run time is at least its age at that check, so the
-//!   lag is within the goal. The checks grow geometrically: about 110 for a 24-hour task
+//!   lag is within the goal. The checks grow geometrically: about 115 for a 24-hour task
 //!   (`base_seconds` for the first 20 minutes, then 5 % more each time) instead of one every
 //!   `max_seconds`.
 //! - With progress `p` (1-99), the remaining time is estimated as age × (100 − p) / p; when that
