@@ -8,6 +8,7 @@ use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::{Attempt, StartItem};
 use crate::model::{ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskStatus};
+use crate::select::{self, ListedImage, Selector};
 use crate::signing::Timestamp;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
@@ -52,6 +53,13 @@ impl CloudClient {
         request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let tasks = match request {
+            ExportRequest::Tencent(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                for batch in self.resolve_tencent_export(r, attempt.since).await? {
+                    tasks.extend(tencent::api::start_export(self, &batch, attempt).await?);
+                }
+                tasks
+            }
             ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
             ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
             ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
@@ -97,6 +105,15 @@ impl CloudClient {
         request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
+            SyncRequest::Tencent(r) if r.select.is_some() => {
+                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
+                for one in self.resolve_tencent_sync(r, attempt.since).await? {
+                    let (started, failed) = tencent::api::start_sync(self, &one, attempt).await;
+                    tasks.extend(started);
+                    failures.extend(failed);
+                }
+                (tasks, failures)
+            }
             SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
             SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
             SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
@@ -106,6 +123,88 @@ impl CloudClient {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
             _ => Ok(StartOutcome { tasks, failures }),
         }
+    }
+
+    /// The images `selector` selects in `region` of `cloud`, as of `now` (the start item's
+    /// window, the same on every attempt, so that a retry selects the same images), sorted
+    /// deterministically, with the number of list calls it took. Too many matches is an
+    /// invalid request naming the count.
+    pub async fn select_images(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        selector: &Selector,
+        now: u64,
+    ) -> Result<(Vec<ListedImage>, usize), StartError> {
+        let (listed, calls) = match cloud {
+            Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
+            other => {
+                return Err(StartError::Invalid(ValidationError::new(
+                    "select",
+                    format!("is not supported on {} yet", other.name()),
+                )));
+            }
+        };
+        Ok((select::choose(selector, listed, now)?, calls))
+    }
+
+    /// A Tencent export with `select` as ExportImages calls of at most
+    /// [`tencent::request::MAX_EXPORT_IMAGES`] images each, the selector's one prefix (if
+    /// any) given to every image.
+    async fn resolve_tencent_export(
+        &self,
+        request: &tencent::request::ExportImages,
+        now: u64,
+    ) -> Result<Vec<tencent::request::ExportImages>, StartError> {
+        let Some(selector) = &request.select else {
+            return Ok(vec![request.clone()]);
+        };
+        let (chosen, _) = self
+            .select_images(Cloud::Tencent, &request.region, selector, now)
+            .await?;
+        let ids: Vec<String> = chosen.into_iter().map(|image| image.id).collect();
+        let mut batches = Vec::new();
+        for chunk in ids.chunks(tencent::request::MAX_EXPORT_IMAGES) {
+            let batch = tencent::request::ExportImages {
+                image_ids: chunk.to_vec(),
+                select: None,
+                file_name_prefixes: request
+                    .file_name_prefixes
+                    .first()
+                    .map(|prefix| vec![prefix.clone(); chunk.len()])
+                    .unwrap_or_default(),
+                ..request.clone()
+            };
+            batch.validate()?;
+            batches.push(batch);
+        }
+        Ok(batches)
+    }
+
+    /// A Tencent copy with `select` as one SyncImages request per selected image.
+    async fn resolve_tencent_sync(
+        &self,
+        request: &tencent::request::SyncImages,
+        now: u64,
+    ) -> Result<Vec<tencent::request::SyncImages>, StartError> {
+        let Some(selector) = &request.select else {
+            return Ok(vec![request.clone()]);
+        };
+        let (chosen, _) = self
+            .select_images(Cloud::Tencent, &request.region, selector, now)
+            .await?;
+        chosen
+            .into_iter()
+            .map(|image| {
+                let one = tencent::request::SyncImages {
+                    image_id: image.id,
+                    select: None,
+                    ..request.clone()
+                };
+                one.validate()?;
+                Ok(one)
+            })
+            .collect()
     }
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
