@@ -61,6 +61,26 @@ impl CloudClient {
                 tasks
             }
             ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
+            ExportRequest::Alibaba(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                for id in self
+                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
+                    .await?
+                {
+                    let one = alibaba::request::ExportImage {
+                        client_token: r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, &id)),
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    tasks.extend(alibaba::api::start_export(self, &one, started_at).await?);
+                }
+                tasks
+            }
             ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
             ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
             ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
@@ -115,6 +135,28 @@ impl CloudClient {
                 (tasks, failures)
             }
             SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
+            SyncRequest::Alibaba(r) if r.select.is_some() => {
+                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
+                for id in self
+                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
+                    .await?
+                {
+                    let one = alibaba::request::CopyImage {
+                        client_token: r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, &id)),
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    let (started, failed) = alibaba::api::start_sync(self, &one, started_at).await;
+                    tasks.extend(started);
+                    failures.extend(failed);
+                }
+                (tasks, failures)
+            }
             SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
             SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
             SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
@@ -138,6 +180,7 @@ impl CloudClient {
     ) -> Result<(Vec<ListedImage>, usize), StartError> {
         let (listed, calls) = match cloud {
             Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
+            Cloud::Alibaba => alibaba::api::list::list(self, region, selector).await?,
             other => {
                 return Err(StartError::Invalid(ValidationError::new(
                     "select",
@@ -146,6 +189,21 @@ impl CloudClient {
             }
         };
         Ok((select::choose(selector, listed, now)?, calls))
+    }
+
+    /// The ids of the images `selector` selects (see [`select_images`](Self::select_images)).
+    async fn chosen_ids(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        selector: Option<&Selector>,
+        now: u64,
+    ) -> Result<Vec<String>, StartError> {
+        let Some(selector) = selector else {
+            return Ok(Vec::new());
+        };
+        let (chosen, _) = self.select_images(cloud, region, selector, now).await?;
+        Ok(chosen.into_iter().map(|image| image.id).collect())
     }
 
     /// A Tencent export with `select` as ExportImages calls of at most

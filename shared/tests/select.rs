@@ -11,6 +11,7 @@ use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::world::Image;
 use common::*;
 use imgflow_shared::Cloud;
+use imgflow_shared::alibaba::request::ExportImage;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskState};
 use imgflow_shared::operations::StartError;
@@ -22,42 +23,76 @@ const SHANGHAI: &str = "ap-shanghai";
 const BUCKET: &str = "imgflow-backup-1250000000";
 const HOUR: f64 = 3600.0;
 
-/// 150 Tencent images `sel-a` / `sel-b` (alternating), image `i` created `i` hours before the
-/// emulator's present; the even ones tagged `backup=nightly`.
-fn add_fleet(emulator: &RunningEmulator) -> u64 {
-    let mut world = emulator.world();
-    let now = world.now();
-    for i in 0..150u32 {
-        let mut tags = BTreeMap::new();
-        if i.is_multiple_of(2) {
-            tags.insert("backup".to_owned(), "nightly".to_owned());
-        }
-        world.images.push(Image {
-            spec: image_spec(
-                &format!("img-sel{i:05}"),
-                if i.is_multiple_of(2) { "sel-a" } else { "sel-b" },
-                tags,
-            ),
-            created: now - f64::from(i) * HOUR,
-            made_by: None,
-        });
-    }
-    now as u64
+/// How each cloud's fleet is made: its region and image ids.
+#[derive(Clone, Copy)]
+struct Fleet {
+    cloud: Cloud,
+    region: &'static str,
+    id_prefix: &'static str,
 }
 
-fn image_spec(id: &str, name: &str, tags: BTreeMap<String, String>) -> ImageSpec {
-    ImageSpec {
-        cloud: Cloud::Tencent,
-        account: "default".into(),
-        region: REGION.into(),
-        id: id.into(),
-        name: name.into(),
-        size_gb: 1,
-        data_disks_gb: Vec::new(),
-        os_type: "linux".into(),
-        state: ImageState::Available,
-        flags: ImageFlags::default(),
-        tags,
+const TENCENT: Fleet = Fleet {
+    cloud: Cloud::Tencent,
+    region: REGION,
+    id_prefix: "img-sel",
+};
+const ALIBABA: Fleet = Fleet {
+    cloud: Cloud::Alibaba,
+    region: "cn-hangzhou",
+    id_prefix: "m-bp1sel0000000",
+};
+
+impl Fleet {
+    fn id(self, i: u32) -> String {
+        format!("{}{i:05}", self.id_prefix)
+    }
+
+    fn ids(self, range: impl Iterator<Item = u32>) -> Vec<String> {
+        range.map(|i| self.id(i)).collect()
+    }
+
+    fn number(self, id: &str) -> u32 {
+        id[self.id_prefix.len()..].parse().expect("a number")
+    }
+
+    fn spec(self, id: &str, name: &str, tags: BTreeMap<String, String>) -> ImageSpec {
+        ImageSpec {
+            cloud: self.cloud,
+            account: "default".into(),
+            region: self.region.into(),
+            id: id.into(),
+            name: name.into(),
+            size_gb: 1,
+            data_disks_gb: Vec::new(),
+            os_type: "linux".into(),
+            state: ImageState::Available,
+            flags: ImageFlags::default(),
+            tags,
+        }
+    }
+
+    /// 150 images `sel-a` / `sel-b` (alternating), image `i` created `i` hours before the
+    /// emulator's present; the even ones tagged `backup=nightly`. Returns the present.
+    fn add(self, emulator: &RunningEmulator) -> u64 {
+        let mut world = emulator.world();
+        let now = world.now();
+        for i in 0..150u32 {
+            let mut tags = BTreeMap::new();
+            if i.is_multiple_of(2) {
+                tags.insert("backup".to_owned(), "nightly".to_owned());
+            }
+            let name = if i.is_multiple_of(2) {
+                "sel-a"
+            } else {
+                "sel-b"
+            };
+            world.images.push(Image {
+                spec: self.spec(&self.id(i), name, tags),
+                created: now - f64::from(i) * HOUR,
+                made_by: None,
+            });
+        }
+        now as u64
     }
 }
 
@@ -65,19 +100,14 @@ fn selector(json: serde_json::Value) -> Selector {
     serde_json::from_value(json).expect("a selector")
 }
 
-fn ids(range: impl Iterator<Item = u32>) -> Vec<String> {
-    range.map(|i| format!("img-sel{i:05}")).collect()
-}
-
-#[tokio::test]
-async fn a_tencent_selection_reads_every_page_and_filters_exactly() {
+async fn a_selection_reads_every_page_and_filters_exactly(fleet: Fleet) {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
-    let now = add_fleet(&emulator);
+    let now = fleet.add(&emulator);
     let client = &client;
     let select = |json| async move {
         client
-            .select_images(Cloud::Tencent, REGION, &selector(json), now)
+            .select_images(fleet.cloud, fleet.region, &selector(json), now)
             .await
             .map(|(chosen, calls)| (chosen.into_iter().map(|i| i.id).collect::<Vec<_>>(), calls))
     };
@@ -85,8 +115,8 @@ async fn a_tencent_selection_reads_every_page_and_filters_exactly() {
     // 150 match the name: more than max_images (100 by default) is refused, naming the count.
     let err = client
         .select_images(
-            Cloud::Tencent,
-            REGION,
+            fleet.cloud,
+            fleet.region,
             &selector(serde_json::json!({"name": "sel-*"})),
             now,
         )
@@ -111,31 +141,32 @@ async fn a_tencent_selection_reads_every_page_and_filters_exactly() {
             .expect("75 match");
     assert_eq!(chosen.len(), 75);
     assert_eq!(calls, 1);
-    assert!(chosen.iter().all(|id| {
-        let n: u32 = id["img-sel".len()..].parse().expect("a number");
-        n.is_multiple_of(2)
-    }));
+    assert!(
+        chosen
+            .iter()
+            .all(|id| { fleet.number(id).is_multiple_of(2) })
+    );
 
     let (chosen, calls) = select(serde_json::json!({"name": "sel-*", "newest_per_name": 2}))
         .await
         .expect("two per name");
     assert_eq!(calls, 2, "150 images are two pages of 100");
     // Sorted by name, then creation time (older first), then id.
-    assert_eq!(chosen, ids([2, 0, 3, 1].into_iter()));
+    assert_eq!(chosen, fleet.ids([2, 0, 3, 1].into_iter()));
 
     let (chosen, _) = select(
         serde_json::json!({"name": "sel-*", "created_within_days": 1,
-        "exclude_ids": ["img-sel00003"]}),
+        "exclude_ids": [fleet.id(3)]}),
     )
     .await
     .expect("the last day");
-    let mut expected = ids((0..=24).filter(|i| *i != 3));
+    let mut expected = fleet.ids((0..=24).filter(|i| *i != 3));
     expected.sort();
     let mut got = chosen.clone();
     got.sort();
     assert_eq!(got, expected, "created at or after now - 1 day, 3 excluded");
 
-    // A name glob is matched exactly on our side (CVM's image-name filter is fuzzy).
+    // A name glob is matched exactly on our side (the clouds' name filters are fuzzy).
     let (chosen, _) = select(serde_json::json!({"name": "*-b", "max_images": 100}))
         .await
         .expect("the b images");
@@ -143,10 +174,20 @@ async fn a_tencent_selection_reads_every_page_and_filters_exactly() {
 }
 
 #[tokio::test]
+async fn a_tencent_selection_reads_every_page_and_filters_exactly() {
+    a_selection_reads_every_page_and_filters_exactly(TENCENT).await;
+}
+
+#[tokio::test]
+async fn an_alibaba_selection_reads_every_page_and_filters_exactly() {
+    a_selection_reads_every_page_and_filters_exactly(ALIBABA).await;
+}
+
+#[tokio::test]
 async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
-    add_fleet(&emulator);
+    TENCENT.add(&emulator);
     let item = StartItem {
         job_id: "nightly".into(),
         index: 0,
@@ -172,7 +213,7 @@ async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
         .expect("the exports start");
     let mut started: Vec<String> = first.tasks.iter().map(|t| t.image_id.clone()).collect();
     started.sort();
-    let mut expected = ids((0..8).step_by(2));
+    let mut expected = TENCENT.ids((0..8).step_by(2));
     expected.sort();
     assert_eq!(started, expected);
     assert!(
@@ -187,7 +228,7 @@ async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
         let mut tags = BTreeMap::new();
         tags.insert("backup".to_owned(), "nightly".to_owned());
         world.images.push(Image {
-            spec: image_spec("img-new00001", "sel-a", tags),
+            spec: TENCENT.spec("img-new00001", "sel-a", tags),
             created: now + 1.0,
             made_by: None,
         });
@@ -225,7 +266,7 @@ async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
 async fn a_tencent_copy_by_selector_copies_each_selected_image() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
-    add_fleet(&emulator);
+    TENCENT.add(&emulator);
     let request = SyncRequest::Tencent(SyncImages {
         region: REGION.into(),
         image_id: String::new(),
@@ -240,7 +281,7 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
     let outcome = client.start_sync(&request).await.expect("the copies start");
     let mut copied: Vec<String> = outcome.tasks.iter().map(|t| t.image_id.clone()).collect();
     copied.sort();
-    assert_eq!(copied, ids(0..2));
+    assert_eq!(copied, TENCENT.ids(0..2));
     assert!(outcome.failures.is_empty());
     advance(&emulator, 30.0 * 86_400.0);
     for _ in 0..2 {
@@ -252,11 +293,11 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
 #[tokio::test]
 async fn a_selector_on_a_cloud_without_a_listing_is_refused_by_name() {
     let request: ExportRequest = serde_json::from_value(serde_json::json!({
-        "cloud": "alibaba", "region": "cn-hangzhou", "bucket": "imgflow-oss-backup",
-        "select": {"name": "web-*"}
+        "cloud": "volcengine", "region": "cn-beijing", "bucket": "imgflow-tos-backup",
+        "prefix": "web2025", "select": {"name": "web-*"}
     }))
     .expect("parses");
-    let err = request.validate().expect_err("no Alibaba listing yet");
+    let err = request.validate().expect_err("no Volcengine listing yet");
     assert_eq!(err.field, "select");
     let both: Result<ExportRequest, _> = serde_json::from_value(serde_json::json!({
         "cloud": "tencent", "region": "ap-guangzhou", "bucket": BUCKET,
@@ -273,4 +314,73 @@ async fn a_selector_on_a_cloud_without_a_listing_is_refused_by_name() {
         neither.expect("parses").validate().map_err(|e| e.field),
         Err("image_ids".to_owned())
     );
+}
+
+#[tokio::test]
+async fn an_alibaba_export_by_selector_gives_each_image_its_own_token_and_a_retry_starts_nothing_new()
+ {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    ALIBABA.add(&emulator);
+    let item = StartItem {
+        job_id: "nightly".into(),
+        index: 1,
+        since: cloud_now(&emulator),
+    };
+    let request = ExportRequest::Alibaba(ExportImage {
+        region: ALIBABA.region.into(),
+        image_id: String::new(),
+        select: Some(selector(serde_json::json!({
+            "name": "sel-*", "tags": {"backup": "nightly"}, "newest_per_name": 3
+        }))),
+        bucket: "imgflow-oss-backup".into(),
+        prefix: Some("nightly".into()),
+        format: Default::default(),
+        role_name: None,
+        client_token: None,
+    });
+    let first = client
+        .start_export_item(&request, &item)
+        .await
+        .expect("the exports start");
+    let mut started: Vec<String> = first.tasks.iter().map(|t| t.image_id.clone()).collect();
+    started.sort();
+    let mut expected = ALIBABA.ids([0, 2, 4].into_iter());
+    expected.sort();
+    assert_eq!(started, expected);
+    let task_ids: Vec<_> = first.tasks.iter().map(|t| t.task_id.clone()).collect();
+    assert_eq!(
+        task_ids
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3,
+        "one task per image"
+    );
+    let exports = |emulator: &RunningEmulator| {
+        emulator
+            .world()
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.kind, cloud_emulator::world::TaskKind::Export { .. }))
+            .count()
+    };
+    let before = exports(&emulator);
+    let again = client
+        .start_export_item(&request, &item)
+        .await
+        .expect("the retry adopts");
+    assert_eq!(exports(&emulator), before, "nothing was exported twice");
+    assert_eq!(
+        again
+            .tasks
+            .iter()
+            .map(|t| t.task_id.clone())
+            .collect::<Vec<_>>(),
+        task_ids
+    );
+    advance(&emulator, 30.0 * 86_400.0);
+    for status in client.status(&again.tasks).await {
+        assert_eq!(status.expect("a status").state, TaskState::Succeeded);
+    }
 }

@@ -159,6 +159,14 @@ impl CopyImage {
     }
 }
 
+/// The ClientToken of one image of a request with `select`: `ifw-` and 32 hex digits of a
+/// SHA-256 of the request's token and the image, so that each image's start has its own
+/// token, the same on every attempt (36 characters, room for a copy's `-<region>`).
+pub fn token_for_image(token: &str, image_id: &str) -> String {
+    let digest = crate::signing::sha256_hex(format!("{token}\n{image_id}").as_bytes());
+    format!("ifw-{}", digest.get(..32).unwrap_or(&digest))
+}
+
 /// `m-` and lowercase letters or digits.
 pub fn image_id(field: &str, value: &str) -> Checked {
     validate::resource_id(field, value, "m-", 8)
