@@ -228,7 +228,7 @@ async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
         let mut tags = BTreeMap::new();
         tags.insert("backup".to_owned(), "nightly".to_owned());
         world.images.push(Image {
-            spec: TENCENT.spec("img-new00001", "sel-a", tags),
+            spec: TENCENT.spec("img-nwb00001", "sel-a", tags),
             created: now + 1.0,
             made_by: None,
         });
@@ -383,4 +383,31 @@ async fn an_alibaba_export_by_selector_gives_each_image_its_own_token_and_a_retr
     for status in client.status(&again.tasks).await {
         assert_eq!(status.expect("a status").state, TaskState::Succeeded);
     }
+}
+
+#[test]
+fn a_job_counts_a_selector_at_its_max_images_so_the_task_limit_holds_after_resolution() {
+    use imgflow_shared::job::Job;
+    let job = |max_images: u32| {
+        serde_json::json!({
+            "job_id": "nightly-copies", "kind": "sync",
+            "requests": [{
+                "cloud": "tencent", "region": "ap-guangzhou",
+                "destination_regions": ["ap-shanghai", "ap-beijing"],
+                "select": {"tags": {"backup": "nightly"}, "max_images": max_images}
+            }]
+        })
+    };
+    // Two regions × 50 images is the job's 100 tasks; × 51 is more.
+    assert!(Job::parse(&job(50), Some(TaskKind::Sync)).is_ok());
+    let err = Job::parse(&job(51), Some(TaskKind::Sync)).expect_err("102 tasks");
+    assert_eq!(err.field, "requests");
+    assert!(err.rule.contains("102 tasks"), "{}", err.rule);
+    // The default max_images (100) with two regions is refused the same way.
+    let mut default = job(1);
+    default["requests"][0]["select"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("max_images");
+    assert!(Job::parse(&default, Some(TaskKind::Sync)).is_err());
 }
