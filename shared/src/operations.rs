@@ -82,6 +82,22 @@ impl CloudClient {
                 tasks
             }
             ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
+            ExportRequest::Volcengine(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                let ids = self
+                    .chosen_ids(Cloud::Volcengine, &r.region, r.select.as_ref(), started_at)
+                    .await?;
+                for id in ids {
+                    let one = volcengine::request::ExportImage {
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    tasks.extend(volcengine::api::start_export(self, &one, attempt).await?);
+                }
+                tasks
+            }
             ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
             ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
         };
@@ -181,6 +197,7 @@ impl CloudClient {
         let (listed, calls) = match cloud {
             Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
             Cloud::Alibaba => alibaba::api::list::list(self, region, selector).await?,
+            Cloud::Volcengine => volcengine::api::list::list(self, region, selector).await?,
             other => {
                 return Err(StartError::Invalid(ValidationError::new(
                     "select",

@@ -68,7 +68,7 @@ fn default_max_images() -> usize {
 
 /// Whether imgflow can list `cloud`'s images for a selector (and so resolve it at start).
 pub fn lists_images(cloud: Cloud) -> bool {
-    matches!(cloud, Cloud::Tencent | Cloud::Alibaba)
+    matches!(cloud, Cloud::Tencent | Cloud::Alibaba | Cloud::Volcengine)
 }
 
 /// The most tags a selector may give on `cloud`: what its listing can send as filters
@@ -480,8 +480,8 @@ mod tests {
             Err("select.tags".to_owned())
         );
         let unbuilt = selector(serde_json::json!({}))
-            .validate(Cloud::Volcengine, "select")
-            .expect_err("no Volcengine listing yet");
+            .validate(Cloud::Huawei, "select")
+            .expect_err("no Huawei listing yet");
         assert_eq!(unbuilt.field, "select");
         assert!(
             unbuilt.rule.contains("not supported on"),

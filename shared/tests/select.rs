@@ -42,6 +42,12 @@ const ALIBABA: Fleet = Fleet {
     id_prefix: "m-bp1sel0000000",
 };
 
+const VOLCENGINE: Fleet = Fleet {
+    cloud: Cloud::Volcengine,
+    region: "cn-beijing",
+    id_prefix: "image-ycsel0000000",
+};
+
 impl Fleet {
     fn id(self, i: u32) -> String {
         format!("{}{i:05}", self.id_prefix)
@@ -184,6 +190,11 @@ async fn an_alibaba_selection_reads_every_page_and_filters_exactly() {
 }
 
 #[tokio::test]
+async fn a_volcengine_selection_reads_every_page_and_filters_exactly() {
+    a_selection_reads_every_page_and_filters_exactly(VOLCENGINE).await;
+}
+
+#[tokio::test]
 async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
@@ -293,11 +304,11 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
 #[tokio::test]
 async fn a_selector_on_a_cloud_without_a_listing_is_refused_by_name() {
     let request: ExportRequest = serde_json::from_value(serde_json::json!({
-        "cloud": "volcengine", "region": "cn-beijing", "bucket": "imgflow-tos-backup",
-        "prefix": "web2025", "select": {"name": "web-*"}
+        "cloud": "huawei", "region": "cn-north-4", "bucket": "imgflow-obs-backup",
+        "object_key": "web.qcow2", "file_format": "qcow2", "select": {"name": "web-*"}
     }))
     .expect("parses");
-    let err = request.validate().expect_err("no Volcengine listing yet");
+    let err = request.validate().expect_err("no Huawei listing yet");
     assert_eq!(err.field, "select");
     let both: Result<ExportRequest, _> = serde_json::from_value(serde_json::json!({
         "cloud": "tencent", "region": "ap-guangzhou", "bucket": BUCKET,
@@ -410,4 +421,49 @@ fn a_job_counts_a_selector_at_its_max_images_so_the_task_limit_holds_after_resol
         .expect("an object")
         .remove("max_images");
     assert!(Job::parse(&default, Some(TaskKind::Sync)).is_err());
+}
+
+#[tokio::test]
+async fn a_volcengine_export_job_by_selector_starts_one_export_per_image_and_a_retry_adopts_them() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    VOLCENGINE.add(&emulator);
+    let item = StartItem {
+        job_id: "nightly".into(),
+        index: 2,
+        since: cloud_now(&emulator),
+    };
+    let request: ExportRequest = serde_json::from_value(serde_json::json!({
+        "cloud": "volcengine", "region": VOLCENGINE.region, "bucket": "imgflow-tos-backup",
+        "prefix": "nightly", "select": {"name": "sel-b", "newest_per_name": 2}
+    }))
+    .expect("parses");
+    let first = client
+        .start_export_item(&request, &item)
+        .await
+        .expect("the exports start");
+    let mut started: Vec<String> = first.tasks.iter().map(|t| t.image_id.clone()).collect();
+    started.sort();
+    assert_eq!(started, VOLCENGINE.ids([1, 3].into_iter()));
+    let again = client
+        .start_export_item(&request, &item)
+        .await
+        .expect("the retry adopts");
+    assert_eq!(
+        again.tasks.iter().map(|t| &t.task_id).collect::<Vec<_>>(),
+        first.tasks.iter().map(|t| &t.task_id).collect::<Vec<_>>()
+    );
+    advance(&emulator, 30.0 * 86_400.0);
+    for status in client.status(&again.tasks).await {
+        assert_eq!(status.expect("a status").state, TaskState::Succeeded);
+    }
+    // Copies by selector are refused on Volcengine (a retry finds a copy by its one name).
+    let copy: Result<SyncRequest, _> = serde_json::from_value(serde_json::json!({
+        "cloud": "volcengine", "region": VOLCENGINE.region, "select": {"name": "sel-b"},
+        "destination_regions": ["cn-shanghai"], "image_name": "copy"
+    }));
+    assert_eq!(
+        copy.expect("parses").validate().map_err(|e| e.field),
+        Err("select".to_owned())
+    );
 }

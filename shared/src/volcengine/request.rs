@@ -67,6 +67,14 @@ pub struct CopyImage {
 
 impl CopyImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.select.is_some() {
+            // A retried copy is found by its name in the destination: one name for several
+            // selected images could not tell their copies apart.
+            return Err(ValidationError::new(
+                "select",
+                "is not supported for Volcengine copies yet (a retry finds each copy by its one `image_name`); give `image_id`",
+            ));
+        }
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
             crate::Cloud::Volcengine,

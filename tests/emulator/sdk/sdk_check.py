@@ -331,6 +331,28 @@ def volcengine_copy(emulator: Emulator) -> str:
     return f"image {new_id} in cn-shanghai"
 
 
+def volcengine_filtered_pages(emulator: Emulator) -> str:
+    import volcenginesdkecs as ecs
+
+    ids = [f"image-ycpg{i:015d}" for i in range(120)]
+    add_images(emulator, "volcengine", "cn-beijing", ids, "paged-web", {"backup": "nightly"})
+    client = volcengine_api(emulator, "cn-beijing")
+    seen, token, calls = [], None, 0
+    while True:
+        result = client.describe_images(ecs.DescribeImagesRequest(
+            visibility="private", status=["available"], image_name="paged-web",
+            tag_filters=[ecs.TagFilterForDescribeImagesInput(key="backup", values=["nightly"])],
+            max_results=50, next_token=token))
+        calls += 1
+        seen += [item.image_id for item in result.images]
+        assert all({t.key: t.value for t in item.tags}.get("backup") == "nightly" for item in result.images)
+        token = result.next_token
+        if not token:
+            break
+    assert sorted(seen) == ids and calls == 3, (len(seen), calls)
+    return f"{len(seen)} images in {calls} pages of 50 (Visibility, Status.1, ImageName, TagFilters.1)"
+
+
 def volcengine_wrong_secret(emulator: Emulator) -> str:
     import volcenginesdkecs as ecs
     from volcenginesdkcore.rest import ApiException
@@ -432,6 +454,7 @@ CHECKS = [
     ("volcengine export (ExportImage, DescribeTasks)", volcengine_export),
     ("volcengine copy (CopyImage, DescribeImages)", volcengine_copy),
     ("volcengine wrong secret", volcengine_wrong_secret),
+    ("volcengine filtered listing paged (DescribeImages TagFilters.N, MaxResults/NextToken)", volcengine_filtered_pages),
     ("huawei export (file, ShowJobProgress)", huawei_export),
     ("huawei copy (cross_region_copy, ListImages)", huawei_copy),
     ("huawei wrong secret", huawei_wrong_secret),
