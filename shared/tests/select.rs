@@ -80,9 +80,13 @@ impl Fleet {
     /// 150 images `sel-a` / `sel-b` (alternating), image `i` created `i` hours before the
     /// emulator's present; the even ones tagged `backup=nightly`. Returns the present.
     fn add(self, emulator: &RunningEmulator) -> u64 {
+        self.add_n(emulator, 150)
+    }
+
+    fn add_n(self, emulator: &RunningEmulator, count: u32) -> u64 {
         let mut world = emulator.world();
         let now = world.now();
-        for i in 0..150u32 {
+        for i in 0..count {
             let mut tags = BTreeMap::new();
             if i.is_multiple_of(2) {
                 tags.insert("backup".to_owned(), "nightly".to_owned());
@@ -466,4 +470,32 @@ async fn a_volcengine_export_job_by_selector_starts_one_export_per_image_and_a_r
         copy.expect("parses").validate().map_err(|e| e.field),
         Err("select".to_owned())
     );
+}
+
+/// The cost of a selection: 300 matching images are three list calls (pages of 100) where the
+/// cloud narrows by the glob's literal start (Tencent, Alibaba); Volcengine filters names only
+/// whole, so a glob lists every ready custom image of the region (here the catalogue's too:
+/// four calls).
+#[tokio::test]
+async fn a_300_image_selection_costs_three_list_calls_per_cloud() {
+    for (fleet, expected_calls) in [(TENCENT, 3), (ALIBABA, 3), (VOLCENGINE, 4)] {
+        let emulator = frozen_emulator().await;
+        let client = client(&emulator);
+        let now = fleet.add_n(&emulator, 300);
+        let (chosen, calls) = client
+            .select_images(
+                fleet.cloud,
+                fleet.region,
+                &selector(serde_json::json!({"name": "sel-*", "newest_per_name": 1})),
+                now,
+            )
+            .await
+            .expect("one per name");
+        assert_eq!(
+            (chosen.len(), calls),
+            (2, expected_calls),
+            "{}",
+            fleet.cloud
+        );
+    }
 }
