@@ -17,6 +17,7 @@ pub mod operations;
 pub mod protocol;
 pub mod regions;
 pub mod retry;
+pub mod select;
 pub mod sign_check;
 pub mod signing;
 pub mod storage;

@@ -31,9 +31,17 @@ pub enum SyncRequest {
 
 impl ExportRequest {
     /// How many tasks the request starts: one per image (Tencent exports several at once).
+    /// With `select`, the most it may start: `max_images`.
     pub fn task_count(&self) -> usize {
-        match self {
-            ExportRequest::Tencent(r) => r.image_ids.len(),
+        let select = match self {
+            ExportRequest::Tencent(r) => r.select.as_ref(),
+            ExportRequest::Alibaba(r) => r.select.as_ref(),
+            ExportRequest::Volcengine(r) => r.select.as_ref(),
+            ExportRequest::Huawei(r) => r.select.as_ref(),
+        };
+        match (self, select) {
+            (_, Some(selector)) => selector.max_images,
+            (ExportRequest::Tencent(r), None) => r.image_ids.len(),
             _ => 1,
         }
     }
@@ -93,14 +101,16 @@ impl SyncRequest {
 }
 
 impl SyncRequest {
-    /// How many tasks the request starts: one per destination region.
+    /// How many tasks the request starts: one per destination region (and, with `select`,
+    /// per image it may select: `max_images`).
     pub fn task_count(&self) -> usize {
-        match self {
-            SyncRequest::Tencent(r) => r.destination_regions.len(),
-            SyncRequest::Alibaba(r) => r.destination_regions.len(),
-            SyncRequest::Volcengine(r) => r.destination_regions.len(),
-            SyncRequest::Huawei(r) => r.destination_regions.len(),
-        }
+        let (regions, select) = match self {
+            SyncRequest::Tencent(r) => (r.destination_regions.len(), r.select.as_ref()),
+            SyncRequest::Alibaba(r) => (r.destination_regions.len(), r.select.as_ref()),
+            SyncRequest::Volcengine(r) => (r.destination_regions.len(), r.select.as_ref()),
+            SyncRequest::Huawei(r) => (r.destination_regions.len(), r.select.as_ref()),
+        };
+        regions.saturating_mul(select.map_or(1, |s| s.max_images))
     }
 
     pub fn cloud(&self) -> Cloud {

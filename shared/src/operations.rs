@@ -8,6 +8,7 @@ use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::{Attempt, StartItem};
 use crate::model::{ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskStatus};
+use crate::select::{self, ListedImage, Selector};
 use crate::signing::Timestamp;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
@@ -52,8 +53,51 @@ impl CloudClient {
         request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let tasks = match request {
+            ExportRequest::Tencent(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                for batch in self.resolve_tencent_export(r, attempt.since).await? {
+                    tasks.extend(tencent::api::start_export(self, &batch, attempt).await?);
+                }
+                tasks
+            }
             ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
+            ExportRequest::Alibaba(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                for id in self
+                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
+                    .await?
+                {
+                    let one = alibaba::request::ExportImage {
+                        client_token: r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, &id)),
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    tasks.extend(alibaba::api::start_export(self, &one, started_at).await?);
+                }
+                tasks
+            }
             ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
+            ExportRequest::Volcengine(r) if r.select.is_some() => {
+                let mut tasks = Vec::new();
+                let ids = self
+                    .chosen_ids(Cloud::Volcengine, &r.region, r.select.as_ref(), started_at)
+                    .await?;
+                for id in ids {
+                    let one = volcengine::request::ExportImage {
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    tasks.extend(volcengine::api::start_export(self, &one, attempt).await?);
+                }
+                tasks
+            }
             ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
             ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
         };
@@ -97,7 +141,38 @@ impl CloudClient {
         request.check_regions(self.endpoints())?;
         let started_at = attempt.since;
         let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
+            SyncRequest::Tencent(r) if r.select.is_some() => {
+                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
+                for one in self.resolve_tencent_sync(r, attempt.since).await? {
+                    let (started, failed) = tencent::api::start_sync(self, &one, attempt).await;
+                    tasks.extend(started);
+                    failures.extend(failed);
+                }
+                (tasks, failures)
+            }
             SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
+            SyncRequest::Alibaba(r) if r.select.is_some() => {
+                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
+                for id in self
+                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
+                    .await?
+                {
+                    let one = alibaba::request::CopyImage {
+                        client_token: r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, &id)),
+                        image_id: id,
+                        select: None,
+                        ..r.clone()
+                    };
+                    one.validate()?;
+                    let (started, failed) = alibaba::api::start_sync(self, &one, started_at).await;
+                    tasks.extend(started);
+                    failures.extend(failed);
+                }
+                (tasks, failures)
+            }
             SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
             SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
             SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
@@ -106,6 +181,105 @@ impl CloudClient {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
             _ => Ok(StartOutcome { tasks, failures }),
         }
+    }
+
+    /// The images `selector` selects in `region` of `cloud`, as of `now` (the start item's
+    /// window, the same on every attempt, so that a retry selects the same images), sorted
+    /// deterministically, with the number of list calls it took. Too many matches is an
+    /// invalid request naming the count.
+    pub async fn select_images(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        selector: &Selector,
+        now: u64,
+    ) -> Result<(Vec<ListedImage>, usize), StartError> {
+        let (listed, calls) = match cloud {
+            Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
+            Cloud::Alibaba => alibaba::api::list::list(self, region, selector).await?,
+            Cloud::Volcengine => volcengine::api::list::list(self, region, selector).await?,
+            other => {
+                return Err(StartError::Invalid(ValidationError::new(
+                    "select",
+                    format!("is not supported on {} yet", other.name()),
+                )));
+            }
+        };
+        Ok((select::choose(selector, listed, now)?, calls))
+    }
+
+    /// The ids of the images `selector` selects (see [`select_images`](Self::select_images)).
+    async fn chosen_ids(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        selector: Option<&Selector>,
+        now: u64,
+    ) -> Result<Vec<String>, StartError> {
+        let Some(selector) = selector else {
+            return Ok(Vec::new());
+        };
+        let (chosen, _) = self.select_images(cloud, region, selector, now).await?;
+        Ok(chosen.into_iter().map(|image| image.id).collect())
+    }
+
+    /// A Tencent export with `select` as ExportImages calls of at most
+    /// [`tencent::request::MAX_EXPORT_IMAGES`] images each, the selector's one prefix (if
+    /// any) given to every image.
+    async fn resolve_tencent_export(
+        &self,
+        request: &tencent::request::ExportImages,
+        now: u64,
+    ) -> Result<Vec<tencent::request::ExportImages>, StartError> {
+        let Some(selector) = &request.select else {
+            return Ok(vec![request.clone()]);
+        };
+        let (chosen, _) = self
+            .select_images(Cloud::Tencent, &request.region, selector, now)
+            .await?;
+        let ids: Vec<String> = chosen.into_iter().map(|image| image.id).collect();
+        let mut batches = Vec::new();
+        for chunk in ids.chunks(tencent::request::MAX_EXPORT_IMAGES) {
+            let batch = tencent::request::ExportImages {
+                image_ids: chunk.to_vec(),
+                select: None,
+                file_name_prefixes: request
+                    .file_name_prefixes
+                    .first()
+                    .map(|prefix| vec![prefix.clone(); chunk.len()])
+                    .unwrap_or_default(),
+                ..request.clone()
+            };
+            batch.validate()?;
+            batches.push(batch);
+        }
+        Ok(batches)
+    }
+
+    /// A Tencent copy with `select` as one SyncImages request per selected image.
+    async fn resolve_tencent_sync(
+        &self,
+        request: &tencent::request::SyncImages,
+        now: u64,
+    ) -> Result<Vec<tencent::request::SyncImages>, StartError> {
+        let Some(selector) = &request.select else {
+            return Ok(vec![request.clone()]);
+        };
+        let (chosen, _) = self
+            .select_images(Cloud::Tencent, &request.region, selector, now)
+            .await?;
+        chosen
+            .into_iter()
+            .map(|image| {
+                let one = tencent::request::SyncImages {
+                    image_id: image.id,
+                    select: None,
+                    ..request.clone()
+                };
+                one.validate()?;
+                Ok(one)
+            })
+            .collect()
     }
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each

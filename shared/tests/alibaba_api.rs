@@ -57,6 +57,7 @@ fn export(image_id: &str) -> ExportImage {
     ExportImage {
         region: REGION.into(),
         image_id: image_id.into(),
+        select: None,
         bucket: BUCKET.into(),
         prefix: Some("exp01".into()),
         format: ImageFormat::Qcow2,
@@ -69,6 +70,7 @@ fn copy(image_id: &str, destinations: &[&str]) -> CopyImage {
     CopyImage {
         region: REGION.into(),
         image_id: image_id.into(),
+        select: None,
         destination_regions: destinations.iter().map(|d| (*d).to_owned()).collect(),
         image_name: None,
         description: Some("copied by imgflow".into()),
@@ -823,6 +825,7 @@ async fn every_request_field_reaches_ecs() {
         os_type: "linux".into(),
         state: ImageState::Available,
         flags: ImageFlags::default(),
+        tags: Default::default(),
     });
     catalog.buckets.push(BucketSpec {
         cloud: Cloud::Alibaba,
@@ -844,6 +847,7 @@ async fn every_request_field_reaches_ecs() {
     let request = ExportImage {
         region: SINGAPORE.into(),
         image_id: SG_IMAGE.into(),
+        select: None,
         bucket: SG_BUCKET.into(),
         prefix: Some("sg2025".into()),
         format: ImageFormat::Qcow2,
@@ -869,6 +873,7 @@ async fn every_request_field_reaches_ecs() {
     );
     let token_reused = ExportImage {
         image_id: WEB.into(),
+        select: None,
         region: REGION.into(),
         bucket: BUCKET.into(),
         ..request.clone()

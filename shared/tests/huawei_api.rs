@@ -50,6 +50,7 @@ fn export_request(image: &str, key: &str) -> ExportImage {
     ExportImage {
         region: REGION.into(),
         image_id: image.into(),
+        select: None,
         bucket: BUCKET.into(),
         object_key: key.into(),
         file_format: Some(FileFormat::Qcow2),
@@ -61,6 +62,7 @@ fn copy_request(image: &str, destinations: &[&str]) -> CopyImage {
     CopyImage {
         region: REGION.into(),
         image_id: image.into(),
+        select: None,
         destination_regions: destinations.iter().map(|r| (*r).to_owned()).collect(),
         image_name: "web copy 2025".into(),
         description: Some("nightly copy".into()),

@@ -108,6 +108,7 @@ impl Kind {
                     region: "ap-guangzhou".into(),
                     bucket: "imgflow-backup-1250000000".into(),
                     image_ids: vec!["img-web00001".into()],
+                    select: None,
                     format: tencent::request::ExportFormat::Qcow2,
                     file_name_prefixes: Vec::new(),
                     only_export_root_disk: false,
@@ -118,6 +119,7 @@ impl Kind {
             Kind::TencentSync => Start::Sync(SyncRequest::Tencent(tencent::request::SyncImages {
                 region: "ap-guangzhou".into(),
                 image_id: "img-web00001".into(),
+                select: None,
                 destination_regions: vec!["ap-shanghai".into()],
                 image_name: Some("web-copy".into()),
                 image_set_required: true,
@@ -127,6 +129,7 @@ impl Kind {
                 Start::Export(ExportRequest::Alibaba(alibaba::request::ExportImage {
                     region: "cn-hangzhou".into(),
                     image_id: "m-bp1web000000000000001".into(),
+                    select: None,
                     bucket: "imgflow-oss-backup".into(),
                     prefix: Some("exp01".into()),
                     format: alibaba::request::ImageFormat::Qcow2,
@@ -138,6 +141,7 @@ impl Kind {
             Kind::AlibabaCopy => Start::Sync(SyncRequest::Alibaba(alibaba::request::CopyImage {
                 region: "cn-hangzhou".into(),
                 image_id: "m-bp1web000000000000001".into(),
+                select: None,
                 destination_regions: vec!["cn-shanghai".into()],
                 image_name: None,
                 description: Some("copied by imgflow".into()),
@@ -147,6 +151,7 @@ impl Kind {
                 volcengine::request::ExportImage {
                     region: "cn-beijing".into(),
                     image_id: "image-ycweb000000000000001".into(),
+                    select: None,
                     bucket: "imgflow-tos-backup".into(),
                     prefix: "idem01".into(),
                 },
@@ -155,6 +160,7 @@ impl Kind {
                 Start::Sync(SyncRequest::Volcengine(volcengine::request::CopyImage {
                     region: "cn-beijing".into(),
                     image_id: "image-ycweb000000000000001".into(),
+                    select: None,
                     destination_regions: vec!["cn-shanghai".into()],
                     image_name: "web-copy-2025".into(),
                     description: Some("nightly copy".into()),
@@ -165,6 +171,7 @@ impl Kind {
                 Start::Export(ExportRequest::Huawei(huawei::request::ExportImage {
                     region: "cn-north-4".into(),
                     image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+                    select: None,
                     bucket: "imgflow-obs-backup".into(),
                     object_key: "exports/idem.qcow2".into(),
                     file_format: Some(huawei::request::FileFormat::Qcow2),
@@ -174,6 +181,7 @@ impl Kind {
             Kind::HuaweiCopy => Start::Sync(SyncRequest::Huawei(huawei::request::CopyImage {
                 region: "cn-north-4".into(),
                 image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+                select: None,
                 destination_regions: vec!["cn-east-3".into()],
                 image_name: "web copy 2025".into(),
                 description: Some("nightly copy".into()),

@@ -284,6 +284,26 @@ fn long_waits() -> JobOptions {
 }
 
 #[tokio::test]
+async fn a_tencent_export_job_with_a_selector_runs_to_success() {
+    // `web-server-*` selects the one ready custom image of that name at the start.
+    let request = export(json!({
+        "cloud": "tencent", "region": "ap-guangzhou", "bucket": "imgflow-backup-1250000000",
+        "select": {"name": "web-server-*", "created_within_days": 2}, "format": "QCOW2",
+        "file_name_prefixes": ["web"]
+    }));
+    an_export_job_succeeds(request, JobOptions::default(), 1).await;
+}
+
+#[tokio::test]
+async fn an_alibaba_export_job_with_a_selector_runs_to_success() {
+    let request = export(json!({
+        "cloud": "alibaba", "region": "cn-hangzhou", "bucket": "imgflow-oss-backup",
+        "prefix": "db2025", "select": {"name": "database-*", "newest_per_name": 1}
+    }));
+    an_export_job_succeeds(request, long_waits(), 2).await;
+}
+
+#[tokio::test]
 async fn a_tencent_export_job_runs_to_success_and_lists_its_objects() {
     an_export_job_succeeds(tencent_web_export(), JobOptions::default(), 1).await;
 }

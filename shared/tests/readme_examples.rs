@@ -40,6 +40,17 @@ fn every_sync_example_parses_and_validates() {
 }
 
 #[test]
+fn every_selector_example_parses_and_validates() {
+    let blocks = examples("select");
+    assert_eq!(blocks.len(), 2);
+    for block in blocks {
+        let request: ExportRequest =
+            serde_json::from_str(&block).unwrap_or_else(|e| panic!("{e}: {block}"));
+        assert_eq!(request.validate(), Ok(()), "{block}");
+    }
+}
+
+#[test]
 fn every_status_example_parses() {
     let blocks = examples("status");
     assert!(blocks.len() >= 3);

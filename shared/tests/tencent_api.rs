@@ -60,6 +60,7 @@ fn export_of(images: &[&str], bucket: &str) -> ExportImages {
         region: REGION.into(),
         bucket: bucket.into(),
         image_ids: images.iter().map(|i| (*i).to_owned()).collect(),
+        select: None,
         format: ExportFormat::Qcow2,
         file_name_prefixes: Vec::new(),
         only_export_root_disk: false,
@@ -74,6 +75,7 @@ fn sync_of(image: &str, destinations: &[&str], name: Option<&str>) -> SyncImages
     let request = SyncImages {
         region: REGION.into(),
         image_id: image.into(),
+        select: None,
         destination_regions: destinations.iter().map(|d| (*d).to_owned()).collect(),
         image_name: name.map(str::to_owned),
         image_set_required: true,

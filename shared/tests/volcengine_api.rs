@@ -45,6 +45,7 @@ fn export_of(image: &str, bucket: &str, prefix: &str) -> ExportImage {
     let request = ExportImage {
         region: REGION.into(),
         image_id: image.into(),
+        select: None,
         bucket: bucket.into(),
         prefix: prefix.into(),
     };
@@ -56,6 +57,7 @@ fn copy_of(image: &str, destinations: &[&str]) -> CopyImage {
     let request = CopyImage {
         region: REGION.into(),
         image_id: image.into(),
+        select: None,
         destination_regions: destinations.iter().map(|d| (*d).to_owned()).collect(),
         image_name: "web-copy-2025".into(),
         description: Some("nightly copy".into()),

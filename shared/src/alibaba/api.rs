@@ -54,6 +54,7 @@
 
 mod copy;
 mod export;
+pub mod list;
 mod wire;
 
 use std::collections::BTreeMap;

@@ -36,7 +36,11 @@ pub struct ExportImage {
     /// `RegionId`.
     pub region: String,
     /// `ImageId`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `OSSBucket`.
     pub bucket: String,
     /// `OSSPrefix`: 1 to 30 letters or digits.
@@ -56,7 +60,13 @@ pub struct ExportImage {
 impl ExportImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Alibaba,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::bucket_name("bucket", &self.bucket)?;
         if let Some(prefix) = &self.prefix {
             validate::alphanumeric("prefix", prefix, 30)?;
@@ -78,7 +88,11 @@ impl ExportImage {
 pub struct CopyImage {
     /// `RegionId`: the source region.
     pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `DestinationRegionId`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `DestinationImageName`.
@@ -96,7 +110,13 @@ pub struct CopyImage {
 impl CopyImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Alibaba,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::destination_regions(
             "destination_regions",
             &self.destination_regions,
@@ -139,6 +159,14 @@ impl CopyImage {
     }
 }
 
+/// The ClientToken of one image of a request with `select`: `ifw-` and 32 hex digits of a
+/// SHA-256 of the request's token and the image, so that each image's start has its own
+/// token, the same on every attempt (36 characters, room for a copy's `-<region>`).
+pub fn token_for_image(token: &str, image_id: &str) -> String {
+    let digest = crate::signing::sha256_hex(format!("{token}\n{image_id}").as_bytes());
+    format!("ifw-{}", digest.get(..32).unwrap_or(&digest))
+}
+
 /// `m-` and lowercase letters or digits.
 pub fn image_id(field: &str, value: &str) -> Checked {
     validate::resource_id(field, value, "m-", 8)
@@ -179,6 +207,7 @@ mod tests {
         let valid = ExportImage {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
+            select: None,
             bucket: "imgflow-oss-backup".into(),
             prefix: Some("web2025".into()),
             format: ImageFormat::Qcow2,
@@ -218,6 +247,7 @@ mod tests {
         let mut copy = CopyImage {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
+            select: None,
             destination_regions: vec!["cn-shanghai".into(), "cn-beijing".into()],
             image_name: Some("web-copy".into()),
             description: None,

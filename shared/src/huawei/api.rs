@@ -808,6 +808,7 @@ mod tests {
         let export = ExportImage {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+            select: None,
             bucket: "imgflow-obs-backup".into(),
             object_key: "exports/web.qcow2".into(),
             file_format: Some(FileFormat::Vmdk),
@@ -820,6 +821,7 @@ mod tests {
         let copy = CopyImage {
             region: "cn-north-4".into(),
             image_id: export.image_id.clone(),
+            select: None,
             destination_regions: vec!["cn-east-3".into()],
             image_name: "web copy".into(),
             description: None,

@@ -31,7 +31,11 @@ impl FileFormat {
 #[serde(deny_unknown_fields)]
 pub struct ExportImage {
     pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// The OBS bucket (the part of `bucket_url` before `:`).
     pub bucket: String,
     /// The object to write (the part of `bucket_url` after `:`).
@@ -47,7 +51,13 @@ pub struct ExportImage {
 impl ExportImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Huawei,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::bucket_name("bucket", &self.bucket)?;
         file_name("object_key", &self.object_key)?;
         match (self.quick_export, self.file_format) {
@@ -74,7 +84,11 @@ impl ExportImage {
 #[serde(deny_unknown_fields)]
 pub struct CopyImage {
     pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `region` of each call.
     pub destination_regions: Vec<String>,
     /// `name` of the copies.
@@ -92,7 +106,13 @@ pub struct CopyImage {
 impl CopyImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Huawei,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::destination_regions(
             "destination_regions",
             &self.destination_regions,
@@ -173,6 +193,7 @@ mod tests {
         ExportImage {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+            select: None,
             bucket: "imgflow-obs-backup".into(),
             object_key: "exports/web.qcow2".into(),
             file_format: Some(FileFormat::Qcow2),
@@ -246,6 +267,7 @@ mod tests {
         let copy = CopyImage {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
+            select: None,
             destination_regions: vec!["cn-east-3".into()],
             image_name: "web copy".into(),
             description: None,

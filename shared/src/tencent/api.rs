@@ -60,6 +60,7 @@
 //! no task.
 
 mod export;
+pub mod list;
 mod sync;
 mod wire;
 

@@ -40,7 +40,11 @@ pub struct ExportImages {
     /// `BucketName`: the COS bucket, `<name>-<appid>`.
     pub bucket: String,
     /// `ImageIds`: the images to export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_ids: Vec<String>,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `ExportFormat`.
     #[serde(default)]
     pub format: ExportFormat,
@@ -62,6 +66,31 @@ impl ExportImages {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         cos_bucket("bucket", &self.bucket)?;
+        crate::select::one_of(
+            "image_ids",
+            !self.image_ids.is_empty(),
+            self.select.as_ref(),
+        )?;
+        if let Some(selector) = &self.select {
+            selector.validate(crate::Cloud::Tencent, "select")?;
+            // One prefix for every selected image, as the ids are not known yet.
+            validate::at_most("file_name_prefixes", &self.file_name_prefixes, 1).map_err(|_| {
+                ValidationError::new(
+                    "file_name_prefixes",
+                    "with `select`, give at most one prefix: it is used for every selected image",
+                )
+            })?;
+            return validate::each(
+                "file_name_prefixes",
+                &self.file_name_prefixes,
+                |field, prefix| validate::key_prefix(field, prefix, MAX_PREFIX_CHARS),
+            )
+            .and(
+                self.role_name
+                    .as_deref()
+                    .map_or(Ok(()), |r| role_name("role_name", r)),
+            );
+        }
         validate::distinct_non_empty("image_ids", &self.image_ids)?;
         validate::at_most("image_ids", &self.image_ids, MAX_EXPORT_IMAGES)?;
         validate::each("image_ids", &self.image_ids, image_id)?;
@@ -102,7 +131,11 @@ pub const MAX_PREFIX_CHARS: usize = 64;
 pub struct SyncImages {
     pub region: String,
     /// `ImageIds`: the image to copy (one per call, as the API allows).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `DestinationRegions`.
     pub destination_regions: Vec<String>,
     /// `ImageName`: the name of the copies (the source's name when absent).
@@ -124,12 +157,26 @@ fn yes() -> bool {
 impl SyncImages {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Tencent,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::destination_regions(
             "destination_regions",
             &self.destination_regions,
             &self.region,
         )?;
+        if self.select.is_some() && self.image_name.is_some() {
+            // A retried start finds its copies by name: one name for several images could
+            // not tell them apart.
+            return Err(ValidationError::new(
+                "image_name",
+                "cannot be given with `select`: each copy keeps its source's name",
+            ));
+        }
         if let Some(name) = &self.image_name {
             // SyncImages' ImageName: at most 60 characters.
             validate::char_length("image_name", name, 1, 60)?;
@@ -303,6 +350,7 @@ mod tests {
         let mut sync = SyncImages {
             region: "ap-guangzhou".into(),
             image_id: "img-web00001".into(),
+            select: None,
             destination_regions: vec!["ap-shanghai".into(), "ap-guangzhou".into()],
             image_name: None,
             image_set_required: true,

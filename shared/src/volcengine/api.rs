@@ -42,6 +42,7 @@
 
 mod copy;
 mod export;
+pub mod list;
 mod wire;
 
 pub use copy::start_sync;

@@ -12,7 +12,11 @@ pub struct ExportImage {
     /// The region (it travels only in the signature's credential scope).
     pub region: String,
     /// `ImageId`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `TOSBucket`.
     pub bucket: String,
     /// `TOSPrefix`: required, 1 to 30 letters or digits.
@@ -22,7 +26,13 @@ pub struct ExportImage {
 impl ExportImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Volcengine,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::bucket_name("bucket", &self.bucket)?;
         validate::alphanumeric("prefix", &self.prefix, 30)
     }
@@ -38,7 +48,11 @@ impl ExportImage {
 #[serde(deny_unknown_fields)]
 pub struct CopyImage {
     pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_id: String,
+    /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Selector>,
     /// `DestinationRegion`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `ImageName` of the copies.
@@ -53,8 +67,22 @@ pub struct CopyImage {
 
 impl CopyImage {
     pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.select.is_some() {
+            // A retried copy is found by its name in the destination: one name for several
+            // selected images could not tell their copies apart.
+            return Err(ValidationError::new(
+                "select",
+                "is not supported for Volcengine copies yet (a retry finds each copy by its one `image_name`); give `image_id`",
+            ));
+        }
         validate::region("region", &self.region)?;
-        image_id("image_id", &self.image_id)?;
+        crate::select::image_or_select(
+            crate::Cloud::Volcengine,
+            "image_id",
+            &self.image_id,
+            self.select.as_ref(),
+            image_id,
+        )?;
         validate::destination_regions(
             "destination_regions",
             &self.destination_regions,
@@ -127,6 +155,7 @@ mod tests {
         let mut export = ExportImage {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
+            select: None,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web2025".into(),
         };
@@ -146,6 +175,7 @@ mod tests {
         let copy = CopyImage {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
+            select: None,
             destination_regions: vec!["cn-shanghai".into()],
             image_name: String::new(),
             description: None,
@@ -184,6 +214,7 @@ mod tests {
         let mut export = ExportImage {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
+            select: None,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web".into(),
         };

@@ -152,6 +152,46 @@ def tencent_wrong_secret(emulator: Emulator) -> str:
     raise AssertionError("a wrong secret was accepted")
 
 
+def add_images(emulator: Emulator, cloud: str, region: str, ids: list, name: str, tags: dict) -> None:
+    """Adds images while the emulator runs (control call), image i created i hours ago."""
+    from urllib.request import Request, urlopen
+
+    body = [{"image": {"cloud": cloud, "region": region, "id": image_id, "name": name,
+                       "size_gb": 1, "tags": tags}, "age_seconds": 3600 * i}
+            for i, image_id in enumerate(ids)]
+    request = Request(f"{emulator.base_url}/_emulator/images", data=json.dumps(body).encode(),
+                      headers={"Content-Type": "application/json"}, method="POST")
+    with urlopen(request) as answer:
+        assert json.load(answer)["added"] == len(ids)
+
+
+def tencent_filtered_pages(emulator: Emulator) -> str:
+    from tencentcloud.cvm.v20170312 import models
+
+    ids = [f"img-pg{i:06d}" for i in range(120)]
+    add_images(emulator, "tencent", "ap-guangzhou", ids, "paged-web", {"backup": "nightly"})
+    client = tencent_client(emulator, "ap-guangzhou")
+    seen, offset, calls = [], 0, 0
+    while True:
+        request = models.DescribeImagesRequest()
+        filters = []
+        for name, values in (("image-type", ["PRIVATE_IMAGE"]), ("image-name", ["paged-"]),
+                             ("tag:backup", ["nightly"])):
+            f = models.Filter()
+            f.Name, f.Values = name, values
+            filters.append(f)
+        request.Filters, request.Offset, request.Limit = filters, offset, 50
+        response = client.DescribeImages(request)
+        calls += 1
+        seen += [item.ImageId for item in response.ImageSet]
+        assert all({t.Key: t.Value for t in item.Tags}.get("backup") == "nightly" for item in response.ImageSet)
+        offset += len(response.ImageSet)
+        if not response.ImageSet or offset >= response.TotalCount:
+            break
+    assert sorted(seen) == ids and calls == 3, (len(seen), calls)
+    return f"{len(seen)} images in {calls} pages of 50 (image-type, image-name, tag:backup)"
+
+
 # --------------------------------------------------------------------------- Alibaba
 
 def alibaba_client(emulator: Emulator, region: str, secret: str = SK):
@@ -205,6 +245,28 @@ def alibaba_copy(emulator: Emulator) -> str:
 
     wait_for(f"{new_id} Available", available)
     return f"image {new_id} in cn-shanghai"
+
+
+def alibaba_filtered_pages(emulator: Emulator) -> str:
+    from alibabacloud_ecs20140526 import models
+
+    ids = [f"m-bp1pg{i:016d}" for i in range(120)]
+    add_images(emulator, "alibaba", "cn-hangzhou", ids, "paged-web", {"backup": "nightly"})
+    client = alibaba_client(emulator, "cn-hangzhou")
+    seen, page = [], 1
+    while True:
+        body = client.describe_images(models.DescribeImagesRequest(
+            region_id="cn-hangzhou", image_owner_alias="self", status="Available", image_name="paged-",
+            tag=[models.DescribeImagesRequestTag(key="backup", value="nightly")],
+            page_number=page, page_size=50)).body
+        rows = body.images.image
+        seen += [row.image_id for row in rows]
+        assert all({t.tag_key: t.tag_value for t in row.tags.tag}.get("backup") == "nightly" for row in rows)
+        if not rows or len(seen) >= body.total_count:
+            break
+        page += 1
+    assert sorted(seen) == ids and page == 3, (len(seen), page)
+    return f"{len(seen)} images in {page} pages of 50 (ImageOwnerAlias, Status, ImageName, Tag.1)"
 
 
 def alibaba_wrong_secret(emulator: Emulator) -> str:
@@ -267,6 +329,28 @@ def volcengine_copy(emulator: Emulator) -> str:
 
     wait_for(f"{new_id} available in cn-shanghai", available)
     return f"image {new_id} in cn-shanghai"
+
+
+def volcengine_filtered_pages(emulator: Emulator) -> str:
+    import volcenginesdkecs as ecs
+
+    ids = [f"image-ycpg{i:015d}" for i in range(120)]
+    add_images(emulator, "volcengine", "cn-beijing", ids, "paged-web", {"backup": "nightly"})
+    client = volcengine_api(emulator, "cn-beijing")
+    seen, token, calls = [], None, 0
+    while True:
+        result = client.describe_images(ecs.DescribeImagesRequest(
+            visibility="private", status=["available"], image_name="paged-web",
+            tag_filters=[ecs.TagFilterForDescribeImagesInput(key="backup", values=["nightly"])],
+            max_results=50, next_token=token))
+        calls += 1
+        seen += [item.image_id for item in result.images]
+        assert all({t.key: t.value for t in item.tags}.get("backup") == "nightly" for item in result.images)
+        token = result.next_token
+        if not token:
+            break
+    assert sorted(seen) == ids and calls == 3, (len(seen), calls)
+    return f"{len(seen)} images in {calls} pages of 50 (Visibility, Status.1, ImageName, TagFilters.1)"
 
 
 def volcengine_wrong_secret(emulator: Emulator) -> str:
@@ -362,12 +446,15 @@ CHECKS = [
     ("tencent export (ExportImages, objects in COS)", tencent_export),
     ("tencent sync (SyncImages to two regions)", tencent_sync),
     ("tencent wrong secret", tencent_wrong_secret),
+    ("tencent filtered listing paged (DescribeImages Filters, Offset/Limit)", tencent_filtered_pages),
     ("alibaba export (ExportImage, DescribeTaskAttribute)", alibaba_export),
     ("alibaba copy (CopyImage with ClientToken, DescribeImages)", alibaba_copy),
     ("alibaba wrong secret", alibaba_wrong_secret),
+    ("alibaba filtered listing paged (DescribeImages Tag.N, PageNumber/PageSize)", alibaba_filtered_pages),
     ("volcengine export (ExportImage, DescribeTasks)", volcengine_export),
     ("volcengine copy (CopyImage, DescribeImages)", volcengine_copy),
     ("volcengine wrong secret", volcengine_wrong_secret),
+    ("volcengine filtered listing paged (DescribeImages TagFilters.N, MaxResults/NextToken)", volcengine_filtered_pages),
     ("huawei export (file, ShowJobProgress)", huawei_export),
     ("huawei copy (cross_region_copy, ListImages)", huawei_copy),
     ("huawei wrong secret", huawei_wrong_secret),

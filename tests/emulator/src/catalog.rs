@@ -61,6 +61,9 @@ pub struct ImageSpec {
     pub state: ImageState,
     #[serde(default)]
     pub flags: ImageFlags,
+    /// The image's tags (key → value), listed and filtered on as each cloud does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What can be wrong with an image, each flag triggering the error its cloud documents.

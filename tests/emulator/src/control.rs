@@ -13,6 +13,7 @@
 //! | `GET /_emulator/tasks` | every task with its phase and percent |
 //! | `GET /_emulator/objects?bucket=NAME` | the objects in a bucket with their sizes |
 //! | `POST /_emulator/credentials` | adds a key `{"ak", "sk", "account"?}` |
+//! | `POST /_emulator/images` | adds images while it runs: `{"image": ImageSpec, "age_seconds"?}` (or a list); each is created `age_seconds` (default 0) before the cloud's present |
 
 use serde::Deserialize;
 use serde_json::json;
@@ -45,6 +46,7 @@ pub fn handle(shared: &Shared, request: &ApiRequest) -> ApiResponse {
         ("GET", "tasks") => tasks(shared),
         ("GET", "objects") => objects(shared, request),
         ("POST", "credentials") => add_credentials(shared, request),
+        ("POST", "images") => add_images(shared, request),
         _ => bad_request(&format!(
             "no control endpoint {} /_emulator/{route}",
             request.method
@@ -181,4 +183,55 @@ fn add_credentials(shared: &Shared, request: &ApiRequest) -> ApiResponse {
         }
         Err(err) => bad_request(&format!("credentials: {err}")),
     }
+}
+
+/// One image to add: its catalogue entry and how long ago it was created.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewImage {
+    image: crate::catalog::ImageSpec,
+    #[serde(default)]
+    age_seconds: f64,
+}
+
+fn add_images(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(NewImage),
+        Many(Vec<NewImage>),
+    }
+    let images = match serde_json::from_slice::<OneOrMany>(&request.body) {
+        Ok(OneOrMany::One(image)) => vec![image],
+        Ok(OneOrMany::Many(images)) => images,
+        Err(err) => return bad_request(&format!("images: {err}")),
+    };
+    if let Some(bad) = images
+        .iter()
+        .find(|new| !new.age_seconds.is_finite() || new.age_seconds < 0.0)
+    {
+        return bad_request(&format!(
+            "images: age_seconds of {} must be a number of seconds, at least 0",
+            bad.image.id
+        ));
+    }
+    let mut world = shared.world();
+    if let Some(taken) = images.iter().find(|new| {
+        world
+            .images
+            .iter()
+            .any(|image| image.spec.id == new.image.id)
+    }) {
+        return bad_request(&format!("images: {} already exists", taken.image.id));
+    }
+    let now = world.now();
+    let added = images.len();
+    for new in images {
+        world.images.push(crate::world::Image {
+            spec: new.image,
+            created: now - new.age_seconds,
+            made_by: None,
+        });
+    }
+    ApiResponse::json(200, &json!({"ok": true, "added": added}))
 }

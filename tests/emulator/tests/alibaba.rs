@@ -231,6 +231,7 @@ fn image_spec(region: &str, id: &str, size_gb: u64, flags: ImageFlags) -> ImageS
         os_type: "linux".into(),
         state: ImageState::Available,
         flags,
+        tags: Default::default(),
     }
 }
 

@@ -104,6 +104,7 @@ fn image(id: &str, name: &str, region: &str, size_gb: u64) -> ImageSpec {
         os_type: "linux".into(),
         state: ImageState::Available,
         flags: ImageFlags::default(),
+        tags: Default::default(),
     }
 }
 

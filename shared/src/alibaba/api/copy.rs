@@ -338,6 +338,7 @@ mod tests {
         let request = CopyImage {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
+            select: None,
             destination_regions: vec!["cn-shanghai".into()],
             image_name: None,
             description: None,

@@ -445,6 +445,7 @@ mod tests {
             &ExportImage {
                 region: "cn-hangzhou".into(),
                 image_id: "m-bp1db0000000000000001".into(),
+                select: None,
                 bucket: "bkt".into(),
                 prefix: Some("exp01".into()),
                 format: Default::default(),
@@ -525,6 +526,7 @@ mod tests {
         let mut request = ExportImage {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1db0000000000000001".into(),
+            select: None,
             bucket: "bkt".into(),
             prefix: Some("exp01".into()),
             format: Default::default(),

@@ -407,6 +407,7 @@ mod tests {
             region: "ap-guangzhou".into(),
             bucket: "backup-1250000000".into(),
             image_ids: vec!["img-web00001".into(), "img-db000001".into()],
+            select: None,
             format: ExportFormat::Qcow2,
             file_name_prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
             only_export_root_disk: false,

@@ -352,6 +352,7 @@ mod tests {
         SyncImages {
             region: "ap-guangzhou".into(),
             image_id: "img-web00001".into(),
+            select: None,
             destination_regions: vec!["ap-shanghai".into(), "ap-beijing".into()],
             image_name: Some("web copy".into()),
             image_set_required: true,

@@ -86,6 +86,21 @@ pub struct Image {
     /// The image's disks, one snapshot each: an export names its objects after them.
     #[serde(default)]
     pub snapshot_set: Option<Vec<Snapshot>>,
+    /// `PRIVATE_IMAGE`, `PUBLIC_IMAGE`, `SHARED_IMAGE`.
+    #[serde(default)]
+    pub image_type: Option<String>,
+    /// The SDK's `Tag` list.
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The SDK's `Tag`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 /// The SDK's `Snapshot` in an `Image`, the fields imgflow reads.
@@ -166,14 +181,14 @@ pub fn unknown_state(what: &str, raw: &str) -> CloudError {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ImagePage {
+pub struct ImagePage {
     #[serde(default)]
-    total_count: Option<u64>,
+    pub total_count: Option<u64>,
     #[serde(default)]
-    image_set: Option<Vec<Image>>,
+    pub image_set: Option<Vec<Image>>,
 }
 
-fn read_page(answer: &Value) -> Result<ImagePage, CloudError> {
+pub fn read_page(answer: &Value) -> Result<ImagePage, CloudError> {
     ImagePage::deserialize(answer).map_err(|err| {
         unexpected(
             ErrorKind::Unsupported,

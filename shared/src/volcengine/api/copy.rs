@@ -388,6 +388,7 @@ mod tests {
             status: status.into(),
             created_at: "2025-03-04T16:15:31+08:00".into(),
             snapshots: Vec::new(),
+            ..WireImage::default()
         }
     }
 

@@ -312,6 +312,7 @@ mod tests {
         ExportImage {
             region: "cn-beijing".into(),
             image_id: "image-ycdb0000000000000001".into(),
+            select: None,
             bucket: "imgflow-tos-backup".into(),
             prefix: "nightly".into(),
         }

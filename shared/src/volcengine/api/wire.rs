@@ -139,6 +139,17 @@ pub struct WireImage {
     pub status: String,
     pub created_at: String,
     pub snapshots: Vec<WireSnapshot>,
+    /// `private`, `public`, `shared`.
+    pub visibility: String,
+    pub tags: Vec<WireTag>,
+}
+
+/// The SDK's `TagForDescribeImagesOutput`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WireTag {
+    pub key: String,
+    pub value: String,
 }
 
 impl WireImage {
@@ -185,7 +196,7 @@ pub async fn describe_tasks(
     region: &str,
     filter: Query,
 ) -> Result<Vec<WireTask>, CloudError> {
-    let pages = all_pages(client, "DescribeTasks", region, filter, |result| {
+    let (pages, _) = all_pages(client, "DescribeTasks", region, filter, |result| {
         serde_json::from_value::<TasksPage>(result).map(|page| (page.tasks, page.next_token))
     })
     .await?;
@@ -201,14 +212,28 @@ pub async fn describe_images(
     region: &str,
     filter: Query,
 ) -> Result<Vec<WireImage>, CloudError> {
-    let pages = all_pages(client, "DescribeImages", region, filter, |result| {
+    describe_images_counted(client, region, filter)
+        .await
+        .map(|(images, _)| images)
+}
+
+/// [`describe_images`] with the number of calls it took.
+pub async fn describe_images_counted(
+    client: &CloudClient,
+    region: &str,
+    filter: Query,
+) -> Result<(Vec<WireImage>, usize), CloudError> {
+    let (pages, calls) = all_pages(client, "DescribeImages", region, filter, |result| {
         serde_json::from_value::<ImagesPage>(result).map(|page| (page.images, page.next_token))
     })
     .await?;
-    Ok(pages
-        .into_iter()
-        .filter(|image| !image.image_id.is_empty())
-        .collect())
+    Ok((
+        pages
+            .into_iter()
+            .filter(|image| !image.image_id.is_empty())
+            .collect(),
+        calls,
+    ))
 }
 
 type Page<T> = (Vec<T>, Option<String>);
@@ -221,10 +246,10 @@ async fn all_pages<T>(
     region: &str,
     filter: Query,
     read: impl Fn(Value) -> Result<Page<T>, serde_json::Error>,
-) -> Result<Vec<T>, CloudError> {
+) -> Result<(Vec<T>, usize), CloudError> {
     let mut items = Vec::new();
     let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    for call_number in 1..=MAX_PAGES {
         let query = filter
             .clone()
             .param("MaxResults", PAGE_SIZE)
@@ -234,7 +259,7 @@ async fn all_pages<T>(
         items.extend(page);
         match next.filter(|next| !next.is_empty()) {
             Some(next) => token = Some(next),
-            None => return Ok(items),
+            None => return Ok((items, call_number)),
         }
     }
     Err(CloudError::new(

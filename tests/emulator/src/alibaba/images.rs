@@ -130,6 +130,13 @@ pub fn describe_images(
     }
     let image_ids = params.comma_list("ImageId");
     let name = params.get("ImageName");
+    // `Tag.N.Key` / `Tag.N.Value`, N from 1 to 20: every tag must match.
+    let tags: Vec<(&str, Option<&str>)> = (1..=20)
+        .filter_map(|n| {
+            let key = params.get(&format!("Tag.{n}.Key"))?;
+            Some((key, params.get(&format!("Tag.{n}.Value"))))
+        })
+        .collect();
 
     let mut matching: Vec<(&Image, &'static str)> = world
         .images
@@ -144,6 +151,15 @@ pub fn describe_images(
         .filter(|(image, _)| aliases.contains(&owner_alias(image)))
         .filter(|(image, _)| image_ids.is_empty() || image_ids.contains(&image.spec.id.as_str()))
         .filter(|(image, _)| name.is_none_or(|n| image.spec.name.contains(n)))
+        .filter(|(image, _)| {
+            tags.iter().all(|(key, value)| {
+                image
+                    .spec
+                    .tags
+                    .get(*key)
+                    .is_some_and(|v| value.is_none_or(|value| v == value))
+            })
+        })
         .filter(|(image, _)| os_type.is_none_or(|os| image.spec.os_type.eq_ignore_ascii_case(os)))
         .collect();
     matching.sort_by(|(a, _), (b, _)| {
@@ -262,7 +278,11 @@ fn render(world: &World, image: &Image, status: &str) -> Value {
         "SupplierName": "",
         "Usable": status == "Available",
         "DiskDeviceMappings": { "DiskDeviceMapping": disks },
-        "Tags": { "Tag": [] },
+        "Tags": { "Tag": spec
+            .tags
+            .iter()
+            .map(|(key, value)| json!({"TagKey": key, "TagValue": value}))
+            .collect::<Vec<Value>>() },
     })
 }
 

@@ -111,6 +111,7 @@ pub fn copy_image_cross_region(
             os_type: image.spec.os_type.clone(),
             state: ImageState::Creating,
             flags: ImageFlags::default(),
+            tags: Default::default(),
         },
         created: now,
         made_by: Some(job.clone()),

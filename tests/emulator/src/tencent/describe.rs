@@ -56,8 +56,8 @@ fn check_filters(filters: &[Filter]) -> Result<(), TcError> {
     Ok(())
 }
 
-/// Values of one filter match with OR; filters combine with AND. The emulated images have no
-/// tags, no dedicated cluster and no CDC cache, so those filters match nothing.
+/// Values of one filter match with OR; filters combine with AND. `tag:<key>` matches the
+/// catalogue's tags; the emulated images have no dedicated cluster and no CDC cache, so those filters match nothing.
 fn matches(image: &Image, filter: &Filter) -> bool {
     let spec = &image.spec;
     filter
@@ -67,6 +67,7 @@ fn matches(image: &Image, filter: &Filter) -> bool {
             "image-id" => spec.id == *value,
             "image-type" => image_type(spec) == value,
             "image-name" => spec.name.contains(value.as_str()),
+            tag if tag.starts_with("tag:") => spec.tags.get(&tag[4..]) == Some(value),
             "platform" => Platform::of(spec)
                 .name()
                 .to_ascii_lowercase()

@@ -145,7 +145,11 @@ pub fn render(world: &World, image: &Image, state: ImageState) -> Value {
         "SyncPercent": sync_percent(world, image, state),
         "IsSupportCloudinit": platform != Platform::Windows,
         "SnapshotSet": snapshots,
-        "Tags": [],
+        "Tags": spec
+            .tags
+            .iter()
+            .map(|(key, value)| json!({"Key": key, "Value": value}))
+            .collect::<Vec<Value>>(),
         "LicenseType": "TencentCloud",
         "ImageFamily": "",
         "ImageDeprecated": false,

@@ -315,6 +315,7 @@ fn start_copy(
         os_type: source.spec.os_type.clone(),
         state: ImageState::Available,
         flags,
+        tags: Default::default(),
     };
     let now = world.now();
     world.images.push(Image {

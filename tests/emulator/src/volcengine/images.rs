@@ -36,8 +36,9 @@ struct Filter {
     platform: Option<String>,
     visibility: Option<String>,
     project: Option<String>,
-    /// No emulated image carries tags, so any tag filter matches nothing.
-    by_tags: bool,
+    /// `TagFilters.N.Key` with its `TagFilters.N.Values.M`: the image must carry the key
+    /// with one of the values (any value when none is given).
+    tags: Vec<(String, Vec<String>)>,
 }
 
 impl Filter {
@@ -65,7 +66,15 @@ impl Filter {
             platform: owned("Platform"),
             visibility,
             project: owned("ProjectName"),
-            by_tags: params.has_prefix("TagFilters."),
+            tags: (1..=10)
+                .filter_map(|n| {
+                    let key = params.non_empty(&format!("TagFilters.{n}.Key"))?;
+                    Some((
+                        key.to_owned(),
+                        params.list(&format!("TagFilters.{n}.Values")),
+                    ))
+                })
+                .collect(),
         })
     }
 
@@ -88,7 +97,11 @@ impl Filter {
             && same(&self.platform, profile.platform)
             && same(&self.visibility, visibility(image))
             && same(&self.project, PROJECT)
-            && !self.by_tags
+            && self.tags.iter().all(|(key, values)| {
+                spec.tags
+                    .get(key)
+                    .is_some_and(|value| values.is_empty() || values.contains(value))
+            })
     }
 }
 
@@ -221,6 +234,11 @@ fn render(image: &Image, state: ImageState) -> Value {
         "CreatedAt": created,
         "UpdatedAt": created,
         "Snapshots": snapshots,
-        "Tags": [],
+        "Tags": image
+            .spec
+            .tags
+            .iter()
+            .map(|(key, value)| json!({"Key": key, "Value": value}))
+            .collect::<Vec<Value>>(),
     })
 }

@@ -108,11 +108,6 @@ impl Params {
         };
         Ok(Page { offset, size })
     }
-
-    /// Whether any parameter starts with `prefix` (for nested lists such as `TagFilters.1.Key`).
-    pub fn has_prefix(&self, prefix: &str) -> bool {
-        self.pairs.iter().any(|(key, _)| key.starts_with(prefix))
-    }
 }
 
 #[cfg(test)]
