@@ -39,12 +39,24 @@ pub fn allows(needed: Duration) -> bool {
     remaining().is_none_or(|left| left >= needed)
 }
 
+/// A Lambda deadline is never further in the past than this: an invocation is handed over
+/// well before its deadline, and no timeout exceeds 15 minutes.
+const NO_EPOCH_DEADLINE: u64 = 86_400_000;
+
 /// The deadline of a Lambda invocation, given in milliseconds since the epoch, as an instant
 /// of this process's monotonic clock.
+///
+/// A value more than a day before `now` is no deadline Lambda sends: `cargo lambda watch`
+/// 1.9 sends the function's timeout instead (`Lambda-Runtime-Deadline-Ms: 600000`), which
+/// read as an epoch time left every invocation 0 ms. It is read as that many milliseconds
+/// from now.
 pub fn from_epoch_millis(deadline_ms: u64, now: std::time::SystemTime) -> Instant {
     let now_ms = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if now_ms.saturating_sub(deadline_ms) > NO_EPOCH_DEADLINE {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
@@ -91,5 +103,22 @@ mod tests {
         assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
         let gone = from_epoch_millis(500, now);
         assert!(gone <= Instant::now());
+    }
+
+    #[test]
+    fn a_timeout_sent_as_the_deadline_counts_from_now() {
+        // cargo lambda watch 1.9.2 sends `Lambda-Runtime-Deadline-Ms: 600000` (seen in the soak
+        // benchmark, tests/e2e/soak.py): read as an epoch time it was 56 years gone, and every
+        // invocation failed with "0 ms left" before sending anything.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_796_400_000);
+        let deadline = from_epoch_millis(600_000, now);
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(600) && left > Duration::from_secs(599),
+            "{left:?}"
+        );
+        // A real deadline just passed stays passed.
+        let passed = from_epoch_millis(1_796_400_000_000 - 2_000, now);
+        assert!(passed <= Instant::now());
     }
 }
