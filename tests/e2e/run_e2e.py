@@ -176,7 +176,7 @@ class Stack:
         self.watch_log = log_dir / "watch.log"
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(watch_port), "--ignore-changes",
-             "--concurrency", str(concurrency), "--timeout", "120"],
+             "--concurrency", str(concurrency)],
             cwd=ROOT, env=env, stdout=open(self.watch_log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(self.watch)
         wait_for_port(watch_port, 120)
