@@ -121,12 +121,14 @@ class Stack:
     """The emulator, the engine, the shim and cargo lambda watch, started and stopped together."""
 
     def __init__(self, emulator_binary: str, log_dir: Path, emulator_args: tuple = (),
-                 retry_delay_scale: float = 1.0, lose_answer=None, concurrency: int = 4):
-        """`emulator_args`, `retry_delay_scale`, `lose_answer` (see lambda_shim.start) and the
-        watch `concurrency` are for tests/e2e/soak.py; run_e2e uses the defaults."""
+                 retry_delay_scale: float = 1.0, lose_answer=None, concurrency: int = 4,
+                 time_scale: float = 3600):
+        """`emulator_args`, `retry_delay_scale`, `lose_answer` (see lambda_shim.start), the
+        watch `concurrency` and the emulator's `time_scale` are for tests/e2e/soak.py; run_e2e
+        uses the defaults."""
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
-        self.emulator = subprocess.Popen([emulator_binary, "--time-scale", "3600", *emulator_args],
+        self.emulator = subprocess.Popen([emulator_binary, "--time-scale", str(time_scale), *emulator_args],
                                          stdout=subprocess.PIPE,
                                          stderr=open(log_dir / "emulator.log", "w"), text=True)
         self.procs.append(self.emulator)
