@@ -39,16 +39,25 @@ pub fn allows(needed: Duration) -> bool {
     remaining().is_none_or(|left| left >= needed)
 }
 
+/// A Lambda deadline is never further in the past than this: an invocation is handed over
+/// well before its deadline, and no timeout exceeds 15 minutes.
+const NO_EPOCH_DEADLINE: u64 = 86_400_000;
+
 /// The deadline of a Lambda invocation, given in milliseconds since the epoch, as an instant
-/// of this process's monotonic clock; `None` when it is not a point ahead of `now`. Lambda
-/// always sends one ahead; `cargo lambda watch` sends the constant 600,000 (ten minutes, in
-/// 1970), which is no deadline at all rather than one that has passed.
+/// of this process's monotonic clock; `None` for no deadline.
+///
+/// A value more than a day before `now` is no deadline Lambda sends: `cargo lambda watch`
+/// 1.9 sends the function's timeout instead (`Lambda-Runtime-Deadline-Ms: 600000`), which
+/// read as an epoch time left every invocation 0 ms. It is read as that many milliseconds
+/// from now (`None` when it is 0). A real deadline just passed stays passed.
 pub fn from_epoch_millis(deadline_ms: u64, now: std::time::SystemTime) -> Option<Instant> {
     let now_ms = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let left = deadline_ms.checked_sub(now_ms).filter(|left| *left > 0)?;
-    Some(Instant::now() + Duration::from_millis(left))
+    if now_ms.saturating_sub(deadline_ms) > NO_EPOCH_DEADLINE {
+        return (deadline_ms > 0).then(|| Instant::now() + Duration::from_millis(deadline_ms));
+    }
+    Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
 }
 
 #[cfg(test)]
@@ -92,12 +101,25 @@ mod tests {
         let deadline = from_epoch_millis(1_000_000 + 30_000, now).expect("ahead");
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
-        assert_eq!(from_epoch_millis(500, now), None, "behind now: no deadline");
-        assert_eq!(from_epoch_millis(1_000_000, now), None);
-        // What `cargo lambda watch` sends, whatever the day.
-        assert_eq!(
-            from_epoch_millis(600_000, std::time::SystemTime::now()),
-            None
+        let gone = from_epoch_millis(500, now).expect("a deadline just passed");
+        assert!(gone <= Instant::now());
+        assert_eq!(from_epoch_millis(0, std::time::SystemTime::now()), None);
+    }
+
+    #[test]
+    fn a_timeout_sent_as_the_deadline_counts_from_now() {
+        // cargo lambda watch 1.9.2 sends `Lambda-Runtime-Deadline-Ms: 600000` (seen in the soak
+        // benchmark, tests/e2e/soak.py): read as an epoch time it was 56 years gone, and every
+        // invocation failed with "0 ms left" before sending anything.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_796_400_000);
+        let deadline = from_epoch_millis(600_000, now).expect("a timeout");
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(600) && left > Duration::from_secs(599),
+            "{left:?}"
         );
+        // A real deadline just passed stays passed.
+        let passed = from_epoch_millis(1_796_400_000_000 - 2_000, now).expect("passed");
+        assert!(passed <= Instant::now());
     }
 }

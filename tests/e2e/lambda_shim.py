@@ -13,7 +13,10 @@ Functions) expects ARNs and `name:qualifier` too, and a function error as 200 pl
   * upstream 404 -> 404 ResourceNotFoundException (as Lambda: x-amzn-ErrorType header, JSON body);
   * upstream unreachable -> 502 ServiceException;
   * X-Amz-Invocation-Type: Event -> 202 at once, the function runs in the background;
-    DryRun -> 204 without running it.
+    DryRun -> 204 without running it;
+  * optionally (`lose_answer`, for tests/e2e/soak.py) a synchronous invocation runs the
+    function and then answers 500 ServiceException instead of its result, as Lambda does when
+    it loses an answer: the caller (Step Functions) sees a Lambda service error and retries.
 
     python3 tests/e2e/lambda_shim.py --listen 9001 --upstream http://127.0.0.1:9000
 
@@ -52,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream: urllib.parse.SplitResult  # set by start()
     quiet = False
+    # Called with the function name after it ran; True: lose its answer (500 ServiceException).
+    lose_answer = None
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -79,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         self._log(f"invoke {name} ({ref}) -> upstream {status} in {time.monotonic() - started:.2f}s")
 
         headers = {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"}
+        if self.lose_answer is not None and self.lose_answer(name):
+            return self._error(500, "ServiceException", f"answer of {name} lost (simulated)")
         if status == 200:
             return self._send(200, payload, headers)
         if status == 500:  # the function returned an error: as Lambda answers it
@@ -122,9 +129,12 @@ class Handler(BaseHTTPRequestHandler):
         pass  # one line per invocation is logged by do_POST instead
 
 
-def start(upstream: str, port: int = 0, host: str = "127.0.0.1", quiet: bool = False):
-    """Serve in a background thread; returns (server, base_url)."""
-    handler = type("BoundHandler", (Handler,), {"upstream": urllib.parse.urlsplit(upstream), "quiet": quiet})
+def start(upstream: str, port: int = 0, host: str = "127.0.0.1", quiet: bool = False, lose_answer=None):
+    """Serve in a background thread; returns (server, base_url). `lose_answer(name) -> bool`,
+    if given, decides after each synchronous invocation whether its answer is lost."""
+    lose = None if lose_answer is None else staticmethod(lose_answer)
+    handler = type("BoundHandler", (Handler,), {"upstream": urllib.parse.urlsplit(upstream), "quiet": quiet,
+                                                "lose_answer": lose})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

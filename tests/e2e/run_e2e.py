@@ -120,16 +120,23 @@ SYNCS = {
 class Stack:
     """The emulator, the engine, the shim and cargo lambda watch, started and stopped together."""
 
-    def __init__(self, emulator_binary: str, log_dir: Path):
+    def __init__(self, emulator_binary: str, log_dir: Path, emulator_args: tuple = (),
+                 retry_delay_scale: float = 1.0, lose_answer=None, concurrency: int = 4,
+                 time_scale: float = 3600):
+        """`emulator_args`, `retry_delay_scale`, `lose_answer` (see lambda_shim.start), the
+        watch `concurrency` and the emulator's `time_scale` are for tests/e2e/soak.py; run_e2e
+        uses the defaults."""
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
-        self.emulator = subprocess.Popen([emulator_binary, "--time-scale", "3600"], stdout=subprocess.PIPE,
+        self.emulator = subprocess.Popen([emulator_binary, "--time-scale", str(time_scale), *emulator_args],
+                                         stdout=subprocess.PIPE,
                                          stderr=open(log_dir / "emulator.log", "w"), text=True)
         self.procs.append(self.emulator)
         self.emulator_url = self.emulator.stdout.readline().strip()
         watch_port = free_port()
-        self.shim, self.shim_url = lambda_shim.start(f"http://127.0.0.1:{watch_port}", quiet=True)
-        self.engine = sfn_engine.start(lambda_endpoint=self.shim_url)
+        self.shim, self.shim_url = lambda_shim.start(f"http://127.0.0.1:{watch_port}", quiet=True,
+                                                     lose_answer=lose_answer)
+        self.engine = sfn_engine.start(lambda_endpoint=self.shim_url, retry_delay_scale=retry_delay_scale)
         self.sfn = self.engine.client("stepfunctions")
         # Webhooks and events reach the functions the way Lambda delivers them: an Invoke by ARN.
         self.lam = boto3.client("lambda", endpoint_url=self.shim_url, region_name=sfn_engine.REGION,
@@ -171,7 +178,7 @@ class Stack:
         self.watch_log = log_dir / "watch.log"
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(watch_port), "--ignore-changes",
-             "--concurrency", "4"],
+             "--concurrency", str(concurrency)],
             cwd=ROOT, env=env, stdout=open(self.watch_log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(self.watch)
         wait_for_port(watch_port, 120)

@@ -3,11 +3,17 @@
 //! | request | effect |
 //! | --- | --- |
 //! | `GET /_emulator/health` | `{"ok": true}` |
-//! | `GET /_emulator/stats` | requests, highest rate per second and throttled count per action; tasks created |
+//! | `GET /_emulator/stats` | requests, highest rate per second and throttled count per action; tasks created; faults injected per kind |
 //! | `POST /_emulator/stats/reset` | zeroes the stats |
 //! | `GET /_emulator/faults` | the fault rules with uses left |
 //! | `POST /_emulator/faults` | adds a rule `{"cloud"?, "action"?, "kind", "times"?, "delay_ms"?}` (or a list) |
 //! | `DELETE /_emulator/faults` | removes every rule |
+//! | `GET /_emulator/faults/random` | the random faults in force (`null` when none) |
+//! | `POST /_emulator/faults/random` | `{"rate", "seed"?, "kinds"?, "cloud"?, "delay_ms"?}`: a fault at `rate` on every cloud action |
+//! | `DELETE /_emulator/faults/random` | stops random faults |
+//! | `GET /_emulator/outages` | the outage windows (cloud time) with the calls each failed, and the cloud time |
+//! | `POST /_emulator/outages` | `{"cloud", "seconds", "start_in_seconds"?, "kind"?}`: every call to `cloud` fails for `seconds` of cloud time |
+//! | `DELETE /_emulator/outages` | removes every outage |
 //! | `GET /_emulator/clock` | `{"cloud_now", "wall_now", "time_scale"}` |
 //! | `POST /_emulator/clock` | `{"advance_seconds"?: n, "time_scale"?: x}` |
 //! | `GET /_emulator/tasks` | every task with its phase and percent |
@@ -18,7 +24,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::faults::Fault;
+use crate::faults::{Fault, OutageSpec, RandomFaults};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::server::Shared;
 use crate::world::{Phase, TaskKind};
@@ -30,15 +36,28 @@ pub fn handle(shared: &Shared, request: &ApiRequest) -> ApiResponse {
         .trim_end_matches('/');
     match (request.method.as_str(), route) {
         ("GET", "health") => ApiResponse::json(200, &json!({"ok": true})),
-        ("GET", "stats") => ApiResponse::json(200, &shared.world().stats.snapshot()),
+        ("GET", "stats") => stats(shared),
         ("POST", "stats/reset") => {
             shared.world().stats.reset();
+            shared.faults().reset_counts();
             ApiResponse::json(200, &json!({"ok": true}))
         }
         ("GET", "faults") => ApiResponse::json(200, &shared.faults().pending()),
         ("POST", "faults") => add_faults(shared, request),
         ("DELETE", "faults") => {
             shared.faults().clear();
+            ApiResponse::json(200, &json!({"ok": true}))
+        }
+        ("GET", "faults/random") => ApiResponse::json(200, &shared.faults().random()),
+        ("POST", "faults/random") => set_random(shared, request),
+        ("DELETE", "faults/random") => {
+            shared.faults().set_random(None);
+            ApiResponse::json(200, &json!({"ok": true}))
+        }
+        ("GET", "outages") => outages(shared),
+        ("POST", "outages") => add_outage(shared, request),
+        ("DELETE", "outages") => {
+            shared.faults().clear_outages();
             ApiResponse::json(200, &json!({"ok": true}))
         }
         ("GET", "clock") => clock(shared),
@@ -73,6 +92,59 @@ fn add_faults(shared: &Shared, request: &ApiRequest) -> ApiResponse {
         Err(err) => return bad_request(&format!("fault: {err}")),
     }
     ApiResponse::json(200, &shared.faults().pending())
+}
+
+fn stats(shared: &Shared) -> ApiResponse {
+    let snapshot = shared.world().stats.snapshot();
+    let counts = shared.faults().counts();
+    ApiResponse::json(
+        200,
+        &json!({
+            "actions": snapshot.actions,
+            "tasks_created": snapshot.tasks_created,
+            "faults_injected": counts.faults_injected,
+            "outage_calls_failed": counts.outage_calls_failed,
+        }),
+    )
+}
+
+fn set_random(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    let random = match serde_json::from_slice::<RandomFaults>(&request.body) {
+        Ok(random) => random,
+        Err(err) => return bad_request(&format!("random faults: {err}")),
+    };
+    if let Err(err) = random.validate() {
+        return bad_request(&err.to_string());
+    }
+    shared.faults().set_random(Some(random));
+    ApiResponse::json(200, &shared.faults().random())
+}
+
+fn outages(shared: &Shared) -> ApiResponse {
+    let now = shared.world().clock.cloud_now();
+    let faults = shared.faults();
+    let outages: Vec<_> = faults
+        .outages()
+        .iter()
+        .map(|o| {
+            json!({"cloud": o.cloud, "kind": o.kind, "starts": o.starts, "ends": o.ends,
+                        "active": o.is_active(now), "calls_failed": o.calls_failed})
+        })
+        .collect();
+    ApiResponse::json(200, &json!({"cloud_now": now, "outages": outages}))
+}
+
+fn add_outage(shared: &Shared, request: &ApiRequest) -> ApiResponse {
+    let spec = match serde_json::from_slice::<OutageSpec>(&request.body) {
+        Ok(spec) => spec,
+        Err(err) => return bad_request(&format!("outage: {err}")),
+    };
+    if let Err(err) = spec.validate() {
+        return bad_request(&err.to_string());
+    }
+    let now = shared.world().clock.cloud_now();
+    let outage = shared.faults().add_outage(&spec, now);
+    ApiResponse::json(200, &outage)
 }
 
 fn clock(shared: &Shared) -> ApiResponse {

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use catalog::Catalog;
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, OutageSpec, RandomFaults};
 
 use crate::faults::Faults;
 use crate::server::Shared;
@@ -48,6 +48,10 @@ pub struct EmulatorConfig {
     /// How many cloud seconds pass per real second.
     pub time_scale: f64,
     pub faults: Vec<Fault>,
+    /// Random faults on every cloud action from the start, if any.
+    pub random_faults: Option<RandomFaults>,
+    /// Whole-cloud outages, `start_in_seconds` counted from the start (cloud time).
+    pub outages: Vec<OutageSpec>,
 }
 
 impl Default for EmulatorConfig {
@@ -59,6 +63,8 @@ impl Default for EmulatorConfig {
             catalog: Catalog::default_catalog(),
             time_scale: 1.0,
             faults: Vec::new(),
+            random_faults: None,
+            outages: Vec::new(),
         }
     }
 }
@@ -112,6 +118,11 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         .faults
         .into_iter()
         .for_each(|fault| faults.add(fault));
+    faults.set_random(config.random_faults);
+    let now = world.clock.cloud_now();
+    for outage in &config.outages {
+        faults.add_outage(outage, now);
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(world, faults));

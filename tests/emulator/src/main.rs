@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cloud_emulator::{Catalog, EmulatorConfig, Fault};
+use cloud_emulator::{Catalog, EmulatorConfig, Fault, OutageSpec, RandomFaults};
 
 #[derive(Parser, Debug)]
 #[command(name = "cloud-emulator", version, about)]
@@ -31,6 +31,14 @@ struct Args {
     /// KIND: server_error, throttle, reset, slow, truncated, lost.
     #[arg(long = "fault", value_parser = Fault::parse_flag)]
     faults: Vec<Fault>,
+    /// Random faults on every cloud action: RATE[:SEED[:KIND,KIND...[:CLOUD]]] (RATE from 0
+    /// to 1; `*` for the default: seed 0, every kind, every cloud).
+    #[arg(long = "fault-rate", value_name = "RATE[:SEED[:KINDS[:CLOUD]]]", value_parser = RandomFaults::parse_flag)]
+    random_faults: Option<RandomFaults>,
+    /// A whole-cloud outage CLOUD:SECONDS[:START_IN_SECONDS[:KIND]] in cloud seconds from the
+    /// start; KIND server_error (default) or reset (repeatable).
+    #[arg(long = "outage", value_parser = OutageSpec::parse_flag)]
+    outages: Vec<OutageSpec>,
 }
 
 fn parse_credential(text: &str) -> Result<(String, String), String> {
@@ -75,6 +83,8 @@ async fn main() -> ExitCode {
         catalog,
         time_scale: args.time_scale,
         faults: args.faults,
+        random_faults: args.random_faults,
+        outages: args.outages,
     };
     let emulator = match cloud_emulator::start(config).await {
         Ok(emulator) => emulator,

@@ -162,7 +162,8 @@ async fn cloud_answer(
 ) -> Result<Response<WireBody>, DropConnection> {
     let api = shared.cloud(cloud);
     let action = api.action(request);
-    let fault = shared.faults().take(cloud, &action);
+    let now = shared.world().clock.cloud_now();
+    let fault = shared.faults().next(cloud, &action, now);
     if let Some(fault) = &fault {
         match fault.kind {
             FaultKind::Reset => return Err(DropConnection),
