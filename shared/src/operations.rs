@@ -282,6 +282,23 @@ impl CloudClient {
             .collect()
     }
 
+    /// The statuses of one cloud's tasks (its module batches them); none asked for none.
+    async fn status_of_cloud(
+        &self,
+        cloud: Cloud,
+        tasks: &[TaskRef],
+    ) -> Vec<Result<TaskStatus, CloudError>> {
+        if tasks.is_empty() {
+            return Vec::new();
+        }
+        match cloud {
+            Cloud::Tencent => tencent::api::status(self, tasks).await,
+            Cloud::Alibaba => alibaba::api::status(self, tasks).await,
+            Cloud::Volcengine => volcengine::api::status(self, tasks).await,
+            Cloud::Huawei => huawei::api::status(self, tasks).await,
+        }
+    }
+
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
     /// cloud batches its calls, and the clouds are asked at the same time (a slow or
     /// unreachable cloud costs its own time, not the others'). A reference that breaks a rule
@@ -308,48 +325,21 @@ impl CloudClient {
             let refs = indexes.iter().map(|i| tasks[*i].clone()).collect();
             (indexes, refs)
         };
-        let (tencent, alibaba, volcengine, huawei) = (
+        let groups = [
             group(Cloud::Tencent),
             group(Cloud::Alibaba),
             group(Cloud::Volcengine),
             group(Cloud::Huawei),
+        ];
+        let [tencent, alibaba, volcengine, huawei] = &groups;
+        let answers = tokio::join!(
+            self.status_of_cloud(Cloud::Tencent, &tencent.1),
+            self.status_of_cloud(Cloud::Alibaba, &alibaba.1),
+            self.status_of_cloud(Cloud::Volcengine, &volcengine.1),
+            self.status_of_cloud(Cloud::Huawei, &huawei.1),
         );
-        let (tencent_statuses, alibaba_statuses, volcengine_statuses, huawei_statuses) = tokio::join!(
-            async {
-                if tencent.1.is_empty() {
-                    Vec::new()
-                } else {
-                    tencent::api::status(self, &tencent.1).await
-                }
-            },
-            async {
-                if alibaba.1.is_empty() {
-                    Vec::new()
-                } else {
-                    alibaba::api::status(self, &alibaba.1).await
-                }
-            },
-            async {
-                if volcengine.1.is_empty() {
-                    Vec::new()
-                } else {
-                    volcengine::api::status(self, &volcengine.1).await
-                }
-            },
-            async {
-                if huawei.1.is_empty() {
-                    Vec::new()
-                } else {
-                    huawei::api::status(self, &huawei.1).await
-                }
-            },
-        );
-        for (indexes, statuses) in [
-            (tencent.0, tencent_statuses),
-            (alibaba.0, alibaba_statuses),
-            (volcengine.0, volcengine_statuses),
-            (huawei.0, huawei_statuses),
-        ] {
+        let answers = [answers.0, answers.1, answers.2, answers.3];
+        for ((indexes, _), statuses) in groups.into_iter().zip(answers) {
             for (index, status) in indexes.into_iter().zip(statuses) {
                 results[index] = Some(status);
             }

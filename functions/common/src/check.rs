@@ -34,19 +34,12 @@ pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionErro
 /// A job given directly (`requests` and neither `starts` nor `tasks`) is checked the same
 /// way; any other input is a job state to check.
 async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
-    if let Some(document) = validate_request(&input) {
-        let job = app
-            .accept_job(document, None)
-            .map_err(|err| FunctionError::invalid(&err))?;
-        tracing::info!(job_id = %job.job_id, requests = job.requests.len(), "job accepted");
-        return Ok(job.to_value());
-    }
     let is_job = input.get("requests").is_some()
         && input.get("starts").is_none()
         && input.get("tasks").is_none();
-    if is_job {
+    if let Some(document) = validate_request(&input).or(is_job.then_some(&input)) {
         let job = app
-            .accept_job(&input, None)
+            .accept_job(document, None)
             .map_err(|err| FunctionError::invalid(&err))?;
         tracing::info!(job_id = %job.job_id, requests = job.requests.len(), "job accepted");
         return Ok(job.to_value());
