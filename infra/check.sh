@@ -49,12 +49,17 @@ python3 - "$template" <<'PY'
 import re, sys
 
 # Every value of an Action key (inline, flow list or block list) must be service:Name, no "*".
-bad, in_action, action_indent = [], False, 0
+# A Deny may say s3:* (e.g. "deny every request without TLS"): it grants nothing.
+bad, in_action, action_indent, deny = [], False, 0, False
 for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     body = line.split(" #", 1)[0].rstrip()
     if not body.strip() or body.strip().startswith("#"):
         continue
     indent = len(body) - len(body.lstrip())
+    if re.match(r"\s*- (Sid|Effect):", body):
+        deny = False
+    if re.match(r"\s*(?:- )?Effect:\s*Deny\s*$", body):
+        deny = True
     match = re.match(r"\s*(?:- )?(Not)?Action:\s*(.*)$", body)
     if match:
         in_action, action_indent = True, indent
@@ -65,6 +70,8 @@ for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
         in_action = False
         continue
     for value in re.findall(r"[^\s\[\],'\"]+", values):
+        if deny and re.fullmatch(r"[a-z0-9-]+:\*", value):
+            continue
         if "*" in value or not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", value):
             bad.append(f"line {number}: {value}")
 if bad:
