@@ -44,6 +44,7 @@ CLOUD_SK = "imgflow-emulator-sk"
 CLOUD_AK = "imgflow-emulator-ak"
 STATE_MACHINE = "imgflow-e2e-jobs"
 BUS = "imgflow-e2e"
+JOBS_BUCKET = "imgflow-e2e-jobs"
 FAST = {"deadline_seconds": 600, "wait": {"min_seconds": 1, "max_seconds": 2, "base_seconds": 1}}
 FUNCTIONS = ["start-export", "start-sync", "check-status"]
 
@@ -144,6 +145,8 @@ class Stack:
                                 **sfn_engine.CREDENTIALS)
         secrets = self.engine.client("secretsmanager")
         self.secret_arn = secrets.create_secret(Name="imgflow/e2e", SecretString=secret_document())["ARN"]
+        # The jobs bucket: the start functions keep their start records under starts/.
+        self.engine.client("s3").create_bucket(Bucket=JOBS_BUCKET)  # REGION is us-east-1
         events = self.engine.client("events")
         events.create_event_bus(Name=BUS)
         sqs = self.engine.client("sqs")
@@ -168,6 +171,7 @@ class Stack:
             "IMGFLOW_SECRET_ARN": self.secret_arn,
             "IMGFLOW_STATE_MACHINE_ARN": self.state_machine_arn,
             "IMGFLOW_CLOUD_ENDPOINT": self.emulator_url,
+            "IMGFLOW_JOBS_BUCKET": JOBS_BUCKET,
             "AWS_ACCESS_KEY_ID": "AKIDIMGFLOWE2E",
             "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
             "AWS_REGION": sfn_engine.REGION,

@@ -1,6 +1,7 @@
-//! Calls to the AWS JSON APIs the functions need (Step Functions and Secrets Manager),
-//! signed with SigV4 by the official `aws-sigv4` crate and sent with the project's own
-//! HTTP transport. The AWS SDK crates would add about a hundred crates to every build for
+//! Calls to the AWS APIs the functions need (Step Functions and Secrets Manager, and S3
+//! GetObject/PutObject for the start records), signed with SigV4 by the official `aws-sigv4`
+//! crate and sent with the project's own HTTP transport, which bounds every request by the
+//! invocation's deadline (`imgflow_shared::deadline`). The AWS SDK crates would add about a hundred crates to every build for
 //! five calls (measured; see functions/README.md).
 //!
 //! Credentials are the function's role credentials Lambda puts in the environment
@@ -21,6 +22,7 @@ use serde_json::Value;
 pub enum AwsService {
     StepFunctions,
     SecretsManager,
+    S3,
 }
 
 impl AwsService {
@@ -28,6 +30,7 @@ impl AwsService {
         match self {
             AwsService::StepFunctions => "states",
             AwsService::SecretsManager => "secretsmanager",
+            AwsService::S3 => "s3",
         }
     }
 
@@ -35,6 +38,8 @@ impl AwsService {
         match self {
             AwsService::StepFunctions => "AWSStepFunctions",
             AwsService::SecretsManager => "secretsmanager",
+            // S3 is no JSON API: its calls are `get_object` and `put_object_if_absent`.
+            AwsService::S3 => "s3",
         }
     }
 
@@ -42,6 +47,7 @@ impl AwsService {
         match self {
             AwsService::StepFunctions => "application/x-amz-json-1.0",
             AwsService::SecretsManager => "application/x-amz-json-1.1",
+            AwsService::S3 => "application/json",
         }
     }
 
@@ -49,6 +55,7 @@ impl AwsService {
         match self {
             AwsService::StepFunctions => "AWS_ENDPOINT_URL_SFN",
             AwsService::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            AwsService::S3 => "AWS_ENDPOINT_URL_S3",
         }
     }
 }
@@ -93,6 +100,7 @@ fn endpoint(
         let host = match service {
             AwsService::StepFunctions => format!("states.{region}.amazonaws.com"),
             AwsService::SecretsManager => format!("secretsmanager.{region}.amazonaws.com"),
+            AwsService::S3 => format!("s3.{region}.amazonaws.com"),
         };
         return Ok(Endpoint {
             scheme: Scheme::Https,
@@ -121,6 +129,17 @@ pub struct AwsClient {
     credentials: Credentials,
     step_functions: Endpoint,
     secrets_manager: Endpoint,
+    s3: Endpoint,
+    /// Whether S3 is a configured endpoint (path-style addressing) rather than AWS's.
+    s3_path_style: bool,
+}
+
+/// What a conditional PutObject (`If-None-Match: *`) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    Written,
+    /// An object already had the key (412 PreconditionFailed): it was left as it was.
+    AlreadyThere,
 }
 
 impl std::fmt::Debug for AwsClient {
@@ -154,6 +173,10 @@ impl AwsClient {
             transport,
             step_functions: endpoint(AwsService::StepFunctions, &region, lookup)?,
             secrets_manager: endpoint(AwsService::SecretsManager, &region, lookup)?,
+            s3: endpoint(AwsService::S3, &region, lookup)?,
+            s3_path_style: get("AWS_ENDPOINT_URL_S3")
+                .or_else(|| get("AWS_ENDPOINT_URL"))
+                .is_some(),
             region,
             credentials,
         }))
@@ -187,6 +210,121 @@ impl AwsClient {
         }
     }
 
+    /// S3 GetObject: the object's bytes, `None` when there is no such key (404; S3 answers
+    /// 404 rather than 403 only to a caller allowed s3:ListBucket). Retried like
+    /// [`call`](Self::call), and never past the invocation's deadline.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let mut jitter = imgflow_shared::retry::Jitter::from_clock();
+        let mut attempt = 0u32;
+        loop {
+            match self.s3_once("GET", bucket, key, &[], None).await {
+                Ok(response) if response.status == 200 => return Ok(Some(response.body)),
+                // A missing bucket is a 404 too (`NoSuchBucket`); only a missing key is "none".
+                // Without s3:ListBucket S3 answers a missing key 403, not 404.
+                Ok(response) if response.status == 404 => {
+                    let error = s3_error(&response);
+                    return match error.code.as_str() {
+                        "NoSuchBucket" => Err(error),
+                        _ => Ok(None),
+                    };
+                }
+                Ok(response) => {
+                    let error = s3_error(&response);
+                    if !(error.retryable() && attempt < 2 && pause(&mut jitter, attempt).await) {
+                        return Err(error);
+                    }
+                }
+                Err(error) => {
+                    if !(attempt < 2 && pause(&mut jitter, attempt).await) {
+                        return Err(error);
+                    }
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// S3 PutObject with `If-None-Match: *`: written only when the key is free; an existing
+    /// object is never replaced. Tried `attempts` times in all (full jitter), never past the
+    /// invocation's deadline. Repeating it is safe: a repeat after a lost answer finds the
+    /// object there.
+    pub async fn put_object_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        content_type: &str,
+        attempts: u32,
+    ) -> Result<Put, AwsError> {
+        let mut jitter = imgflow_shared::retry::Jitter::from_clock();
+        let mut attempt = 0u32;
+        loop {
+            let outcome = self
+                .s3_once("PUT", bucket, key, body, Some(content_type))
+                .await;
+            let error = match outcome {
+                Ok(response) if response.status == 200 => return Ok(Put::Written),
+                Ok(response) if response.status == 412 => return Ok(Put::AlreadyThere),
+                Ok(response) => s3_error(&response),
+                Err(error) => error,
+            };
+            if !(error.retryable()
+                && attempt + 1 < attempts
+                && pause(&mut jitter, attempt.min(4)).await)
+            {
+                return Err(error);
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn s3_once(
+        &self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<imgflow_shared::transport::RawResponse, AwsError> {
+        let fail = |code: &str, message: String| AwsError {
+            service: AwsService::S3,
+            code: code.to_owned(),
+            message,
+            status: None,
+            request_id: None,
+        };
+        let key = key.trim_start_matches('/');
+        let (host, path) = if self.s3_path_style {
+            let base = self.s3.path.trim_end_matches('/');
+            (self.s3.host.clone(), format!("{base}/{bucket}/{key}"))
+        } else {
+            (format!("{bucket}.{}", self.s3.host), format!("/{key}"))
+        };
+        let mut request = HttpRequest::new(method, host, path);
+        request.body = body.to_vec();
+        if let Some(content_type) = content_type {
+            request.set_header("content-type", content_type);
+            request.set_header("if-none-match", "*");
+        }
+        sigv4::sign(
+            &mut request,
+            self.s3.scheme.as_str(),
+            &Service::S3,
+            &self.region,
+            &self.credentials,
+            SystemTime::now(),
+        )
+        .map_err(|message| fail("Client.Signing", message))?;
+        self.transport
+            .send(self.s3.scheme, &request)
+            .await
+            .map_err(|err| match err {
+                TransportError::NotSent(m)
+                | TransportError::OutcomeUnknown(m)
+                | TransportError::Refused(m) => fail("Client.Transport", m),
+            })
+    }
+
     async fn call_once(
         &self,
         service: AwsService,
@@ -196,6 +334,7 @@ impl AwsClient {
         let endpoint = match service {
             AwsService::StepFunctions => &self.step_functions,
             AwsService::SecretsManager => &self.secrets_manager,
+            AwsService::S3 => &self.s3,
         };
         let fail = |code: &str, message: String| AwsError {
             service,
@@ -271,6 +410,36 @@ impl AwsClient {
             status: Some(response.status),
             request_id,
         })
+    }
+}
+
+/// Waits before retry `attempt` (full jitter on 200 ms × 2^attempt); `false`, without
+/// waiting, when the pause and another attempt would not fit before the deadline.
+async fn pause(jitter: &mut imgflow_shared::retry::Jitter, attempt: u32) -> bool {
+    let ceiling = 200.0 * f64::from(1u32 << attempt.min(10));
+    let pause = Duration::from_millis((ceiling * jitter.unit()) as u64);
+    if !imgflow_shared::deadline::allows(pause + Duration::from_secs(1)) {
+        return false;
+    }
+    tokio::time::sleep(pause).await;
+    true
+}
+
+/// An S3 error answer: `<Error><Code>…</Code><Message>…</Message></Error>`.
+fn s3_error(response: &imgflow_shared::transport::RawResponse) -> AwsError {
+    let text = String::from_utf8_lossy(&response.body);
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text.get(start..)?.find(&format!("</{name}>"))?;
+        text.get(start..start + end).map(str::to_owned)
+    };
+    AwsError {
+        service: AwsService::S3,
+        code: element("Code").unwrap_or_else(|| format!("Http{}", response.status)),
+        message: element("Message").unwrap_or_default(),
+        status: Some(response.status),
+        request_id: response.header("x-amz-request-id").map(str::to_owned),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod check;
 pub mod envelope;
 pub mod errors;
 pub mod logging;
+pub mod records;
 pub mod settings;
 pub mod sfn;
 pub mod start;

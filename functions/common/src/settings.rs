@@ -29,6 +29,9 @@ pub struct Settings {
     pub scheduled_job: Option<Value>,
     /// Regions beyond the clouds' closed lists, `cloud:region,...` (`IMGFLOW_EXTRA_REGIONS`).
     pub extra_regions: Option<String>,
+    /// The bucket of the start records (`IMGFLOW_JOBS_BUCKET`, prefix `starts/`); none on the
+    /// command line and in local runs, which then keep no records.
+    pub jobs_bucket: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Settings {
             .field("state_machine_arn", &self.state_machine_arn)
             .field("cloud_endpoint", &self.cloud_endpoint)
             .field("extra_regions", &self.extra_regions)
+            .field("jobs_bucket", &self.jobs_bucket)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +100,7 @@ impl Settings {
             cloud_endpoint: get("IMGFLOW_CLOUD_ENDPOINT"),
             scheduled_job,
             extra_regions: get("IMGFLOW_EXTRA_REGIONS"),
+            jobs_bucket: get("IMGFLOW_JOBS_BUCKET").map(|b| b.trim().to_owned()),
         })
     }
 }

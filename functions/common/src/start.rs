@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::app::{App, Function};
 use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
+use crate::records::StartRecords;
 use crate::sfn::{self, StartExecutionError};
 use crate::webhook;
 
@@ -43,6 +44,10 @@ pub async fn handle(
 /// whose lookup shows nothing created is `Cloud.Transient`, so the state machine retries it;
 /// one that may hide a running task is `Cloud.UnknownOutcome`, shown as unconfirmed. A bare
 /// request (or an item without a readable start time) looks for nothing first.
+///
+/// Before anything is sent, an item reads its start record (`records`): an earlier attempt's
+/// recorded answer is returned as it is. After the cloud accepted, the answer is recorded
+/// before it is returned.
 async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, FunctionError> {
     let index = input.get("index").and_then(Value::as_u64).unwrap_or(0);
     let job_id = input
@@ -80,9 +85,15 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         ),
         other => FunctionError::from(other),
     };
+    let records = item
+        .as_ref()
+        .and_then(|item| StartRecords::new(app, item, kind, &request));
     let outcome: StartOutcome = match kind {
         TaskKind::Export => {
             let request: ExportRequest = serde_json::from_value(request).map_err(invalid)?;
+            if let Some(answer) = adopt_recorded(records.as_ref(), &job_id, index).await? {
+                return Ok(answer);
+            }
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting an export");
             match &item {
                 Some(item) => app.cloud.start_export_item(&request, item).await,
@@ -92,6 +103,9 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         }
         TaskKind::Sync => {
             let request: SyncRequest = serde_json::from_value(request).map_err(invalid)?;
+            if let Some(answer) = adopt_recorded(records.as_ref(), &job_id, index).await? {
+                return Ok(answer);
+            }
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting a copy");
             match &item {
                 Some(item) => app.cloud.start_sync_item(&request, item).await,
@@ -100,6 +114,10 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
             .map_err(start_failed)?
         }
     };
+    // Kept before answering: an answer Lambda loses from here on is adopted by the retry.
+    if let Some(records) = &records {
+        records.write(&outcome).await;
+    }
     for task in &outcome.tasks {
         tracing::info!(
             %job_id,
@@ -116,6 +134,36 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
         tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
     }
     Ok(json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}))
+}
+
+/// The answer an earlier attempt of this item recorded, if any (see `records`): returned
+/// as it was, without asking the cloud.
+async fn adopt_recorded(
+    records: Option<&StartRecords<'_>>,
+    job_id: &str,
+    index: u64,
+) -> Result<Option<Value>, FunctionError> {
+    let Some(records) = records else {
+        return Ok(None);
+    };
+    let Some(outcome) = records.read().await? else {
+        return Ok(None);
+    };
+    for task in &outcome.tasks {
+        tracing::info!(
+            %job_id,
+            index,
+            cloud = %task.cloud,
+            region = %task.region,
+            image_id = %task.image_id,
+            task_id = task.task_id.as_deref().unwrap_or(""),
+            destination_region = task.destination_region.as_deref().unwrap_or(""),
+            "an earlier attempt's task adopted from its start record"
+        );
+    }
+    Ok(Some(
+        json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}),
+    ))
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,

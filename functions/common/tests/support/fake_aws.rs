@@ -2,6 +2,10 @@
 //! answers `ExecutionDoesNotExist`, StartExecution answers the execution's ARN, ListExecutions
 //! an empty list. Tests read the recorded calls (what would have been started, under which
 //! name), where the counting listener only tells that something connected.
+//!
+//! It is also a path-style S3 of GetObject and PutObject (with `If-None-Match: *`, 412 when
+//! the key exists), recorded as `GetObject`/`PutObject` calls with the key as `body.key`;
+//! tests read and plant objects with [`Calls::object`] and [`Calls::put`].
 
 use std::sync::{Arc, Mutex};
 
@@ -16,9 +20,34 @@ pub struct Call {
 }
 
 #[derive(Clone, Default)]
-pub struct Calls(Arc<Mutex<Vec<Call>>>);
+pub struct Calls(
+    Arc<Mutex<Vec<Call>>>,
+    Arc<Mutex<std::collections::BTreeMap<String, Vec<u8>>>>,
+);
 
 impl Calls {
+    /// The S3 object at `/bucket/key`.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.1
+            .lock()
+            .expect("objects")
+            .get(&format!("/{bucket}/{key}"))
+            .cloned()
+    }
+
+    /// Plants an S3 object.
+    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        self.1
+            .lock()
+            .expect("objects")
+            .insert(format!("/{bucket}/{key}"), body.to_vec());
+    }
+
+    /// The recorded calls of `action` (`GetObject`, `PutObject`, `StartExecution`).
+    pub fn count(&self, action: &str) -> usize {
+        self.all().iter().filter(|c| c.action == action).count()
+    }
+
     pub fn all(&self) -> Vec<Call> {
         self.0.lock().expect("calls").clone()
     }
@@ -76,6 +105,45 @@ async fn serve(mut socket: tokio::net::TcpStream, calls: Calls) {
         let mut body = vec![0u8; length];
         if socket.read_exact(&mut body).await.is_err() {
             return;
+        }
+        if action.is_empty() {
+            let mut words = head.split_whitespace();
+            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let path = path.split('?').next().unwrap_or("").to_owned();
+            let (status, answer, action) = match method {
+                "get" => match calls.1.lock().expect("objects").get(&path) {
+                    Some(object) => (200, object.clone(), "GetObject"),
+                    None => (
+                        404,
+                        b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".to_vec(),
+                        "GetObject",
+                    ),
+                },
+                "put" => {
+                    let mut objects = calls.1.lock().expect("objects");
+                    if header("if-none-match").as_deref() == Some("*") && objects.contains_key(&path) {
+                        (412, b"<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>".to_vec(), "PutObject")
+                    } else {
+                        objects.insert(path.clone(), body.clone());
+                        (200, Vec::new(), "PutObject")
+                    }
+                }
+                _ => (405, Vec::new(), "S3"),
+            };
+            calls.0.lock().expect("calls").push(Call {
+                action: action.to_owned(),
+                body: json!({"key": path}),
+            });
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n",
+                answer.len()
+            );
+            if socket.write_all(head.as_bytes()).await.is_err()
+                || socket.write_all(&answer).await.is_err()
+            {
+                return;
+            }
+            continue;
         }
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let (status, answer) = match action.as_str() {
