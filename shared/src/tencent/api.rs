@@ -8,15 +8,23 @@
 //!   one `DescribeImages` (at most 100 ids per call) lists the source images, then each object
 //!   of the export gets a COS `HEAD` in the request's bucket and region:
 //!   - every object exists with its size → `Succeeded` with `TaskResult::Export`;
-//!   - an object is missing → `Running` (no progress: CVM reports none for exports), whether
-//!     the export still runs or COS lags behind it;
+//!   - an object is missing → an `ExportImages` dry run of the image (`DryRun`, documented as
+//!     "checks whether the image can be exported") asks whether an export of it still runs:
+//!     refused `InvalidParameterValue.InvalidImageState` (CVM's refusal of a second export
+//!     while one runs) → `Running` (no progress: CVM reports none for exports); passed
+//!     (`DryRunOperation`) on two checks in a row, the objects still missing →
+//!     `Failed`, coded `Export.EndedWithoutObjects` (inferred: no API names a failed export);
+//!     any other answer proves nothing → `Running`;
 //!   - the source is `CREATEFAILED`/`IMPORTFAILED` → `Failed`, the state word as the reason;
 //!   - the source is no longer listed → `Succeeded` if every object exists (an image may be
 //!     deleted once exported), else `Failed`.
 //!
-//!   An export that fails inside CVM leaves its source `NORMAL` and simply never writes its
-//!   objects, and no API says so: such an export stays `Running`, and ending it at the job's
-//!   deadline is the caller's concern. `cloud_state` is the source image's `ImageState`.
+//!   An export that fails inside CVM leaves its source `NORMAL` and never writes its objects;
+//!   no API says so (the SDK's `ImageState` values have no export word, `DescribeTaskInfo` is
+//!   about maintenance tasks, and nothing takes the `TaskId`). What is observable is that the
+//!   image is free again: the dry run above. The rule is inferred from those documented
+//!   behaviours, not from a documented failure state. An image another export holds keeps the
+//!   task `Running` until the job's deadline. `cloud_state` is the source image's `ImageState`.
 //! - Copies: per destination region, one `DescribeImages` (at most 100 ids per call) of the
 //!   destination images: `SYNCING`/`CREATING` is `Running` with `SyncPercent`, `CREATEFAILED`
 //!   is `Failed` (the state word is the only reason CVM gives), and `NORMAL` is `Running` at

@@ -338,11 +338,68 @@ async fn status_of(
         };
         return Ok(failed(task, word, reason));
     }
-    Ok(match prove_objects(client, task).await? {
-        Some(objects) => succeeded(task, word, objects),
-        // The objects appear only when the export is done (and COS may lag behind it).
-        None => task_status(task.clone(), TaskState::Running, None, word),
-    })
+    if let Some(objects) = prove_objects(client, task).await? {
+        return Ok(succeeded(task, word, objects));
+    }
+    // The objects appear only when the export is done. Whether it still runs is asked of
+    // ExportImages itself: see `image_is_free`.
+    let mut seen = task.clone();
+    if !image_is_free(client, task).await? {
+        seen.confirmations = 0;
+        return Ok(task_status(seen, TaskState::Running, None, word));
+    }
+    if task.confirmations >= 1 {
+        let reason = CloudReason {
+            code: Some(ENDED_WITHOUT_OBJECTS.to_owned()),
+            message: format!(
+                "the export of {} ended without writing its objects: on two checks in a row \
+                 CVM would take a new export of the image (ExportImages DryRun passed, so no \
+                 export of it runs) and {} did not exist",
+                task.image_id,
+                task.objects.first().map_or("", |o| o.key.as_str())
+            ),
+        };
+        return Ok(failed(task, word, reason));
+    }
+    // Once is not enough: the export may have finished between the HEAD and the dry run.
+    seen.confirmations = 1;
+    Ok(task_status(seen, TaskState::Running, None, word))
+}
+
+/// The code of an export that ended without its objects (no cloud code exists for it).
+pub const ENDED_WITHOUT_OBJECTS: &str = "Export.EndedWithoutObjects";
+
+/// Whether no export of the task's image runs, asked the only way CVM answers it: an
+/// `ExportImages` dry run of the image into the task's bucket ("检测镜像是否支持导出", the SDK's
+/// words for DryRun). CVM refuses an export of an image while one runs
+/// (`InvalidParameterValue.InvalidImageState`): `false`. `DryRunOperation` (the dry run
+/// passed): `true`. Any other refusal (an export limit, a role or bucket the dry run cannot
+/// use) proves nothing: `false`, the export stays running. A retryable failure is the check's
+/// error. The dry run is sent without the start's `RoleName`, which the TaskRef does not keep.
+async fn image_is_free(client: &CloudClient, task: &TaskRef) -> Result<bool, CloudError> {
+    let Some(first) = task.objects.first() else {
+        return Ok(false);
+    };
+    let format = first
+        .key
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_uppercase)
+        .filter(|f| matches!(f.as_str(), "RAW" | "QCOW2" | "VHD" | "VMDK"))
+        .unwrap_or_else(|| "QCOW2".to_owned());
+    let body = json!({
+        "BucketName": first.bucket,
+        "ImageIds": [task.image_id],
+        "ExportFormat": format,
+        "DryRun": true,
+    });
+    match wire::call(client, "ExportImages", &task.region, &body, Repeat::Safe).await {
+        Err(err) if err.code == "DryRunOperation" => Ok(true),
+        Err(err) if err.code == BUSY => Ok(false),
+        Err(err) if err.retryable => Err(err),
+        // An answer without an error would be a dry run CVM did not honour: nothing is proven.
+        Ok(_) | Err(_) => Ok(false),
+    }
 }
 
 /// The source is no longer listed. If every object exists the export finished before the
