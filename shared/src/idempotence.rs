@@ -15,6 +15,12 @@
 //! | Huawei copy | `ListImages` by name in the destination, made from the source (`__data_origin`), created in the window | as above |
 //! | Tencent export | no task listing: a finished export is found by a `HEAD` of its objects (their names follow from the image's snapshots) written in the window | a running export cannot be found: CVM refuses the second one (`InvalidParameterValue.InvalidImageState`), a conflict coded unconfirmed |
 //! | Huawei export | no job listing: a finished export is found by a `HEAD` of its object written in the window | a running export cannot be found: IMS refuses the second one (`IMG.0148`, `IMG.0070`), a conflict coded unconfirmed |
+//! | every cloud and kind, first | the start record `s3://$IMGFLOW_JOBS_BUCKET/starts/<SHA-256 of job, index, window, kind>.json`, written by the start function (`If-None-Match: *`) after the cloud accepted and before it answers, read by every attempt before anything is sent (functions/common/src/records.rs); a record naming another item or request, or not a record, is ignored with a warning | an answer lost *before* the record was written (the cloud's answer to the function lost, or the function dying between the two) falls back to the rows above; a Tencent or Huawei export that failed in that gap cannot be found |
+//!
+//! The start record (last row) is kept by the start function, not by the cloud modules: it
+//! is what closes a lost Lambda answer after the first task already failed (a failed Tencent or
+//! Huawei export leaves nothing to find, and the cloud would take a second one). Without
+//! `IMGFLOW_JOBS_BUCKET` (the command line, local runs) only the rows above apply.
 //!
 //! The rules every cloud module follows when it is given a `StartItem`:
 //! - It looks first. Exactly one match in the window is adopted; nothing older than the
