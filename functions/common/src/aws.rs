@@ -483,6 +483,62 @@ mod tests {
     }
 
     #[test]
+    fn s3_is_path_style_on_a_configured_endpoint_and_virtual_hosted_on_aws() {
+        let creds = [
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
+        let real = AwsClient::from_env_with(&env(&creds))
+            .expect("ok")
+            .expect("a client");
+        assert_eq!(
+            (real.s3.host.as_str(), real.s3_path_style),
+            ("s3.eu-west-1.amazonaws.com", false)
+        );
+        let mut local = creds.to_vec();
+        local.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"));
+        local.push(("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:7000/s3"));
+        let local = AwsClient::from_env_with(&env(&local))
+            .expect("ok")
+            .expect("a client");
+        assert_eq!(
+            (
+                local.s3.host.as_str(),
+                local.s3.path.as_str(),
+                local.s3_path_style
+            ),
+            ("127.0.0.1:7000", "/s3", true)
+        );
+    }
+
+    #[test]
+    fn an_s3_error_keeps_its_code_message_and_request_id() {
+        let response = imgflow_shared::transport::RawResponse {
+            status: 404,
+            headers: vec![("x-amz-request-id".into(), "R1".into())],
+            body: b"<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>".to_vec(),
+        };
+        let error = s3_error(&response);
+        assert_eq!(
+            (
+                error.code.as_str(),
+                error.status,
+                error.request_id.as_deref()
+            ),
+            ("NoSuchBucket", Some(404), Some("R1"))
+        );
+        assert!(!error.retryable());
+        let bare = imgflow_shared::transport::RawResponse {
+            status: 503,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        assert_eq!(s3_error(&bare).code, "Http503");
+        assert!(s3_error(&bare).retryable());
+    }
+
+    #[test]
     fn no_credentials_means_no_client_and_a_region_is_required() {
         assert!(AwsClient::from_env_with(&env(&[])).expect("ok").is_none());
         let no_region = AwsClient::from_env_with(&env(&[

@@ -242,3 +242,44 @@ impl<'a> StartRecords<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_the_same_for_every_attempt_safe_and_new_for_each_item() {
+        let item = StartItem::new("nightly web/../ü?", 2, "2026-12-04T18:00:00.5Z").expect("item");
+        let again = StartItem::new("nightly web/../ü?", 2, "2026-12-04T18:00:00Z").expect("item");
+        let key = key(&item, TaskKind::Export);
+        assert_eq!(key, super::key(&again, TaskKind::Export));
+        assert!(
+            key.starts_with("starts/") && key.ends_with(".json"),
+            "{key}"
+        );
+        let name = &key["starts/".len()..key.len() - ".json".len()];
+        assert!(
+            name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
+        for other in [
+            super::key(
+                &StartItem {
+                    index: 3,
+                    ..item.clone()
+                },
+                TaskKind::Export,
+            ),
+            super::key(
+                &StartItem {
+                    since: item.since + 1,
+                    ..item.clone()
+                },
+                TaskKind::Export,
+            ),
+            super::key(&item, TaskKind::Sync),
+        ] {
+            assert_ne!(key, other);
+        }
+    }
+}
