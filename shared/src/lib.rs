@@ -13,6 +13,7 @@ pub mod huawei;
 pub mod idempotence;
 pub mod job;
 pub mod model;
+pub mod names;
 pub mod operations;
 pub mod protocol;
 pub mod regions;

@@ -58,6 +58,25 @@ pub struct ExportImage {
 }
 
 impl ExportImage {
+    /// The export of one image, its prefix rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            prefix: self
+                .prefix
+                .as_deref()
+                .map(|p| crate::names::render("prefix", p, values).map(|p| p.into_owned()))
+                .transpose()?,
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -69,7 +88,9 @@ impl ExportImage {
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
         if let Some(prefix) = &self.prefix {
-            validate::alphanumeric("prefix", prefix, 30)?;
+            let prefix =
+                crate::names::probe("prefix", prefix, &self.image_id, self.select.is_some())?;
+            validate::alphanumeric("prefix", &prefix, 30)?;
         }
         if let Some(role) = &self.role_name {
             validate::char_length("role_name", role, 1, 64)?;
@@ -108,6 +129,25 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: self
+                .image_name
+                .as_deref()
+                .map(|n| crate::names::render("image_name", n, values).map(|n| n.into_owned()))
+                .transpose()?,
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -123,7 +163,9 @@ impl CopyImage {
             &self.region,
         )?;
         if let Some(name) = &self.image_name {
-            image_name("image_name", name)?;
+            let name =
+                crate::names::probe("image_name", name, &self.image_id, self.select.is_some())?;
+            image_name("image_name", &name)?;
         }
         if let Some(description) = &self.description {
             validate::char_length("description", description, 2, 256)?;

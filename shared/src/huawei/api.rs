@@ -43,6 +43,8 @@
 //! - a destination region without a configured project is refused before anything is sent:
 //!   its copy could never be followed.
 
+pub mod list;
+
 use serde_json::{Value, json};
 
 use crate::Cloud;

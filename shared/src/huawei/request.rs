@@ -49,6 +49,21 @@ pub struct ExportImage {
 }
 
 impl ExportImage {
+    /// The export of one image, its object key rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            object_key: crate::names::render("object_key", &self.object_key, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -59,7 +74,19 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
-        file_name("object_key", &self.object_key)?;
+        if self.select.is_some() && !self.object_key.contains("{image_id}") {
+            return Err(ValidationError::new(
+                "object_key",
+                "must contain {image_id} with `select` (each selected image needs its own object), e.g. `backups/{date}/{image_id}.qcow2`",
+            ));
+        }
+        let key = crate::names::probe(
+            "object_key",
+            &self.object_key,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        file_name("object_key", &key)?;
         match (self.quick_export, self.file_format) {
             (true, Some(_)) => Err(ValidationError::new(
                 "file_format",
@@ -104,6 +131,21 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -118,7 +160,13 @@ impl CopyImage {
             &self.destination_regions,
             &self.region,
         )?;
-        image_name("image_name", &self.image_name)?;
+        let name = crate::names::probe(
+            "image_name",
+            &self.image_name,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        image_name("image_name", &name)?;
         if let Some(description) = &self.description {
             validate::char_length("description", description, 0, 1024)?;
             if description.contains(['<', '>', '\r', '\n']) {

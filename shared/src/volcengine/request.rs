@@ -34,7 +34,28 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
-        validate::alphanumeric("prefix", &self.prefix, 30)
+        let prefix = crate::names::probe(
+            "prefix",
+            &self.prefix,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        validate::alphanumeric("prefix", &prefix, 30)
+    }
+
+    /// The export of one image, its prefix rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            prefix: crate::names::render("prefix", &self.prefix, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
     }
 
     /// The object the export writes (ExportImage's documented naming).
@@ -66,13 +87,28 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.select.is_some() {
-            // A retried copy is found by its name in the destination: one name for several
-            // selected images could not tell their copies apart.
+        if self.select.is_some() && !self.image_name.contains("{image_id}") {
+            // A retried copy is found by its name in the destination: each selected image's
+            // copies need a name of their own.
             return Err(ValidationError::new(
-                "select",
-                "is not supported for Volcengine copies yet (a retry finds each copy by its one `image_name`); give `image_id`",
+                "image_name",
+                "must contain {image_id} with `select` (a retry finds each copy by its name, so each image's copies need their own), e.g. `backup-{image_id}`",
             ));
         }
         validate::region("region", &self.region)?;
@@ -88,7 +124,13 @@ impl CopyImage {
             &self.destination_regions,
             &self.region,
         )?;
-        image_name("image_name", &self.image_name)?;
+        let name = crate::names::probe(
+            "image_name",
+            &self.image_name,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        image_name("image_name", &name)?;
         if let Some(description) = &self.description {
             description_text("description", description)?;
         }
