@@ -21,6 +21,7 @@ pub mod retry;
 pub mod select;
 pub mod sign_check;
 pub mod signing;
+pub mod skip;
 pub mod storage;
 pub mod tencent;
 pub mod transport;

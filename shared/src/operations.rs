@@ -24,6 +24,33 @@ pub struct Plan<R> {
     pub list_calls: usize,
 }
 
+/// The image ids of one concrete request.
+pub trait PlanRequest {
+    fn image_ids(&self) -> Vec<String>;
+}
+
+impl PlanRequest for ExportRequest {
+    fn image_ids(&self) -> Vec<String> {
+        match self {
+            ExportRequest::Tencent(r) => r.image_ids.clone(),
+            ExportRequest::Alibaba(r) => vec![r.image_id.clone()],
+            ExportRequest::Volcengine(r) => vec![r.image_id.clone()],
+            ExportRequest::Huawei(r) => vec![r.image_id.clone()],
+        }
+    }
+}
+
+impl PlanRequest for SyncRequest {
+    fn image_ids(&self) -> Vec<String> {
+        vec![match self {
+            SyncRequest::Tencent(r) => r.image_id.clone(),
+            SyncRequest::Alibaba(r) => r.image_id.clone(),
+            SyncRequest::Volcengine(r) => r.image_id.clone(),
+            SyncRequest::Huawei(r) => r.image_id.clone(),
+        }]
+    }
+}
+
 /// Why a start did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StartError {
@@ -68,8 +95,15 @@ impl CloudClient {
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_export(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
-        let mut tasks = Vec::new();
-        for one in &plan.requests {
+        let (requests, mut tasks) = if request.skip_existing() {
+            let created = self
+                .creation_times(request.cloud(), request.region(), &plan)
+                .await?;
+            crate::skip::exports(self, plan.requests, &created, started_at).await?
+        } else {
+            (plan.requests, Vec::new())
+        };
+        for one in &requests {
             tasks.extend(match one {
                 ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
                 ExportRequest::Alibaba(r) => {
@@ -125,8 +159,16 @@ impl CloudClient {
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_sync(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
-        let (mut tasks, mut failures): (Vec<TaskRef>, Vec<StartFailure>) = (Vec::new(), Vec::new());
-        for one in &plan.requests {
+        let (requests, mut tasks) = if request.skip_existing() {
+            let created = self
+                .creation_times(request.cloud(), request.region(), &plan)
+                .await?;
+            crate::skip::copies(self, plan.requests, &created, started_at).await?
+        } else {
+            (plan.requests, Vec::new())
+        };
+        let mut failures: Vec<StartFailure> = Vec::new();
+        for one in &requests {
             let (started, failed) = match one {
                 SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
                 SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
@@ -160,6 +202,27 @@ impl CloudClient {
             Cloud::Huawei => huawei::api::list::list(self, region, selector, now).await?,
         };
         Ok((select::choose(selector, listed, now)?, calls))
+    }
+
+    /// The creation time of every image a plan acts on: from the selection, or (image ids)
+    /// from the cloud's listing of each.
+    async fn creation_times<R: PlanRequest>(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        plan: &Plan<R>,
+    ) -> Result<std::collections::HashMap<String, u64>, StartError> {
+        if let Some(matched) = &plan.matched {
+            return Ok(matched
+                .iter()
+                .map(|i| (i.id.clone(), i.created_at))
+                .collect());
+        }
+        let ids: Vec<String> = plan.requests.iter().flat_map(R::image_ids).collect();
+        Ok(
+            crate::skip::creation_times(self, cloud, region, ids.iter().map(String::as_str))
+                .await?,
+        )
     }
 
     /// The images a request's selector matches at `since` (none without `select`), with the
@@ -347,6 +410,10 @@ impl CloudClient {
         let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
         for (index, task) in tasks.iter().enumerate() {
             match task.validate(self.endpoints()) {
+                // Nothing was started: what was found is read again, without the cloud's task.
+                Ok(()) if task.skipped => {
+                    results[index] = Some(crate::skip::status(self, task).await);
+                }
                 Ok(()) => by_cloud.entry(task.cloud).or_default().push(index),
                 Err(invalid) => {
                     results[index] = Some(Err(CloudError::new(

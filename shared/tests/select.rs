@@ -227,6 +227,7 @@ async fn a_tencent_export_by_selector_starts_and_a_retry_selects_the_same() {
         select: Some(selector(serde_json::json!({
             "name": "sel-a", "tags": {"backup": "nightly"}, "newest_per_name": 4
         }))),
+        skip_existing: false,
         format: Default::default(),
         file_name_prefixes: vec!["nightly".into()],
         only_export_root_disk: false,
@@ -299,6 +300,7 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
         select: Some(selector(serde_json::json!({
             "name": "sel-*", "newest_per_name": 1
         }))),
+        skip_existing: false,
         destination_regions: vec![SHANGHAI.into()],
         image_name: None,
         image_set_required: true,
@@ -589,6 +591,7 @@ async fn an_alibaba_export_by_selector_gives_each_image_its_own_token_and_a_retr
         select: Some(selector(serde_json::json!({
             "name": "sel-*", "tags": {"backup": "nightly"}, "newest_per_name": 3
         }))),
+        skip_existing: false,
         bucket: "imgflow-oss-backup".into(),
         prefix: Some("nightly".into()),
         format: Default::default(),
@@ -730,4 +733,90 @@ async fn a_300_image_selection_costs_three_list_calls_per_cloud() {
             fleet.cloud
         );
     }
+}
+
+/// `skip_existing` on copies (issue 14, item 4): a rerun finds the copy an earlier run made in
+/// one destination (a ready image of the copy's name, which carries the source's id, created
+/// after the source) and reports it skipped with that image's id, and copies into the
+/// destination that has none.
+#[tokio::test]
+async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    HUAWEI.add(&emulator);
+    let copy = |destinations: &[&str]| -> SyncRequest {
+        serde_json::from_value(serde_json::json!({
+            "cloud": "huawei", "region": HUAWEI.region,
+            "select": {"name": "sel-b", "newest_per_name": 1},
+            "destination_regions": destinations, "image_name": "bk-{image_id}",
+            "agency_name": "ims_admin_agency", "skip_existing": true
+        }))
+        .expect("parses")
+    };
+    let first_item = StartItem {
+        job_id: "nightly".into(),
+        index: 0,
+        since: cloud_now(&emulator),
+    };
+    let first = client
+        .start_sync_item(&copy(&["cn-east-3"]), &first_item)
+        .await
+        .expect("the copy starts");
+    assert_eq!(first.tasks.len(), 1);
+    assert!(!first.tasks[0].skipped);
+    advance(&emulator, 86_400.0);
+    let mut made = None;
+    let mut tasks = first.tasks.clone();
+    for _ in 0..6 {
+        let status = client.status(&tasks).await.remove(0).expect("a status");
+        tasks = vec![status.task.clone()];
+        if let Some(imgflow_shared::model::TaskResult::Sync { images }) = status.result {
+            made = Some(images[0].image_id.clone());
+            break;
+        }
+        advance(&emulator, 3600.0);
+    }
+    let made = made.expect("the first copy succeeded");
+
+    let second_item = StartItem {
+        since: cloud_now(&emulator),
+        ..first_item
+    };
+    let second = client
+        .start_sync_item(&copy(&["cn-east-3", "ap-southeast-1"]), &second_item)
+        .await
+        .expect("the rerun starts");
+    let skipped: Vec<_> = second.tasks.iter().filter(|t| t.skipped).collect();
+    let started: Vec<_> = second.tasks.iter().filter(|t| !t.skipped).collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].destination_region.as_deref(), Some("cn-east-3"));
+    assert_eq!(
+        skipped[0].destination_image_id.as_deref(),
+        Some(made.as_str())
+    );
+    assert_eq!(started.len(), 1);
+    assert_eq!(
+        started[0].destination_region.as_deref(),
+        Some("ap-southeast-1")
+    );
+    // The skipped copy is a success at once, naming the image found.
+    let status = client
+        .status(std::slice::from_ref(skipped[0]))
+        .await
+        .remove(0)
+        .expect("a status");
+    assert_eq!(status.state, TaskState::Succeeded);
+    assert_eq!(status.cloud_state, "skipped");
+
+    // A name without {image_id} cannot tell the copies apart: refused with skip_existing.
+    let unnamed: SyncRequest = serde_json::from_value(serde_json::json!({
+        "cloud": "huawei", "region": HUAWEI.region, "image_id": HUAWEI.id(1),
+        "destination_regions": ["cn-east-3"], "image_name": "backup {date}",
+        "agency_name": "ims_admin_agency", "skip_existing": true
+    }))
+    .expect("parses");
+    assert_eq!(
+        unnamed.validate().map_err(|e| e.field),
+        Err("image_name".to_owned())
+    );
 }

@@ -41,6 +41,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `OSSBucket`.
     pub bucket: String,
     /// `OSSPrefix`: 1 to 30 letters or digits.
@@ -87,6 +91,12 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
+        if self.skip_existing {
+            return Err(ValidationError::new(
+                "skip_existing",
+                "is not supported on Alibaba exports: OSS objects are named after the export task, which a rerun cannot know",
+            ));
+        }
         if let Some(prefix) = &self.prefix {
             let prefix =
                 crate::names::probe("prefix", prefix, &self.image_id, self.select.is_some())?;
@@ -114,6 +124,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegionId`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `DestinationImageName`.
@@ -250,6 +264,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-oss-backup".into(),
             prefix: Some("web2025".into()),
             format: ImageFormat::Qcow2,
@@ -290,6 +305,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-shanghai".into(), "cn-beijing".into()],
             image_name: Some("web-copy".into()),
             description: None,

@@ -36,6 +36,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// The OBS bucket (the part of `bucket_url` before `:`).
     pub bucket: String,
     /// The object to write (the part of `bucket_url` after `:`).
@@ -116,6 +120,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `region` of each call.
     pub destination_regions: Vec<String>,
     /// `name` of the copies.
@@ -242,6 +250,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-obs-backup".into(),
             object_key: "exports/web.qcow2".into(),
             file_format: Some(FileFormat::Qcow2),
@@ -316,6 +325,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-east-3".into()],
             image_name: "web copy".into(),
             description: None,

@@ -455,6 +455,7 @@ mod tests {
                 objects: vec![],
                 started_at: 100,
                 confirmations: 1,
+                skipped: false,
             },
             100,
         )

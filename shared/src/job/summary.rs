@@ -31,6 +31,10 @@ pub struct TaskSummary {
     /// Whether the job asked the cloud to cancel the task it gave up on (Alibaba copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<bool>,
+    /// Already done when the job started (`skip_existing`): nothing was started, and `result`
+    /// is what was found. A skipped task is a succeeded one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +59,11 @@ pub struct JobSummary {
     /// The last check's time: when the job ended, once it has.
     pub finished_at: u64,
     pub duration_seconds: u64,
+    /// Succeeded tasks, the skipped ones included.
     pub tasks_succeeded: usize,
+    /// Of the succeeded tasks, those already done when the job started (`skip_existing`).
+    #[serde(default)]
+    pub tasks_skipped: usize,
     pub tasks_total: usize,
     pub items: Vec<ItemSummary>,
     /// How many items were left out because the summary would not fit in a state (256 KiB).
@@ -106,6 +114,7 @@ impl JobSummary {
                     // A start the caller did not know counts from the job's start.
                     duration_seconds: end.saturating_sub(task.task.started_at.max(started_at)),
                     cancelled: task.cancelled,
+                    skipped: task.task.skipped,
                 });
         }
         for error in start_errors {
@@ -131,6 +140,10 @@ impl JobSummary {
             tasks_succeeded: tasks
                 .iter()
                 .filter(|t| t.state == TrackedState::Succeeded)
+                .count(),
+            tasks_skipped: tasks
+                .iter()
+                .filter(|t| t.task.skipped && t.state == TrackedState::Succeeded)
                 .count(),
             tasks_total: tasks.len(),
             items,
@@ -195,6 +208,7 @@ mod tests {
                         objects: objects.to_vec(),
                         started_at: 1_795_485_600,
                         confirmations: 0,
+                        skipped: false,
                     },
                     1_795_485_600,
                 );

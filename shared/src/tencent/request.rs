@@ -45,6 +45,10 @@ pub struct ExportImages {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `ExportFormat`.
     #[serde(default)]
     pub format: ExportFormat,
@@ -184,6 +188,10 @@ pub struct SyncImages {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegions`.
     pub destination_regions: Vec<String>,
     /// `ImageName`: the name of the copies (the source's name when absent).
@@ -433,6 +441,7 @@ mod tests {
             region: "ap-guangzhou".into(),
             image_id: "img-web00001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["ap-shanghai".into(), "ap-guangzhou".into()],
             image_name: None,
             image_set_required: true,

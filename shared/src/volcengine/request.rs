@@ -17,6 +17,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `TOSBucket`.
     pub bucket: String,
     /// `TOSPrefix`: required, 1 to 30 letters or digits.
@@ -74,6 +78,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegion`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `ImageName` of the copies.
@@ -198,6 +206,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web2025".into(),
         };
@@ -218,6 +227,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-shanghai".into()],
             image_name: String::new(),
             description: None,
@@ -257,6 +267,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web".into(),
         };

@@ -92,6 +92,16 @@ pub async fn list(
     Ok((listed, calls))
 }
 
+/// One image by id (`None`: IMS does not list it).
+pub async fn describe(
+    client: &CloudClient,
+    region: &str,
+    id: &str,
+) -> Result<Option<ListedImage>, CloudError> {
+    let (listed, _) = list_one(client, region, &format!("id={}", uri_encode(id))).await?;
+    Ok(listed.into_iter().find(|image| image.id == id))
+}
+
 /// One listing, paged with `marker` to the end.
 async fn list_one(
     client: &CloudClient,
