@@ -356,6 +356,9 @@ pub struct TaskStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartOutcome {
     pub tasks: Vec<TaskRef>,
+    /// With `select`: the images the selector matched (each started or skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<Vec<crate::select::SelectedImage>>,
     /// Regions (of a multi-region copy) that could not start, with the cloud's error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<StartFailure>,

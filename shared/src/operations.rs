@@ -14,7 +14,7 @@ use crate::signing::Timestamp;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
 /// What a request resolves to before anything is sent (see [`CloudClient::plan_export`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Plan<R> {
     /// One concrete request per call: image ids set, names rendered, each checked.
     pub requests: Vec<R>,
@@ -22,6 +22,15 @@ pub struct Plan<R> {
     pub matched: Option<Vec<ListedImage>>,
     /// The list calls the selection took (0 without `select`).
     pub list_calls: usize,
+}
+
+impl<R> Plan<R> {
+    /// The matched images as the job reports them.
+    pub fn selected(&self) -> Option<Vec<crate::select::SelectedImage>> {
+        self.matched
+            .as_ref()
+            .map(|images| images.iter().map(Into::into).collect())
+    }
 }
 
 /// The image ids of one concrete request.
@@ -95,6 +104,7 @@ impl CloudClient {
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_export(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
+        let selected = plan.selected();
         let (requests, mut tasks) = if request.skip_existing() {
             let created = self
                 .creation_times(request.cloud(), request.region(), &plan)
@@ -117,6 +127,7 @@ impl CloudClient {
         }
         Ok(StartOutcome {
             tasks,
+            selected,
             failures: Vec::new(),
         })
     }
@@ -159,6 +170,7 @@ impl CloudClient {
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_sync(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
+        let selected = plan.selected();
         let (requests, mut tasks) = if request.skip_existing() {
             let created = self
                 .creation_times(request.cloud(), request.region(), &plan)
@@ -180,7 +192,11 @@ impl CloudClient {
         }
         match (tasks.is_empty(), failures.first()) {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
-            _ => Ok(StartOutcome { tasks, failures }),
+            _ => Ok(StartOutcome {
+                tasks,
+                selected,
+                failures,
+            }),
         }
     }
 
@@ -206,7 +222,7 @@ impl CloudClient {
 
     /// The creation time of every image a plan acts on: from the selection, or (image ids)
     /// from the cloud's listing of each.
-    async fn creation_times<R: PlanRequest>(
+    pub async fn creation_times<R: PlanRequest>(
         &self,
         cloud: Cloud,
         region: &str,

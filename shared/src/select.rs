@@ -217,6 +217,32 @@ pub struct ListedImage {
     pub ready: bool,
 }
 
+/// An image a selector matched, as the execution's output and completion event list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedImage {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+impl From<&ListedImage> for SelectedImage {
+    fn from(image: &ListedImage) -> Self {
+        Self {
+            id: image.id.clone(),
+            name: image.name.clone(),
+            created_at: image.created_at,
+        }
+    }
+}
+
+/// What the selector of one request (`item`, its index in the job) matched when it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub item: usize,
+    pub images: Vec<SelectedImage>,
+}
+
 /// The images of `listed` that `selector` selects at `now` (unix seconds), sorted by name,
 /// creation time and id; more than `max_images` is a `Request.Invalid` naming the count.
 pub fn choose(

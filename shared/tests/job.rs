@@ -67,6 +67,7 @@ async fn start_exports(client: &CloudClient, requests: &[ExportRequest]) -> Vec<
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
+            selected: outcome.selected,
         });
     }
     starts
@@ -89,6 +90,7 @@ fn first_input(
         tasks: Vec::new(),
         starts,
         start_errors: Vec::new(),
+        selections: Vec::new(),
     }
 }
 
@@ -645,6 +647,7 @@ async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_onl
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
+        selected: outcome.selected,
     }];
     let input = first_input("deadline", TaskKind::Sync, options, starts);
 
@@ -988,6 +991,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
+        selected: outcome.selected,
     }];
     let options = JobOptions {
         stall_seconds: 0,
@@ -1081,6 +1085,7 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
+            selected: outcome.selected,
         });
     }
     let options = JobOptions {
@@ -1224,6 +1229,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
             .collect(),
         starts: Vec::new(),
         start_errors: Vec::new(),
+        selections: Vec::new(),
     };
     let reopen = |input: &mut CheckInput| {
         for entry in &mut input.tasks {
@@ -1326,6 +1332,7 @@ async fn nightly_run(
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
+        selected: outcome.selected,
     }];
     let input = first_input("nightly", TaskKind::Export, JobOptions::default(), starts);
     let states = drive(emulator, client, input).await;
@@ -1416,4 +1423,19 @@ async fn a_nightly_selector_job_run_twice_exports_only_the_new_build_and_skips_t
         .map(|t| t.image_id.as_str())
         .collect();
     assert_eq!(exported, ["image-ycnb0000000000000004"]);
+    // The summary (the execution's output and completion event) lists what was selected.
+    let selected: Vec<(&str, &str)> = summary.selections[0]
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i.id.as_str()))
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ("app-a", "image-ycnb0000000000000004"),
+            ("app-b", "image-ycnb0000000000000002"),
+            ("app-c", "image-ycnb0000000000000003")
+        ]
+    );
+    assert_eq!(summary.selections[0].item, 0);
 }

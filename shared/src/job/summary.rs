@@ -66,6 +66,9 @@ pub struct JobSummary {
     pub tasks_skipped: usize,
     pub tasks_total: usize,
     pub items: Vec<ItemSummary>,
+    /// What each request's selector matched when it started (`item` is its index).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selections: Vec<crate::select::Selection>,
     /// How many items were left out because the summary would not fit in a state (256 KiB).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub details_omitted: usize,
@@ -147,6 +150,7 @@ impl JobSummary {
                 .count(),
             tasks_total: tasks.len(),
             items,
+            selections: Vec::new(),
             details_omitted: 0,
         }
     }
@@ -240,6 +244,17 @@ mod tests {
             &tasks,
             &[],
         );
+        // Every task's image selected, with the longest names.
+        let selections = vec![crate::select::Selection {
+            item: 0,
+            images: (0..MAX_TASKS)
+                .map(|i| crate::select::SelectedImage {
+                    id: format!("{i:0>64}"),
+                    name: "n".repeat(128),
+                    created_at: 1_795_485_600,
+                })
+                .collect(),
+        }];
         let state = JobState {
             job_id: "j".repeat(64),
             kind: Some(TaskKind::Export),
@@ -252,7 +267,11 @@ mod tests {
             reason: None,
             tasks,
             start_errors: vec![],
-            summary,
+            selections: selections.clone(),
+            summary: JobSummary {
+                selections,
+                ..summary
+            },
         };
         let size = serde_json::to_vec(&state).expect("serialises").len();
         assert!(size < 200 * 1024, "{size} bytes for {MAX_TASKS} tasks");
