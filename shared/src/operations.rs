@@ -271,6 +271,7 @@ impl CloudClient {
         since: u64,
         job_id: Option<&str>,
     ) -> Result<Plan<ExportRequest>, StartError> {
+        request.check_regions(self.endpoints())?;
         let (cloud, region, selector) = match request {
             ExportRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref()),
             ExportRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref()),
@@ -352,6 +353,7 @@ impl CloudClient {
         since: u64,
         job_id: Option<&str>,
     ) -> Result<Plan<SyncRequest>, StartError> {
+        request.check_regions(self.endpoints())?;
         let (cloud, region, selector, image_id) = match request {
             SyncRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref(), &r.image_id),
             SyncRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref(), &r.image_id),

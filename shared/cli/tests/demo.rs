@@ -32,7 +32,10 @@ async fn every_scenario_ends_as_expected_within_a_minute() {
         [(3, 0), (1, 2)],
         "{table}"
     );
-    assert!(table.contains("run 2: 3 selected, 1 exported, 2 skipped"), "{table}");
+    assert!(
+        table.contains("run 2: 3 selected, 1 exported, 2 skipped"),
+        "{table}"
+    );
 
     for scenario in &summary.scenarios {
         assert!(scenario.as_expected, "{scenario:#?}");
