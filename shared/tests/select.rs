@@ -820,3 +820,40 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
         Err("image_name".to_owned())
     );
 }
+
+/// Placeholders render per image with image ids too (here Tencent's one prefix per image),
+/// from the execution's start; `{image_name}` needs `select`, and is refused by name without.
+#[tokio::test]
+async fn tencent_prefixes_render_per_image_from_the_executions_start() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let request: ExportRequest = serde_json::from_value(serde_json::json!({
+        "cloud": "tencent", "region": REGION, "bucket": BUCKET,
+        "image_ids": ["img-web00001", "img-db000001"],
+        "file_name_prefixes": ["web/{date}-{time}", "{job_id}/{image_id}"]
+    }))
+    .expect("parses");
+    request.validate().expect("valid");
+    let plan = client
+        .plan_export(&request, FIXED_START, Some("nightly"))
+        .await
+        .expect("a plan");
+    assert_eq!(plan.list_calls, 0);
+    assert_eq!(plan.matched, None);
+    let [ExportRequest::Tencent(batch)] = plan.requests.as_slice() else {
+        panic!("one ExportImages: {plan:?}")
+    };
+    assert_eq!(
+        batch.file_name_prefixes,
+        ["web/20901202-021509", "nightly/img-db000001"]
+    );
+    let by_name: ExportRequest = serde_json::from_value(serde_json::json!({
+        "cloud": "tencent", "region": REGION, "bucket": BUCKET,
+        "image_ids": ["img-web00001"], "file_name_prefixes": ["{image_name}"]
+    }))
+    .expect("parses");
+    assert_eq!(
+        by_name.validate().map_err(|e| e.field),
+        Err("file_name_prefixes[0]".to_owned())
+    );
+}
