@@ -30,6 +30,16 @@ pub enum SyncRequest {
 }
 
 impl ExportRequest {
+    /// Whether work already done is reported as skipped (see [`crate::skip`]).
+    pub fn skip_existing(&self) -> bool {
+        match self {
+            ExportRequest::Tencent(r) => r.skip_existing,
+            ExportRequest::Alibaba(r) => r.skip_existing,
+            ExportRequest::Volcengine(r) => r.skip_existing,
+            ExportRequest::Huawei(r) => r.skip_existing,
+        }
+    }
+
     /// How many tasks the request starts: one per image (Tencent exports several at once).
     /// With `select`, the most it may start: `max_images`.
     pub fn task_count(&self) -> usize {
@@ -84,6 +94,16 @@ impl ExportRequest {
 }
 
 impl SyncRequest {
+    /// Whether copies already made are reported as skipped (see [`crate::skip`]).
+    pub fn skip_existing(&self) -> bool {
+        match self {
+            SyncRequest::Tencent(r) => r.skip_existing,
+            SyncRequest::Alibaba(r) => r.skip_existing,
+            SyncRequest::Volcengine(r) => r.skip_existing,
+            SyncRequest::Huawei(r) => r.skip_existing,
+        }
+    }
+
     /// The regions of the request and its destinations as `endpoints` may send to them.
     pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
         let cloud = self.cloud();
@@ -137,7 +157,18 @@ impl SyncRequest {
             SyncRequest::Alibaba(r) => r.validate(),
             SyncRequest::Volcengine(r) => r.validate(),
             SyncRequest::Huawei(r) => r.validate(),
+        }?;
+        if self.skip_existing() {
+            // The copy's name as written (before rendering) is how a later run finds it.
+            let name = match self {
+                SyncRequest::Tencent(r) => r.image_name.as_deref(),
+                SyncRequest::Alibaba(r) => r.image_name.as_deref(),
+                SyncRequest::Volcengine(r) => Some(r.image_name.as_str()),
+                SyncRequest::Huawei(r) => Some(r.image_name.as_str()),
+            };
+            crate::skip::copy_name("image_name", name)?;
         }
+        Ok(())
     }
 }
 
@@ -196,6 +227,11 @@ pub struct TaskRef {
     /// consistent, so one answer is not enough: a copy succeeds on the second.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub confirmations: u32,
+    /// With `skip_existing`: the work was already done (the export's objects exist, or the
+    /// destination holds a copy: `destination_image_id`), so nothing was started. Its status
+    /// is read without the cloud's task (see [`crate::skip`]); it counts as a success.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -320,6 +356,9 @@ pub struct TaskStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartOutcome {
     pub tasks: Vec<TaskRef>,
+    /// With `select`: the images the selector matched (each started or skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<Vec<crate::select::SelectedImage>>,
     /// Regions (of a multi-region copy) that could not start, with the cloud's error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<StartFailure>,
@@ -374,6 +413,7 @@ mod tests {
                 objects: vec![],
                 started_at: 1_767_225_599,
                 confirmations: 1,
+                skipped: false,
             },
             state: TaskState::Succeeded,
             progress: Some(100),

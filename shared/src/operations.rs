@@ -8,9 +8,57 @@ use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::{Attempt, StartItem};
 use crate::model::{ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskStatus};
+use crate::names::NameValues;
 use crate::select::{self, ListedImage, Selector};
 use crate::signing::Timestamp;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
+
+/// What a request resolves to before anything is sent (see [`CloudClient::plan_export`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Plan<R> {
+    /// One concrete request per call: image ids set, names rendered, each checked.
+    pub requests: Vec<R>,
+    /// With `select`, the images it matched (sorted by name, creation time and id).
+    pub matched: Option<Vec<ListedImage>>,
+    /// The list calls the selection took (0 without `select`).
+    pub list_calls: usize,
+}
+
+impl<R> Plan<R> {
+    /// The matched images as the job reports them.
+    pub fn selected(&self) -> Option<Vec<crate::select::SelectedImage>> {
+        self.matched
+            .as_ref()
+            .map(|images| images.iter().map(Into::into).collect())
+    }
+}
+
+/// The image ids of one concrete request.
+pub trait PlanRequest {
+    fn image_ids(&self) -> Vec<String>;
+}
+
+impl PlanRequest for ExportRequest {
+    fn image_ids(&self) -> Vec<String> {
+        match self {
+            ExportRequest::Tencent(r) => r.image_ids.clone(),
+            ExportRequest::Alibaba(r) => vec![r.image_id.clone()],
+            ExportRequest::Volcengine(r) => vec![r.image_id.clone()],
+            ExportRequest::Huawei(r) => vec![r.image_id.clone()],
+        }
+    }
+}
+
+impl PlanRequest for SyncRequest {
+    fn image_ids(&self) -> Vec<String> {
+        vec![match self {
+            SyncRequest::Tencent(r) => r.image_id.clone(),
+            SyncRequest::Alibaba(r) => r.image_id.clone(),
+            SyncRequest::Volcengine(r) => r.image_id.clone(),
+            SyncRequest::Huawei(r) => r.image_id.clone(),
+        }]
+    }
+}
 
 /// Why a start did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +77,7 @@ impl CloudClient {
     pub async fn start_export(&self, request: &ExportRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let attempt = Attempt::fresh(Timestamp::now().unix_seconds());
-        self.export_with(request, attempt).await
+        self.export_with(request, attempt, None).await
     }
 
     /// Validates `request`, then starts the export of `item` so that every attempt of the
@@ -42,67 +90,44 @@ impl CloudClient {
     ) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let request = with_item_token(request.clone(), item);
-        self.export_with(&request, Attempt::of(item)).await
+        self.export_with(&request, Attempt::of(item), Some(&item.job_id))
+            .await
     }
 
     async fn export_with(
         &self,
         request: &ExportRequest,
         attempt: Attempt,
+        job_id: Option<&str>,
     ) -> Result<StartOutcome, StartError> {
         request.check_regions(self.endpoints())?;
+        // Every image resolved, every name rendered and checked, before anything is sent.
+        let plan = self.plan_export(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
-        let tasks = match request {
-            ExportRequest::Tencent(r) if r.select.is_some() => {
-                let mut tasks = Vec::new();
-                for batch in self.resolve_tencent_export(r, attempt.since).await? {
-                    tasks.extend(tencent::api::start_export(self, &batch, attempt).await?);
-                }
-                tasks
-            }
-            ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
-            ExportRequest::Alibaba(r) if r.select.is_some() => {
-                let mut tasks = Vec::new();
-                for id in self
-                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
-                    .await?
-                {
-                    let one = alibaba::request::ExportImage {
-                        client_token: r
-                            .client_token
-                            .as_deref()
-                            .map(|t| alibaba::request::token_for_image(t, &id)),
-                        image_id: id,
-                        select: None,
-                        ..r.clone()
-                    };
-                    one.validate()?;
-                    tasks.extend(alibaba::api::start_export(self, &one, started_at).await?);
-                }
-                tasks
-            }
-            ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, started_at).await?,
-            ExportRequest::Volcengine(r) if r.select.is_some() => {
-                let mut tasks = Vec::new();
-                let ids = self
-                    .chosen_ids(Cloud::Volcengine, &r.region, r.select.as_ref(), started_at)
-                    .await?;
-                for id in ids {
-                    let one = volcengine::request::ExportImage {
-                        image_id: id,
-                        select: None,
-                        ..r.clone()
-                    };
-                    one.validate()?;
-                    tasks.extend(volcengine::api::start_export(self, &one, attempt).await?);
-                }
-                tasks
-            }
-            ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await?,
-            ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
+        let selected = plan.selected();
+        let (requests, mut tasks) = if request.skip_existing() {
+            let created = self
+                .creation_times(request.cloud(), request.region(), &plan)
+                .await?;
+            crate::skip::exports(self, plan.requests, &created, started_at).await?
+        } else {
+            (plan.requests, Vec::new())
         };
+        for one in &requests {
+            tasks.extend(match one {
+                ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
+                ExportRequest::Alibaba(r) => {
+                    alibaba::api::start_export(self, r, started_at).await?
+                }
+                ExportRequest::Volcengine(r) => {
+                    volcengine::api::start_export(self, r, attempt).await?
+                }
+                ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
+            });
+        }
         Ok(StartOutcome {
             tasks,
+            selected,
             failures: Vec::new(),
         })
     }
@@ -112,7 +137,7 @@ impl CloudClient {
     pub async fn start_sync(&self, request: &SyncRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let attempt = Attempt::fresh(Timestamp::now().unix_seconds());
-        self.sync_with(request, attempt).await
+        self.sync_with(request, attempt, None).await
     }
 
     /// Validates `request`, then starts the copies of `item` so that every attempt of the
@@ -126,7 +151,9 @@ impl CloudClient {
     ) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let request = with_item_token_sync(request.clone(), item);
-        let outcome = self.sync_with(&request, Attempt::of(item)).await?;
+        let outcome = self
+            .sync_with(&request, Attempt::of(item), Some(&item.job_id))
+            .await?;
         match outcome.failures.iter().find(|f| f.error.retryable) {
             Some(retryable) => Err(StartError::Cloud(retryable.error.clone())),
             None => Ok(outcome),
@@ -137,49 +164,39 @@ impl CloudClient {
         &self,
         request: &SyncRequest,
         attempt: Attempt,
+        job_id: Option<&str>,
     ) -> Result<StartOutcome, StartError> {
         request.check_regions(self.endpoints())?;
+        // Every image resolved, every name rendered and checked, before anything is sent.
+        let plan = self.plan_sync(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
-        let (tasks, failures): (Vec<TaskRef>, Vec<StartFailure>) = match request {
-            SyncRequest::Tencent(r) if r.select.is_some() => {
-                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
-                for one in self.resolve_tencent_sync(r, attempt.since).await? {
-                    let (started, failed) = tencent::api::start_sync(self, &one, attempt).await;
-                    tasks.extend(started);
-                    failures.extend(failed);
-                }
-                (tasks, failures)
-            }
-            SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
-            SyncRequest::Alibaba(r) if r.select.is_some() => {
-                let (mut tasks, mut failures) = (Vec::new(), Vec::new());
-                for id in self
-                    .chosen_ids(Cloud::Alibaba, &r.region, r.select.as_ref(), started_at)
-                    .await?
-                {
-                    let one = alibaba::request::CopyImage {
-                        client_token: r
-                            .client_token
-                            .as_deref()
-                            .map(|t| alibaba::request::token_for_image(t, &id)),
-                        image_id: id,
-                        select: None,
-                        ..r.clone()
-                    };
-                    one.validate()?;
-                    let (started, failed) = alibaba::api::start_sync(self, &one, started_at).await;
-                    tasks.extend(started);
-                    failures.extend(failed);
-                }
-                (tasks, failures)
-            }
-            SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
-            SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
-            SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
+        let selected = plan.selected();
+        let (requests, mut tasks) = if request.skip_existing() {
+            let created = self
+                .creation_times(request.cloud(), request.region(), &plan)
+                .await?;
+            crate::skip::copies(self, plan.requests, &created, started_at).await?
+        } else {
+            (plan.requests, Vec::new())
         };
+        let mut failures: Vec<StartFailure> = Vec::new();
+        for one in &requests {
+            let (started, failed) = match one {
+                SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
+                SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
+                SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
+                SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
+            };
+            tasks.extend(started);
+            failures.extend(failed);
+        }
         match (tasks.is_empty(), failures.first()) {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
-            _ => Ok(StartOutcome { tasks, failures }),
+            _ => Ok(StartOutcome {
+                tasks,
+                selected,
+                failures,
+            }),
         }
     }
 
@@ -198,88 +215,190 @@ impl CloudClient {
             Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
             Cloud::Alibaba => alibaba::api::list::list(self, region, selector).await?,
             Cloud::Volcengine => volcengine::api::list::list(self, region, selector).await?,
-            other => {
-                return Err(StartError::Invalid(ValidationError::new(
-                    "select",
-                    format!("is not supported on {} yet", other.name()),
-                )));
-            }
+            Cloud::Huawei => huawei::api::list::list(self, region, selector, now).await?,
         };
         Ok((select::choose(selector, listed, now)?, calls))
     }
 
-    /// The ids of the images `selector` selects (see [`select_images`](Self::select_images)).
-    async fn chosen_ids(
+    /// The creation time of every image a plan acts on: from the selection, or (image ids)
+    /// from the cloud's listing of each.
+    pub async fn creation_times<R: PlanRequest>(
+        &self,
+        cloud: Cloud,
+        region: &str,
+        plan: &Plan<R>,
+    ) -> Result<std::collections::HashMap<String, u64>, StartError> {
+        if let Some(matched) = &plan.matched {
+            return Ok(matched
+                .iter()
+                .map(|i| (i.id.clone(), i.created_at))
+                .collect());
+        }
+        let ids: Vec<String> = plan.requests.iter().flat_map(R::image_ids).collect();
+        Ok(
+            crate::skip::creation_times(self, cloud, region, ids.iter().map(String::as_str))
+                .await?,
+        )
+    }
+
+    /// The images a request's selector matches at `since` (none without `select`), with the
+    /// list calls it took.
+    async fn matched(
         &self,
         cloud: Cloud,
         region: &str,
         selector: Option<&Selector>,
-        now: u64,
-    ) -> Result<Vec<String>, StartError> {
-        let Some(selector) = selector else {
-            return Ok(Vec::new());
-        };
-        let (chosen, _) = self.select_images(cloud, region, selector, now).await?;
-        Ok(chosen.into_iter().map(|image| image.id).collect())
-    }
-
-    /// A Tencent export with `select` as ExportImages calls of at most
-    /// [`tencent::request::MAX_EXPORT_IMAGES`] images each, the selector's one prefix (if
-    /// any) given to every image.
-    async fn resolve_tencent_export(
-        &self,
-        request: &tencent::request::ExportImages,
-        now: u64,
-    ) -> Result<Vec<tencent::request::ExportImages>, StartError> {
-        let Some(selector) = &request.select else {
-            return Ok(vec![request.clone()]);
-        };
-        let (chosen, _) = self
-            .select_images(Cloud::Tencent, &request.region, selector, now)
-            .await?;
-        let ids: Vec<String> = chosen.into_iter().map(|image| image.id).collect();
-        let mut batches = Vec::new();
-        for chunk in ids.chunks(tencent::request::MAX_EXPORT_IMAGES) {
-            let batch = tencent::request::ExportImages {
-                image_ids: chunk.to_vec(),
-                select: None,
-                file_name_prefixes: request
-                    .file_name_prefixes
-                    .first()
-                    .map(|prefix| vec![prefix.clone(); chunk.len()])
-                    .unwrap_or_default(),
-                ..request.clone()
-            };
-            batch.validate()?;
-            batches.push(batch);
+        since: u64,
+    ) -> Result<(Option<Vec<ListedImage>>, usize), StartError> {
+        match selector {
+            None => Ok((None, 0)),
+            Some(selector) => {
+                let (chosen, calls) = self.select_images(cloud, region, selector, since).await?;
+                Ok((Some(chosen), calls))
+            }
         }
-        Ok(batches)
     }
 
-    /// A Tencent copy with `select` as one SyncImages request per selected image.
-    async fn resolve_tencent_sync(
+    /// What an export would start, without starting anything: the selector resolved (as of
+    /// `since`, the execution's start) and one concrete request per call, every name rendered
+    /// for its image (`{date}`/`{time}` from `since`, `{job_id}` from `job_id`) and checked.
+    /// A Tencent export with `select` is one ExportImages per
+    /// [`tencent::request::MAX_EXPORT_IMAGES`] images; an Alibaba export with `select` gives
+    /// each image its own ClientToken, derived from the request's.
+    pub async fn plan_export(
         &self,
-        request: &tencent::request::SyncImages,
-        now: u64,
-    ) -> Result<Vec<tencent::request::SyncImages>, StartError> {
-        let Some(selector) = &request.select else {
-            return Ok(vec![request.clone()]);
+        request: &ExportRequest,
+        since: u64,
+        job_id: Option<&str>,
+    ) -> Result<Plan<ExportRequest>, StartError> {
+        request.check_regions(self.endpoints())?;
+        let (cloud, region, selector) = match request {
+            ExportRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref()),
+            ExportRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref()),
+            ExportRequest::Volcengine(r) => (Cloud::Volcengine, &r.region, r.select.as_ref()),
+            ExportRequest::Huawei(r) => (Cloud::Huawei, &r.region, r.select.as_ref()),
         };
-        let (chosen, _) = self
-            .select_images(Cloud::Tencent, &request.region, selector, now)
-            .await?;
-        chosen
-            .into_iter()
-            .map(|image| {
-                let one = tencent::request::SyncImages {
-                    image_id: image.id,
-                    select: None,
-                    ..request.clone()
-                };
-                one.validate()?;
-                Ok(one)
-            })
-            .collect()
+        let (matched, list_calls) = self.matched(cloud, region, selector, since).await?;
+        // (id, name) of every image the request acts on.
+        let images: Vec<(String, Option<String>)> = match (&matched, request) {
+            (Some(chosen), _) => chosen
+                .iter()
+                .map(|i| (i.id.clone(), Some(i.name.clone())))
+                .collect(),
+            (None, ExportRequest::Tencent(r)) => {
+                r.image_ids.iter().map(|id| (id.clone(), None)).collect()
+            }
+            (None, ExportRequest::Alibaba(r)) => vec![(r.image_id.clone(), None)],
+            (None, ExportRequest::Volcengine(r)) => vec![(r.image_id.clone(), None)],
+            (None, ExportRequest::Huawei(r)) => vec![(r.image_id.clone(), None)],
+        };
+        fn values<'v>(
+            (id, name): &'v (String, Option<String>),
+            since: u64,
+            job_id: Option<&'v str>,
+        ) -> NameValues<'v> {
+            NameValues {
+                start: since,
+                job_id,
+                image_id: id.as_str(),
+                image_name: name.as_deref(),
+            }
+        }
+        let mut requests = Vec::new();
+        match request {
+            ExportRequest::Tencent(r) => {
+                for chunk in images.chunks(tencent::request::MAX_EXPORT_IMAGES) {
+                    requests.push(ExportRequest::Tencent(r.for_images(chunk, since, job_id)?));
+                }
+            }
+            ExportRequest::Alibaba(r) => {
+                for image in &images {
+                    let mut one = r.for_image(&values(image, since, job_id))?;
+                    if matched.is_some() {
+                        one.client_token = r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, &image.0));
+                    }
+                    requests.push(ExportRequest::Alibaba(one));
+                }
+            }
+            ExportRequest::Volcengine(r) => {
+                for image in &images {
+                    requests.push(ExportRequest::Volcengine(
+                        r.for_image(&values(image, since, job_id))?,
+                    ));
+                }
+            }
+            ExportRequest::Huawei(r) => {
+                for image in &images {
+                    requests.push(ExportRequest::Huawei(
+                        r.for_image(&values(image, since, job_id))?,
+                    ));
+                }
+            }
+        }
+        Ok(Plan {
+            requests,
+            matched,
+            list_calls,
+        })
+    }
+
+    /// What a copy would start, without starting anything (see
+    /// [`plan_export`](Self::plan_export)): one request per image.
+    pub async fn plan_sync(
+        &self,
+        request: &SyncRequest,
+        since: u64,
+        job_id: Option<&str>,
+    ) -> Result<Plan<SyncRequest>, StartError> {
+        request.check_regions(self.endpoints())?;
+        let (cloud, region, selector, image_id) = match request {
+            SyncRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref(), &r.image_id),
+            SyncRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref(), &r.image_id),
+            SyncRequest::Volcengine(r) => {
+                (Cloud::Volcengine, &r.region, r.select.as_ref(), &r.image_id)
+            }
+            SyncRequest::Huawei(r) => (Cloud::Huawei, &r.region, r.select.as_ref(), &r.image_id),
+        };
+        let (matched, list_calls) = self.matched(cloud, region, selector, since).await?;
+        let images: Vec<(String, Option<String>)> = match &matched {
+            Some(chosen) => chosen
+                .iter()
+                .map(|i| (i.id.clone(), Some(i.name.clone())))
+                .collect(),
+            None => vec![(image_id.clone(), None)],
+        };
+        let mut requests = Vec::new();
+        for (id, name) in &images {
+            let values = NameValues {
+                start: since,
+                job_id,
+                image_id: id,
+                image_name: name.as_deref(),
+            };
+            requests.push(match request {
+                SyncRequest::Tencent(r) => SyncRequest::Tencent(r.for_image(&values)?),
+                SyncRequest::Alibaba(r) => {
+                    let mut one = r.for_image(&values)?;
+                    if matched.is_some() {
+                        one.client_token = r
+                            .client_token
+                            .as_deref()
+                            .map(|t| alibaba::request::token_for_image(t, id));
+                    }
+                    SyncRequest::Alibaba(one)
+                }
+                SyncRequest::Volcengine(r) => SyncRequest::Volcengine(r.for_image(&values)?),
+                SyncRequest::Huawei(r) => SyncRequest::Huawei(r.for_image(&values)?),
+            });
+        }
+        Ok(Plan {
+            requests,
+            matched,
+            list_calls,
+        })
     }
 
     /// The statuses of one cloud's tasks (its module batches them); none asked for none.
@@ -309,6 +428,10 @@ impl CloudClient {
         let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
         for (index, task) in tasks.iter().enumerate() {
             match task.validate(self.endpoints()) {
+                // Nothing was started: what was found is read again, without the cloud's task.
+                Ok(()) if task.skipped => {
+                    results[index] = Some(crate::skip::status(self, task).await);
+                }
                 Ok(()) => by_cloud.entry(task.cloud).or_default().push(index),
                 Err(invalid) => {
                     results[index] = Some(Err(CloudError::new(

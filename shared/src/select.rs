@@ -68,13 +68,16 @@ fn default_max_images() -> usize {
 
 /// Whether imgflow can list `cloud`'s images for a selector (and so resolve it at start).
 pub fn lists_images(cloud: Cloud) -> bool {
-    matches!(cloud, Cloud::Tencent | Cloud::Alibaba | Cloud::Volcengine)
+    matches!(
+        cloud,
+        Cloud::Tencent | Cloud::Alibaba | Cloud::Volcengine | Cloud::Huawei
+    )
 }
 
 /// The most tags a selector may give on `cloud`: what its listing can send as filters
 /// (Tencent: 10 filters, two of them taken by `image-type` and `image-name`; Alibaba: `Tag.N`
-/// with N ≤ 20; Volcengine: `TagFilters.N`, 10 kept as on Tencent; Huawei: one `tag` is sent,
-/// the rest are filtered here, 10 kept alike).
+/// with N ≤ 20; Volcengine: `TagFilters.N`, 10 kept as on Tencent; Huawei: one `tag` filter
+/// per listing, one listing per tag, 10 kept alike).
 pub fn max_tags(cloud: Cloud) -> usize {
     match cloud {
         Cloud::Tencent => 8,
@@ -212,6 +215,32 @@ pub struct ListedImage {
     /// Ready to use (Tencent `NORMAL`, Alibaba `Available`, Volcengine `available`, Huawei
     /// `active`).
     pub ready: bool,
+}
+
+/// An image a selector matched, as the execution's output and completion event list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedImage {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+impl From<&ListedImage> for SelectedImage {
+    fn from(image: &ListedImage) -> Self {
+        Self {
+            id: image.id.clone(),
+            name: image.name.clone(),
+            created_at: image.created_at,
+        }
+    }
+}
+
+/// What the selector of one request (`item`, its index in the job) matched when it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub item: usize,
+    pub images: Vec<SelectedImage>,
 }
 
 /// The images of `listed` that `selector` selects at `now` (unix seconds), sorted by name,
@@ -479,14 +508,9 @@ mod tests {
             many.validate(Cloud::Tencent, "select").map_err(|e| e.field),
             Err("select.tags".to_owned())
         );
-        let unbuilt = selector(serde_json::json!({}))
-            .validate(Cloud::Huawei, "select")
-            .expect_err("no Huawei listing yet");
-        assert_eq!(unbuilt.field, "select");
-        assert!(
-            unbuilt.rule.contains("not supported on"),
-            "{}",
-            unbuilt.rule
+        assert_eq!(
+            selector(serde_json::json!({})).validate(Cloud::Huawei, "select"),
+            Ok(())
         );
         assert!(serde_json::from_value::<Selector>(serde_json::json!({"colour": "red"})).is_err());
     }

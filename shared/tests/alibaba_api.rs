@@ -58,6 +58,7 @@ fn export(image_id: &str) -> ExportImage {
         region: REGION.into(),
         image_id: image_id.into(),
         select: None,
+        skip_existing: false,
         bucket: BUCKET.into(),
         prefix: Some("exp01".into()),
         format: ImageFormat::Qcow2,
@@ -71,6 +72,7 @@ fn copy(image_id: &str, destinations: &[&str]) -> CopyImage {
         region: REGION.into(),
         image_id: image_id.into(),
         select: None,
+        skip_existing: false,
         destination_regions: destinations.iter().map(|d| (*d).to_owned()).collect(),
         image_name: None,
         description: Some("copied by imgflow".into()),
@@ -568,6 +570,7 @@ async fn tasks_ecs_does_not_know_are_errors() {
         objects: vec![],
         started_at: now(),
         confirmations: 0,
+        skipped: false,
     };
     let copy_ref = TaskRef {
         kind: TaskKind::Sync,
@@ -848,6 +851,7 @@ async fn every_request_field_reaches_ecs() {
         region: SINGAPORE.into(),
         image_id: SG_IMAGE.into(),
         select: None,
+        skip_existing: false,
         bucket: SG_BUCKET.into(),
         prefix: Some("sg2025".into()),
         format: ImageFormat::Qcow2,
@@ -916,6 +920,7 @@ async fn batches_stop_at_one_hundred_ids() {
         objects: vec![],
         started_at: now(),
         confirmations: 0,
+        skipped: false,
     });
     let copies = (0..150).map(|n| TaskRef {
         cloud: Cloud::Alibaba,
@@ -928,6 +933,7 @@ async fn batches_stop_at_one_hundred_ids() {
         objects: vec![],
         started_at: now(),
         confirmations: 0,
+        skipped: false,
     });
     let tasks: Vec<TaskRef> = exports.chain(copies).collect();
     let results = api::status(&client, &tasks).await;

@@ -67,6 +67,7 @@ async fn start_exports(client: &CloudClient, requests: &[ExportRequest]) -> Vec<
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
+            selected: outcome.selected,
         });
     }
     starts
@@ -89,6 +90,7 @@ fn first_input(
         tasks: Vec::new(),
         starts,
         start_errors: Vec::new(),
+        selections: Vec::new(),
     }
 }
 
@@ -645,6 +647,7 @@ async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_onl
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
+        selected: outcome.selected,
     }];
     let input = first_input("deadline", TaskKind::Sync, options, starts);
 
@@ -988,6 +991,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
+        selected: outcome.selected,
     }];
     let options = JobOptions {
         stall_seconds: 0,
@@ -1081,6 +1085,7 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
+            selected: outcome.selected,
         });
     }
     let options = JobOptions {
@@ -1200,6 +1205,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
                     .collect(),
                 started_at: 0,
                 confirmations: 0,
+                skipped: false,
             },
             1_000,
         );
@@ -1223,6 +1229,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
             .collect(),
         starts: Vec::new(),
         start_errors: Vec::new(),
+        selections: Vec::new(),
     };
     let reopen = |input: &mut CheckInput| {
         for entry in &mut input.tasks {
@@ -1278,4 +1285,157 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
     );
     let reason = state.reason.as_deref().expect("a reason");
     assert!(reason.contains("Job.StateTooLarge"), "{reason}");
+}
+
+/// Adds a ready custom Volcengine image in cn-beijing tagged `backup=nightly`, created
+/// `age_hours` before the cloud's present.
+fn add_nightly_build(emulator: &RunningEmulator, id: &str, name: &str, age_hours: f64) {
+    use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
+    let mut world = emulator.world();
+    let now = world.now();
+    world.images.push(cloud_emulator::world::Image {
+        spec: ImageSpec {
+            cloud: Cloud::Volcengine,
+            account: "default".into(),
+            region: "cn-beijing".into(),
+            id: id.into(),
+            name: name.into(),
+            size_gb: 1,
+            data_disks_gb: Vec::new(),
+            os_type: "linux".into(),
+            state: ImageState::Available,
+            flags: ImageFlags::default(),
+            tags: [("backup".to_owned(), "nightly".to_owned())].into(),
+        },
+        created: now - age_hours * 3600.0,
+        made_by: None,
+    });
+}
+
+/// One scheduled run of the nightly job: its start item (the execution's start is the
+/// cloud's present), then checks until it ends.
+async fn nightly_run(
+    emulator: &RunningEmulator,
+    client: &CloudClient,
+    request: &ExportRequest,
+) -> JobState {
+    let item = imgflow_shared::idempotence::StartItem {
+        job_id: "nightly".into(),
+        index: 0,
+        since: cloud_now(emulator),
+    };
+    let outcome = client
+        .start_export_item(request, &item)
+        .await
+        .expect("the run starts");
+    let starts = vec![StartEntry::Started {
+        index: 0,
+        tasks: outcome.tasks,
+        failures: outcome.failures,
+        selected: outcome.selected,
+    }];
+    let input = first_input("nightly", TaskKind::Export, JobOptions::default(), starts);
+    let states = drive(emulator, client, input).await;
+    states.last().expect("a final state").clone()
+}
+
+/// The demo's nightly backup (issue 14, items 4 and 6): one selector job with
+/// `skip_existing`, run on two nights with a new build of one image appearing between them.
+/// The first run exports every match; the second exports only the new build and reports the
+/// rest skipped, with their objects and sizes, as successes.
+#[tokio::test]
+async fn a_nightly_selector_job_run_twice_exports_only_the_new_build_and_skips_the_rest() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    add_nightly_build(&emulator, "image-ycnb0000000000000001", "app-a", 5.0);
+    add_nightly_build(&emulator, "image-ycnb0000000000000002", "app-b", 4.0);
+    add_nightly_build(&emulator, "image-ycnb0000000000000003", "app-c", 3.0);
+    let request = export(json!({
+        "cloud": "volcengine", "region": "cn-beijing", "bucket": "imgflow-tos-backup",
+        "prefix": "nightly", "select": {"tags": {"backup": "nightly"}, "newest_per_name": 1},
+        "skip_existing": true
+    }));
+    request.validate().expect("valid");
+
+    let first = nightly_run(&emulator, &client, &request).await;
+    assert_eq!(first.state, JobPhase::Succeeded, "{:?}", first.reason);
+    assert_eq!(
+        (
+            first.summary.tasks_succeeded,
+            first.summary.tasks_skipped,
+            first.summary.tasks_total
+        ),
+        (3, 0, 3)
+    );
+
+    // The next day a new build of app-a appears; the schedule runs the job again.
+    advance(&emulator, 86_400.0);
+    add_nightly_build(&emulator, "image-ycnb0000000000000004", "app-a", 1.0);
+    let exports_before = emulator
+        .world()
+        .tasks
+        .iter()
+        .filter(|t| matches!(t.kind, EmulatedTask::Export { .. }))
+        .count();
+    let second = nightly_run(&emulator, &client, &request).await;
+    let exports_after = emulator
+        .world()
+        .tasks
+        .iter()
+        .filter(|t| matches!(t.kind, EmulatedTask::Export { .. }))
+        .count();
+    assert_eq!(exports_after, exports_before + 1, "only the new build");
+    assert_eq!(second.state, JobPhase::Succeeded, "{:?}", second.reason);
+    let summary = &second.summary;
+    assert_eq!(
+        (
+            summary.tasks_succeeded,
+            summary.tasks_skipped,
+            summary.tasks_total
+        ),
+        (3, 2, 3)
+    );
+    let tasks = &summary.items[0].tasks;
+    let mut skipped: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t.skipped)
+        .map(|t| t.image_id.as_str())
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        ["image-ycnb0000000000000002", "image-ycnb0000000000000003"]
+    );
+    for task in tasks {
+        assert_eq!(task.state, TrackedState::Succeeded);
+        let Some(TaskResult::Export { objects }) = &task.result else {
+            panic!("no export result: {task:?}")
+        };
+        assert_eq!(
+            objects[0].key,
+            format!("nightly_{}_system.qcow2", task.image_id)
+        );
+        assert!(objects[0].size > 0, "{objects:?}");
+    }
+    let exported: Vec<&str> = tasks
+        .iter()
+        .filter(|t| !t.skipped)
+        .map(|t| t.image_id.as_str())
+        .collect();
+    assert_eq!(exported, ["image-ycnb0000000000000004"]);
+    // The summary (the execution's output and completion event) lists what was selected.
+    let selected: Vec<(&str, &str)> = summary.selections[0]
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i.id.as_str()))
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ("app-a", "image-ycnb0000000000000004"),
+            ("app-b", "image-ycnb0000000000000002"),
+            ("app-c", "image-ycnb0000000000000003")
+        ]
+    );
+    assert_eq!(summary.selections[0].item, 0);
 }

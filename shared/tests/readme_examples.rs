@@ -42,7 +42,7 @@ fn every_sync_example_parses_and_validates() {
 #[test]
 fn every_selector_example_parses_and_validates() {
     let blocks = examples("select");
-    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks.len(), 3);
     for block in blocks {
         let request: ExportRequest =
             serde_json::from_str(&block).unwrap_or_else(|e| panic!("{e}: {block}"));
@@ -57,4 +57,15 @@ fn every_status_example_parses() {
     for block in blocks {
         serde_json::from_str::<TaskStatus>(&block).unwrap_or_else(|e| panic!("{e}: {block}"));
     }
+}
+
+#[test]
+fn the_nightly_job_example_parses_and_validates() {
+    let blocks = examples("job");
+    assert_eq!(blocks.len(), 1);
+    let document: serde_json::Value =
+        serde_json::from_str(&blocks[0]).unwrap_or_else(|e| panic!("{e}: {}", blocks[0]));
+    let job = imgflow_shared::job::Job::parse(&document, None)
+        .unwrap_or_else(|e| panic!("{e}: {}", blocks[0]));
+    assert_eq!(job.job_id, "nightly-tos");
 }

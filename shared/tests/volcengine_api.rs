@@ -46,6 +46,7 @@ fn export_of(image: &str, bucket: &str, prefix: &str) -> ExportImage {
         region: REGION.into(),
         image_id: image.into(),
         select: None,
+        skip_existing: false,
         bucket: bucket.into(),
         prefix: prefix.into(),
     };
@@ -58,6 +59,7 @@ fn copy_of(image: &str, destinations: &[&str]) -> CopyImage {
         region: REGION.into(),
         image_id: image.into(),
         select: None,
+        skip_existing: false,
         destination_regions: destinations.iter().map(|d| (*d).to_owned()).collect(),
         image_name: "web-copy-2025".into(),
         description: Some("nightly copy".into()),
@@ -533,6 +535,7 @@ async fn tasks_the_cloud_does_not_know_are_errors() {
         }],
         started_at: now(),
         confirmations: 0,
+        skipped: false,
     };
     let copy = TaskRef {
         kind: TaskKind::Sync,

@@ -430,6 +430,40 @@ def phase_two(stack: Stack) -> None:
           "check-status webhook after the end: SUCCEEDED with the summary", body)
 
 
+def phase_selection(stack: Stack) -> None:
+    """Issue 14: a selector job with skip_existing, run twice on the state machine with a new
+    image build appearing between the runs: the second run exports only the new build and
+    reports the rest skipped; the summary lists what the selector matched."""
+    def add_builds(builds: list) -> None:
+        # Ages on the cloud clock (which runs ahead): each build predates the execution's start.
+        clock = emulator_call(stack.emulator_url, "GET", "/_emulator/clock")
+        ahead = max(0.0, clock["cloud_now"] - clock["wall_now"])
+        emulator_call(stack.emulator_url, "POST", "/_emulator/images", [
+            {"image": {"cloud": "volcengine", "region": "cn-beijing", "id": image_id, "name": name,
+                       "size_gb": 1, "tags": {"backup": "e2e"}}, "age_seconds": ahead + age}
+            for image_id, name, age in builds])
+
+    add_builds([("image-yce2esel00000000001", "e2e-a", 7200), ("image-yce2esel00000000002", "e2e-b", 7200),
+                ("image-yce2esel00000000003", "e2e-c", 7200)])
+    nightly = job("nightly-e2e", "export", [
+        {"cloud": "volcengine", "region": "cn-beijing", "bucket": "imgflow-tos-backup", "prefix": "e2esel",
+         "select": {"tags": {"backup": "e2e"}, "newest_per_name": 1}, "skip_existing": True}])
+    runs = []
+    for night in (1, 2):
+        if night == 2:
+            add_builds([("image-yce2esel00000000004", "e2e-a", 60)])
+        arn = stack.start(f"nightly-e2e-{night}", nightly)
+        runs.append(output(stack.wait([arn])[arn]))
+    counts = [(r.get("state"), r.get("tasks_total"), r.get("tasks_skipped")) for r in runs]
+    check(counts == [("succeeded", 3, 0), ("succeeded", 3, 2)],
+          "selector job with skip_existing: run 1 exports 3, run 2 exports the new build and skips 2", counts)
+    selected = [sorted(i["id"] for s in r.get("selections", []) for i in s["images"]) for r in runs]
+    check(selected[1] == ["image-yce2esel00000000002", "image-yce2esel00000000003", "image-yce2esel00000000004"],
+          "… the summary lists what the selector matched on the second night", selected)
+    exported = [t["image_id"] for item in runs[1].get("items", []) for t in item["tasks"] if not t.get("skipped")]
+    check(exported == ["image-yce2esel00000000004"], "… and only the new build was exported", exported)
+
+
 def logs_hold_no_secret(stack: Stack) -> None:
     logs = stack.watch_log.read_text(errors="replace")
     check('"job_id"' in logs and '"level":"TRACE"' in logs.replace(" ", ""),
@@ -453,6 +487,7 @@ def main() -> int:
     try:
         phase_one(stack)
         phase_two(stack)
+        phase_selection(stack)
     finally:
         stack.stop()
     logs_hold_no_secret(stack)

@@ -133,7 +133,12 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
     for failure in &outcome.failures {
         tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
     }
-    Ok(json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}))
+    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
+    if let Some(selected) = &outcome.selected {
+        // What the selector matched, for the execution's output and completion event.
+        answer["selected"] = json!(selected);
+    }
+    Ok(answer)
 }
 
 /// The answer an earlier attempt of this item recorded, if any (see `records`): returned

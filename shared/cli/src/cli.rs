@@ -62,6 +62,14 @@ pub struct StartArgs {
     /// The request: a JSON file, or `-` for standard input.
     #[arg(long, value_name = "FILE|-")]
     pub request: String,
+    /// Start nothing: show what the request would do now (the images its selector matches,
+    /// the requests it would send with their names rendered, what `skip_existing` would
+    /// skip) after checking every rule. Only reads (listings, HEADs of objects).
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+    /// With --dry-run: the job id `{job_id}` renders to.
+    #[arg(long, value_name = "ID", requires = "dry_run")]
+    pub job_id: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]

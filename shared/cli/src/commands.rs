@@ -284,6 +284,9 @@ async fn start_command(operation: Operation, args: StartArgs) -> Exit {
         Ok(client) => client,
         Err(exit) => return exit,
     };
+    if args.dry_run {
+        return plan_command(out, &client, &request, args.job_id.as_deref()).await;
+    }
     let (what, started) = match &request {
         Request::Export(r) => ("export", client.start_export(r).await),
         Request::Sync(r) => ("sync", client.start_sync(r).await),
@@ -329,6 +332,107 @@ async fn start_command(operation: Operation, args: StartArgs) -> Exit {
     )
     .await;
     exit.max(start_exit)
+}
+
+/// `--dry-run`: what the request would start now, starting nothing.
+async fn plan_command(
+    out: Out,
+    client: &CloudClient,
+    request: &Request,
+    job_id: Option<&str>,
+) -> Exit {
+    let now = unix_now() as u64;
+    let planned = match request {
+        Request::Export(r) => plan_export(client, r, now, job_id).await,
+        Request::Sync(r) => plan_sync(client, r, now, job_id).await,
+    };
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(StartError::Invalid(invalid)) => {
+            return input_failure(out, &InputError::Invalid(invalid));
+        }
+        Err(StartError::Cloud(error)) => {
+            return cloud_failure(out, "the plan could not be made", &error);
+        }
+    };
+    if out.json {
+        out.json(&plan);
+        return Exit::Success;
+    }
+    if let Some(selected) = plan.get("selected").and_then(|s| s.as_array()) {
+        println!(
+            "The selector matches {} image(s) ({} list call(s)):",
+            selected.len(),
+            plan["list_calls"]
+        );
+        for image in selected {
+            println!(
+                "  {}  {}",
+                image["id"].as_str().unwrap_or("?"),
+                image["name"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    let requests = plan["requests"].as_array().cloned().unwrap_or_default();
+    println!("Would send {} request(s):", requests.len());
+    for one in &requests {
+        println!("  {one}");
+    }
+    let skipped = plan["skipped"].as_array().cloned().unwrap_or_default();
+    if !skipped.is_empty() {
+        println!("Would skip {} (already done):", skipped.len());
+        for task in &skipped {
+            println!("  {task}");
+        }
+    }
+    println!("Nothing was started (--dry-run).");
+    Exit::Success
+}
+
+async fn plan_export(
+    client: &CloudClient,
+    request: &ExportRequest,
+    now: u64,
+    job_id: Option<&str>,
+) -> Result<serde_json::Value, StartError> {
+    request.validate()?;
+    let plan = client.plan_export(request, now, job_id).await?;
+    let selected = plan.selected();
+    let (requests, skipped) = if request.skip_existing() {
+        let created = client
+            .creation_times(request.cloud(), request.region(), &plan)
+            .await?;
+        imgflow_shared::skip::exports(client, plan.requests.clone(), &created, now).await?
+    } else {
+        (plan.requests.clone(), Vec::new())
+    };
+    Ok(serde_json::json!({
+        "selected": selected, "list_calls": plan.list_calls,
+        "requests": requests, "skipped": skipped,
+    }))
+}
+
+async fn plan_sync(
+    client: &CloudClient,
+    request: &SyncRequest,
+    now: u64,
+    job_id: Option<&str>,
+) -> Result<serde_json::Value, StartError> {
+    request.validate()?;
+    let plan = client.plan_sync(request, now, job_id).await?;
+    let selected = plan.selected();
+    let (requests, skipped) = if request.skip_existing() {
+        let created = client
+            .creation_times(request.cloud(), request.region(), &plan)
+            .await?;
+        imgflow_shared::skip::copies(client, plan.requests.clone(), &created, now).await?
+    } else {
+        (plan.requests.clone(), Vec::new())
+    };
+    Ok(serde_json::json!({
+        "selected": selected, "list_calls": plan.list_calls,
+        "requests": requests, "skipped": skipped,
+    }))
 }
 
 fn report_start_failures(failures: &[StartFailure]) {

@@ -103,6 +103,169 @@ pub struct DemoSummary {
     pub real_seconds: f64,
     pub all_as_expected: bool,
     pub scenarios: Vec<ScenarioSummary>,
+    /// The nightly-backup scenario: one selector job with `skip_existing`, run twice.
+    pub nightly: NightlySummary,
+}
+
+/// The nightly backup (issue 14): the job's request, and what each scheduled run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct NightlySummary {
+    pub request: Value,
+    pub runs: Vec<NightlyRun>,
+    /// The first run exported every match, the second only the new build, skipping the rest.
+    pub as_expected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One scheduled run of the nightly job.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NightlyRun {
+    /// The images the selector matched (`name id`).
+    pub selected: Vec<String>,
+    /// Images exported by this run.
+    pub exported: Vec<String>,
+    /// Images already exported (objects found), reported skipped.
+    pub skipped: Vec<String>,
+    /// Whether every task ended succeeded (skipped ones included).
+    pub succeeded: bool,
+}
+
+/// The nightly job's request: every image tagged `backup=nightly`, the newest of each name,
+/// exported to TOS, skipping what an earlier run exported.
+pub fn nightly_request() -> Value {
+    json!({"cloud": "volcengine", "region": "cn-beijing", "bucket": "imgflow-tos-backup",
+        "prefix": "nightly", "select": {"tags": {"backup": "nightly"}, "newest_per_name": 1},
+        "skip_existing": true})
+}
+
+/// Adds a ready custom Volcengine image tagged `backup=nightly` (an image build).
+fn add_build(emulator: &cloud_emulator::RunningEmulator, id: &str, name: &str, age_seconds: f64) {
+    use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
+    let mut world = emulator.world();
+    let now = world.now();
+    world.images.push(cloud_emulator::world::Image {
+        spec: ImageSpec {
+            cloud: Cloud::Volcengine,
+            account: "default".into(),
+            region: "cn-beijing".into(),
+            id: id.into(),
+            name: name.into(),
+            size_gb: 2,
+            data_disks_gb: Vec::new(),
+            os_type: "linux".into(),
+            state: ImageState::Available,
+            flags: ImageFlags::default(),
+            tags: [("backup".to_owned(), "nightly".to_owned())].into(),
+        },
+        created: now - age_seconds,
+        made_by: None,
+    });
+}
+
+/// One run of the nightly job, as the state machine runs it: a start item opened at the
+/// cloud's present, then status checks until every task has ended.
+async fn nightly_run(
+    client: &CloudClient,
+    emulator: &cloud_emulator::RunningEmulator,
+    request: &ExportRequest,
+    time_scale: f64,
+) -> Result<NightlyRun, String> {
+    let item = imgflow_shared::idempotence::StartItem {
+        job_id: "nightly".into(),
+        index: 0,
+        since: emulator.world().now() as u64,
+    };
+    let outcome = client
+        .start_export_item(request, &item)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut run = NightlyRun {
+        selected: outcome
+            .selected
+            .iter()
+            .flatten()
+            .map(|i| format!("{} {}", i.name, i.id))
+            .collect(),
+        ..NightlyRun::default()
+    };
+    for task in &outcome.tasks {
+        let list = if task.skipped {
+            &mut run.skipped
+        } else {
+            &mut run.exported
+        };
+        list.push(task.image_id.clone());
+    }
+    let mut tasks = outcome.tasks;
+    // Exports of these small images take minutes of cloud time: a few real seconds at most.
+    for _ in 0..600 {
+        let statuses: Vec<_> = client.status(&tasks).await;
+        let mut done = true;
+        let mut succeeded = true;
+        for (task, status) in tasks.iter_mut().zip(statuses) {
+            let status = status.map_err(|e| e.to_string())?;
+            *task = status.task.clone();
+            done &= status.state.is_final();
+            succeeded &= status.state == TaskState::Succeeded;
+        }
+        if done {
+            run.succeeded = succeeded;
+            return Ok(run);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs_f64(
+            (60.0 / time_scale).clamp(0.01, 1.0),
+        ))
+        .await;
+    }
+    Err("the nightly run did not end".into())
+}
+
+/// The nightly-backup scenario: three builds tagged `backup=nightly`; the first run exports
+/// them all; a new build of `app-a` appears the next day; the second run exports only it and
+/// reports the other two skipped.
+async fn nightly(
+    client: &CloudClient,
+    emulator: &cloud_emulator::RunningEmulator,
+    time_scale: f64,
+) -> NightlySummary {
+    let request = nightly_request();
+    let mut summary = NightlySummary {
+        request: request.clone(),
+        runs: Vec::new(),
+        as_expected: false,
+        error: None,
+    };
+    let parsed: ExportRequest = match serde_json::from_value(request) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            summary.error = Some(err.to_string());
+            return summary;
+        }
+    };
+    add_build(emulator, "image-ycnightly00000000001", "app-a", 7200.0);
+    add_build(emulator, "image-ycnightly00000000002", "app-b", 7200.0);
+    add_build(emulator, "image-ycnightly00000000003", "app-c", 7200.0);
+    for night in 0..2 {
+        if night == 1 {
+            // The next night: a new build of app-a has appeared since.
+            emulator.world().clock.advance(86_400.0);
+            add_build(emulator, "image-ycnightly00000000004", "app-a", 3600.0);
+        }
+        match nightly_run(client, emulator, &parsed, time_scale).await {
+            Ok(run) => summary.runs.push(run),
+            Err(err) => {
+                summary.error = Some(err);
+                return summary;
+            }
+        }
+    }
+    let shape = |run: &NightlyRun| (run.succeeded, run.exported.len(), run.skipped.len());
+    summary.as_expected = summary.runs.len() == 2
+        && shape(&summary.runs[0]) == (true, 3, 0)
+        && shape(&summary.runs[1]) == (true, 1, 2)
+        && summary.runs[1].exported == ["image-ycnightly00000000004"];
+    summary
 }
 
 /// One scenario: one start call and the tasks it started.
@@ -364,15 +527,19 @@ pub async fn run(options: DemoOptions) -> Result<DemoSummary, DemoError> {
     }
     summaries.sort_by_key(|(index, _)| *index);
     let scenarios: Vec<ScenarioSummary> = summaries.into_iter().map(|(_, s)| s).collect();
+    reporter.line("nightly backup: one selector job with skip_existing, run on two nights");
+    let nightly = nightly(&client, &emulator, time_scale).await;
     emulator.stop().await;
-    let all_as_expected =
-        scenarios.len() == all.len() && scenarios.iter().all(|scenario| scenario.as_expected);
+    let all_as_expected = scenarios.len() == all.len()
+        && scenarios.iter().all(|scenario| scenario.as_expected)
+        && nightly.as_expected;
     Ok(DemoSummary {
         emulator: base_url,
         time_scale,
         real_seconds: began.elapsed().as_secs_f64(),
         all_as_expected,
         scenarios,
+        nightly,
     })
 }
 
@@ -785,6 +952,24 @@ pub fn render(summary: &DemoSummary) -> String {
             summary.scenarios.len(),
             format::real_seconds(summary.real_seconds),
         ));
+    }
+    text.push_str("Nightly backup (a selector job with skip_existing, two scheduled runs):\n");
+    for (night, run) in summary.nightly.runs.iter().enumerate() {
+        text.push_str(&format!(
+            "  run {}: {} selected, {} exported, {} skipped (already exported){}\n",
+            night + 1,
+            run.selected.len(),
+            run.exported.len(),
+            run.skipped.len(),
+            if run.succeeded {
+                ""
+            } else {
+                ", NOT all succeeded"
+            }
+        ));
+    }
+    if let Some(error) = &summary.nightly.error {
+        text.push_str(&format!("  error: {error}\n"));
     }
     for scenario in summary.scenarios.iter().filter(|s| s.note.is_some()) {
         if let Some(note) = &scenario.note {

@@ -147,6 +147,7 @@ pub async fn follow(
             .collect(),
         starts: Vec::new(),
         start_errors: Vec::new(),
+        selections: Vec::new(),
     };
     let mut jitter = Jitter::from_clock();
     // The tasks the next check asks about (`check_job` asks about every open task).

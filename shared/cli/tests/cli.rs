@@ -548,3 +548,65 @@ async fn help_documents_the_exit_codes() {
     let run = imgflow(&["export"], "", &[]).await;
     assert_eq!(run.code, 2, "a usage error is invalid input: {run:#?}");
 }
+
+/// `--dry-run` shows what a selector job would do (issue 14, item 2): the matched images
+/// and the requests with their names rendered, after every rule, and starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_the_selected_images_and_rendered_names_and_starts_nothing() {
+    let emulator = emulator().await;
+    let request = r#"{"cloud": "huawei", "region": "cn-north-4", "bucket": "imgflow-obs-backup",
+        "select": {"name": "web-server-*"}, "file_format": "qcow2",
+        "object_key": "dry/{job_id}/{image_name}-{image_id}.qcow2"}"#;
+    let run = imgflow(
+        &[
+            "export",
+            "--request",
+            "-",
+            "--endpoint",
+            &emulator.base_url,
+            "--dry-run",
+            "--job-id",
+            "nightly",
+            "--json",
+        ],
+        request,
+        &emulator_env(),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let plan: serde_json::Value = run.json();
+    let selected = plan["selected"].as_array().expect("a selection");
+    assert!(!selected.is_empty(), "{plan}");
+    let id = selected[0]["id"].as_str().expect("an id");
+    let name = selected[0]["name"].as_str().expect("a name");
+    assert!(name.starts_with("web-server-"), "{plan}");
+    assert_eq!(
+        plan["requests"][0]["object_key"],
+        format!("dry/nightly/{name}-{id}.qcow2")
+    );
+    assert!(
+        plan["list_calls"].as_u64().is_some_and(|n| n >= 1),
+        "{plan}"
+    );
+    assert!(
+        emulator.world().tasks.is_empty(),
+        "a dry run starts nothing"
+    );
+
+    // Without a job id, `{job_id}` cannot render: exit 2 naming the field.
+    let run = imgflow(
+        &[
+            "export",
+            "--request",
+            "-",
+            "--endpoint",
+            &emulator.base_url,
+            "--dry-run",
+        ],
+        request,
+        &emulator_env(),
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stderr.contains("object_key"), "{run:#?}");
+}

@@ -19,6 +19,24 @@ async fn every_scenario_ends_as_expected_within_a_minute() {
     assert!(summary.all_as_expected, "{table}");
     assert_eq!(summary.scenarios.len(), demo::scenario_count(), "{table}");
 
+    // The nightly backup: the first run exports the three builds, the second only the new
+    // build of app-a, reporting the other two skipped.
+    let nightly = &summary.nightly;
+    assert!(nightly.as_expected, "{nightly:#?}");
+    assert_eq!(
+        nightly
+            .runs
+            .iter()
+            .map(|r| (r.exported.len(), r.skipped.len()))
+            .collect::<Vec<_>>(),
+        [(3, 0), (1, 2)],
+        "{table}"
+    );
+    assert!(
+        table.contains("run 2: 3 selected, 1 exported, 2 skipped"),
+        "{table}"
+    );
+
     for scenario in &summary.scenarios {
         assert!(scenario.as_expected, "{scenario:#?}");
         assert!(scenario.checks > 0, "{scenario:#?}");

@@ -41,6 +41,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `OSSBucket`.
     pub bucket: String,
     /// `OSSPrefix`: 1 to 30 letters or digits.
@@ -58,6 +62,25 @@ pub struct ExportImage {
 }
 
 impl ExportImage {
+    /// The export of one image, its prefix rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            prefix: self
+                .prefix
+                .as_deref()
+                .map(|p| crate::names::render("prefix", p, values).map(|p| p.into_owned()))
+                .transpose()?,
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -68,8 +91,16 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
+        if self.skip_existing {
+            return Err(ValidationError::new(
+                "skip_existing",
+                "is not supported on Alibaba exports: OSS objects are named after the export task, which a rerun cannot know",
+            ));
+        }
         if let Some(prefix) = &self.prefix {
-            validate::alphanumeric("prefix", prefix, 30)?;
+            let prefix =
+                crate::names::probe("prefix", prefix, &self.image_id, self.select.is_some())?;
+            validate::alphanumeric("prefix", &prefix, 30)?;
         }
         if let Some(role) = &self.role_name {
             validate::char_length("role_name", role, 1, 64)?;
@@ -93,6 +124,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegionId`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `DestinationImageName`.
@@ -108,6 +143,25 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: self
+                .image_name
+                .as_deref()
+                .map(|n| crate::names::render("image_name", n, values).map(|n| n.into_owned()))
+                .transpose()?,
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -123,7 +177,9 @@ impl CopyImage {
             &self.region,
         )?;
         if let Some(name) = &self.image_name {
-            image_name("image_name", name)?;
+            let name =
+                crate::names::probe("image_name", name, &self.image_id, self.select.is_some())?;
+            image_name("image_name", &name)?;
         }
         if let Some(description) = &self.description {
             validate::char_length("description", description, 2, 256)?;
@@ -208,6 +264,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-oss-backup".into(),
             prefix: Some("web2025".into()),
             format: ImageFormat::Qcow2,
@@ -248,6 +305,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-shanghai".into(), "cn-beijing".into()],
             image_name: Some("web-copy".into()),
             description: None,

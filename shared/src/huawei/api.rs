@@ -43,6 +43,8 @@
 //! - a destination region without a configured project is refused before anything is sent:
 //!   its copy could never be followed.
 
+pub mod list;
+
 use serde_json::{Value, json};
 
 use crate::Cloud;
@@ -105,6 +107,7 @@ pub async fn start_export(
         objects: vec![object.clone()],
         started_at,
         confirmations: 0,
+        skipped: false,
     };
     if attempt.look_first {
         match client
@@ -394,6 +397,7 @@ fn copy_task(
         objects: Vec::new(),
         started_at,
         confirmations: 0,
+        skipped: false,
     }
 }
 
@@ -800,6 +804,7 @@ mod tests {
             objects: Vec::new(),
             started_at: 1_767_225_599,
             confirmations,
+            skipped: false,
         }
     }
 
@@ -809,6 +814,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-obs-backup".into(),
             object_key: "exports/web.qcow2".into(),
             file_format: Some(FileFormat::Vmdk),
@@ -822,6 +828,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: export.image_id.clone(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-east-3".into()],
             image_name: "web copy".into(),
             description: None,

@@ -36,6 +36,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// The OBS bucket (the part of `bucket_url` before `:`).
     pub bucket: String,
     /// The object to write (the part of `bucket_url` after `:`).
@@ -49,6 +53,21 @@ pub struct ExportImage {
 }
 
 impl ExportImage {
+    /// The export of one image, its object key rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            object_key: crate::names::render("object_key", &self.object_key, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -59,7 +78,19 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
-        file_name("object_key", &self.object_key)?;
+        if self.select.is_some() && !self.object_key.contains("{image_id}") {
+            return Err(ValidationError::new(
+                "object_key",
+                "must contain {image_id} with `select` (each selected image needs its own object), e.g. `backups/{date}/{image_id}.qcow2`",
+            ));
+        }
+        let key = crate::names::probe(
+            "object_key",
+            &self.object_key,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        file_name("object_key", &key)?;
         match (self.quick_export, self.file_format) {
             (true, Some(_)) => Err(ValidationError::new(
                 "file_format",
@@ -89,6 +120,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `region` of each call.
     pub destination_regions: Vec<String>,
     /// `name` of the copies.
@@ -104,6 +139,21 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         crate::select::image_or_select(
@@ -118,7 +168,13 @@ impl CopyImage {
             &self.destination_regions,
             &self.region,
         )?;
-        image_name("image_name", &self.image_name)?;
+        let name = crate::names::probe(
+            "image_name",
+            &self.image_name,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        image_name("image_name", &name)?;
         if let Some(description) = &self.description {
             validate::char_length("description", description, 0, 1024)?;
             if description.contains(['<', '>', '\r', '\n']) {
@@ -194,6 +250,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-obs-backup".into(),
             object_key: "exports/web.qcow2".into(),
             file_format: Some(FileFormat::Qcow2),
@@ -268,6 +325,7 @@ mod tests {
             region: "cn-north-4".into(),
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-east-3".into()],
             image_name: "web copy".into(),
             description: None,

@@ -52,6 +52,7 @@ pub async fn check_job(
     let previous_checks = input.checks;
     let input_started = input.started_at;
     let input_deadline = input.deadline_at;
+    let selections = input.selections();
     let (mut tasks, start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
@@ -96,7 +97,10 @@ pub async fn check_job(
         checks,
         max_checks: options.max_checks,
     };
-    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    let state = with_selections(
+        assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
+        selections,
+    );
     if state.state == JobPhase::Running && state.document_bytes() > STATE_BYTES_LIMIT {
         return outgrown(state, clock, jitter);
     }
@@ -143,6 +147,7 @@ fn assemble(
         reason,
         tasks,
         start_errors,
+        selections: Vec::new(),
         summary,
     }
 }
@@ -158,6 +163,7 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
         options,
         mut tasks,
         start_errors,
+        selections,
         ..
     } = state;
     for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
@@ -170,8 +176,18 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
             ),
         ));
     }
-    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    let state = with_selections(
+        assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
+        selections,
+    );
     fit_summary(state)
+}
+
+/// What the selectors matched, in the state (while the job runs) and its summary.
+fn with_selections(mut state: JobState, selections: Vec<crate::select::Selection>) -> JobState {
+    state.summary.selections = selections.clone();
+    state.selections = selections;
+    state
 }
 
 /// A final state's document is its summary: when the per-task details would not fit, they
@@ -455,6 +471,7 @@ mod tests {
                 objects: vec![],
                 started_at: 100,
                 confirmations: 1,
+                skipped: false,
             },
             100,
         )

@@ -162,6 +162,10 @@ pub struct JobState {
     #[serde(default)]
     pub tasks: Vec<TrackedTask>,
     pub start_errors: Vec<StartErrorRecord>,
+    /// What each selector matched, per request (carried while the job runs; the summary
+    /// holds it once the job has ended).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selections: Vec<crate::select::Selection>,
     /// Absent from a running job's document ([`JobState::to_document`]).
     #[serde(default)]
     pub summary: JobSummary,
@@ -179,12 +183,12 @@ impl JobState {
     pub fn to_document(&self) -> serde_json::Value {
         let mut document = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(fields) = document.as_object_mut() {
-            let drop = if self.state == JobPhase::Running {
-                "summary"
+            if self.state == JobPhase::Running {
+                fields.remove("summary");
             } else {
-                "tasks"
-            };
-            fields.remove(drop);
+                fields.remove("tasks");
+                fields.remove("selections");
+            }
         }
         document
     }
@@ -239,6 +243,9 @@ pub enum StartEntry {
         tasks: Vec<TaskRef>,
         #[serde(default)]
         failures: Vec<StartFailure>,
+        /// With `select`: what the selector matched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        selected: Option<Vec<crate::select::SelectedImage>>,
     },
     Caught {
         #[serde(default)]
@@ -269,6 +276,8 @@ pub struct CheckInput {
     pub starts: Vec<StartEntry>,
     #[serde(default)]
     pub start_errors: Vec<StartErrorRecord>,
+    #[serde(default)]
+    pub selections: Vec<crate::select::Selection>,
 }
 
 impl CheckInput {
@@ -325,6 +334,26 @@ impl CheckInput {
         Ok(())
     }
 
+    /// What the selectors matched: carried from a previous check, and from the starts.
+    pub fn selections(&self) -> Vec<crate::select::Selection> {
+        let mut selections = self.selections.clone();
+        for entry in &self.starts {
+            if let StartEntry::Started {
+                index,
+                selected: Some(images),
+                ..
+            } = entry
+            {
+                selections.push(crate::select::Selection {
+                    item: *index,
+                    images: images.clone(),
+                });
+            }
+        }
+        selections.sort_by_key(|s| s.item);
+        selections
+    }
+
     /// The tracked tasks and start errors this input describes, read at `now`.
     pub fn into_parts(self, now: u64) -> (Vec<TrackedTask>, Vec<StartErrorRecord>) {
         let mut tasks: Vec<TrackedTask> = self
@@ -342,6 +371,7 @@ impl CheckInput {
                     index,
                     tasks: started,
                     failures,
+                    ..
                 } => {
                     tasks.extend(started.into_iter().map(|t| TrackedTask::new(index, t, now)));
                     errors.extend(failures.into_iter().map(|f| failure_record(index, f)));
@@ -376,6 +406,7 @@ impl From<JobState> for CheckInput {
                 .collect(),
             starts: Vec::new(),
             start_errors: state.start_errors,
+            selections: state.selections,
         }
     }
 }

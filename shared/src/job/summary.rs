@@ -31,6 +31,10 @@ pub struct TaskSummary {
     /// Whether the job asked the cloud to cancel the task it gave up on (Alibaba copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<bool>,
+    /// Already done when the job started (`skip_existing`): nothing was started, and `result`
+    /// is what was found. A skipped task is a succeeded one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +59,16 @@ pub struct JobSummary {
     /// The last check's time: when the job ended, once it has.
     pub finished_at: u64,
     pub duration_seconds: u64,
+    /// Succeeded tasks, the skipped ones included.
     pub tasks_succeeded: usize,
+    /// Of the succeeded tasks, those already done when the job started (`skip_existing`).
+    #[serde(default)]
+    pub tasks_skipped: usize,
     pub tasks_total: usize,
     pub items: Vec<ItemSummary>,
+    /// What each request's selector matched when it started (`item` is its index).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selections: Vec<crate::select::Selection>,
     /// How many items were left out because the summary would not fit in a state (256 KiB).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub details_omitted: usize,
@@ -106,6 +117,7 @@ impl JobSummary {
                     // A start the caller did not know counts from the job's start.
                     duration_seconds: end.saturating_sub(task.task.started_at.max(started_at)),
                     cancelled: task.cancelled,
+                    skipped: task.task.skipped,
                 });
         }
         for error in start_errors {
@@ -132,8 +144,13 @@ impl JobSummary {
                 .iter()
                 .filter(|t| t.state == TrackedState::Succeeded)
                 .count(),
+            tasks_skipped: tasks
+                .iter()
+                .filter(|t| t.task.skipped && t.state == TrackedState::Succeeded)
+                .count(),
             tasks_total: tasks.len(),
             items,
+            selections: Vec::new(),
             details_omitted: 0,
         }
     }
@@ -195,6 +212,7 @@ mod tests {
                         objects: objects.to_vec(),
                         started_at: 1_795_485_600,
                         confirmations: 0,
+                        skipped: false,
                     },
                     1_795_485_600,
                 );
@@ -226,6 +244,17 @@ mod tests {
             &tasks,
             &[],
         );
+        // Every task's image selected, with the longest names.
+        let selections = vec![crate::select::Selection {
+            item: 0,
+            images: (0..MAX_TASKS)
+                .map(|i| crate::select::SelectedImage {
+                    id: format!("{i:0>64}"),
+                    name: "n".repeat(128),
+                    created_at: 1_795_485_600,
+                })
+                .collect(),
+        }];
         let state = JobState {
             job_id: "j".repeat(64),
             kind: Some(TaskKind::Export),
@@ -238,7 +267,11 @@ mod tests {
             reason: None,
             tasks,
             start_errors: vec![],
-            summary,
+            selections: selections.clone(),
+            summary: JobSummary {
+                selections,
+                ..summary
+            },
         };
         let size = serde_json::to_vec(&state).expect("serialises").len();
         assert!(size < 200 * 1024, "{size} bytes for {MAX_TASKS} tasks");

@@ -72,7 +72,7 @@ pub mod list;
 mod sync;
 mod wire;
 
-pub use export::start_export;
+pub use export::{done_earlier, start_export};
 pub use sync::start_sync;
 
 use crate::Cloud;

@@ -45,6 +45,10 @@ pub struct ExportImages {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `ExportFormat`.
     #[serde(default)]
     pub format: ExportFormat,
@@ -62,7 +66,47 @@ pub struct ExportImages {
     pub role_name: Option<String>,
 }
 
+/// The image id placeholders render to when a request is checked before its images are known.
+const PROBE_IMAGE_ID: &str = "img-00000000";
+
 impl ExportImages {
+    /// The export of `images` (id and, with `select`, name), each prefix rendered for its
+    /// image (see [`crate::names`]; with `select`, the one prefix for every image) and checked.
+    pub fn for_images(
+        &self,
+        images: &[(String, Option<String>)],
+        start: u64,
+        job_id: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        let mut prefixes = Vec::new();
+        if !self.file_name_prefixes.is_empty() {
+            for (i, (id, name)) in images.iter().enumerate() {
+                let template = if self.select.is_some() {
+                    self.file_name_prefixes.first()
+                } else {
+                    self.file_name_prefixes.get(i)
+                };
+                let Some(template) = template else { break };
+                let values = crate::names::NameValues {
+                    start,
+                    job_id,
+                    image_id: id,
+                    image_name: name.as_deref(),
+                };
+                let field = format!("file_name_prefixes[{i}]");
+                prefixes.push(crate::names::render(&field, template, &values)?.into_owned());
+            }
+        }
+        let batch = Self {
+            image_ids: images.iter().map(|(id, _)| id.clone()).collect(),
+            select: None,
+            file_name_prefixes: prefixes,
+            ..self.clone()
+        };
+        batch.validate()?;
+        Ok(batch)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::region("region", &self.region)?;
         cos_bucket("bucket", &self.bucket)?;
@@ -83,7 +127,11 @@ impl ExportImages {
             return validate::each(
                 "file_name_prefixes",
                 &self.file_name_prefixes,
-                |field, prefix| validate::key_prefix(field, prefix, MAX_PREFIX_CHARS),
+                |field, prefix| {
+                    let prefix =
+                        crate::names::probe(field, prefix, PROBE_IMAGE_ID, self.select.is_some())?;
+                    validate::key_prefix(field, &prefix, MAX_PREFIX_CHARS)
+                },
             )
             .and(
                 self.role_name
@@ -108,7 +156,11 @@ impl ExportImages {
             validate::each(
                 "file_name_prefixes",
                 &self.file_name_prefixes,
-                |field, prefix| validate::key_prefix(field, prefix, MAX_PREFIX_CHARS),
+                |field, prefix| {
+                    let prefix =
+                        crate::names::probe(field, prefix, PROBE_IMAGE_ID, self.select.is_some())?;
+                    validate::key_prefix(field, &prefix, MAX_PREFIX_CHARS)
+                },
             )?;
         }
         if let Some(role) = &self.role_name {
@@ -136,6 +188,10 @@ pub struct SyncImages {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegions`.
     pub destination_regions: Vec<String>,
     /// `ImageName`: the name of the copies (the source's name when absent).
@@ -169,20 +225,54 @@ impl SyncImages {
             &self.destination_regions,
             &self.region,
         )?;
-        if self.select.is_some() && self.image_name.is_some() {
+        if self.select.is_some()
+            && self
+                .image_name
+                .as_ref()
+                .is_some_and(|n| !n.contains("{image_id}"))
+        {
             // A retried start finds its copies by name: one name for several images could
             // not tell them apart.
             return Err(ValidationError::new(
                 "image_name",
-                "cannot be given with `select`: each copy keeps its source's name",
+                "with `select`, must contain {image_id} or be absent (each copy then keeps its source's name): a retry finds each copy by its name",
             ));
         }
         if let Some(name) = &self.image_name {
+            let name = crate::names::probe(
+                "image_name",
+                name,
+                if self.image_id.is_empty() {
+                    PROBE_IMAGE_ID
+                } else {
+                    &self.image_id
+                },
+                self.select.is_some(),
+            )?;
             // SyncImages' ImageName: at most 60 characters.
-            validate::char_length("image_name", name, 1, 60)?;
-            validate::no_control_characters("image_name", name)?;
+            validate::char_length("image_name", &name, 1, 60)?;
+            validate::no_control_characters("image_name", &name)?;
         }
         Ok(())
+    }
+
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: self
+                .image_name
+                .as_deref()
+                .map(|n| crate::names::render("image_name", n, values).map(|n| n.into_owned()))
+                .transpose()?,
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
     }
 }
 
@@ -351,6 +441,7 @@ mod tests {
             region: "ap-guangzhou".into(),
             image_id: "img-web00001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["ap-shanghai".into(), "ap-guangzhou".into()],
             image_name: None,
             image_set_required: true,

@@ -17,6 +17,10 @@ pub struct ExportImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `TOSBucket`.
     pub bucket: String,
     /// `TOSPrefix`: required, 1 to 30 letters or digits.
@@ -34,7 +38,28 @@ impl ExportImage {
             image_id,
         )?;
         validate::bucket_name("bucket", &self.bucket)?;
-        validate::alphanumeric("prefix", &self.prefix, 30)
+        let prefix = crate::names::probe(
+            "prefix",
+            &self.prefix,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        validate::alphanumeric("prefix", &prefix, 30)
+    }
+
+    /// The export of one image, its prefix rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            prefix: crate::names::render("prefix", &self.prefix, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
     }
 
     /// The object the export writes (ExportImage's documented naming).
@@ -53,6 +78,10 @@ pub struct CopyImage {
     /// Instead of ids: choose the images when the job runs (see [`crate::select`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Selector>,
+    /// Report what is already done as `skipped` instead of doing it again (see
+    /// [`crate::skip`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_existing: bool,
     /// `DestinationRegion`, one CopyImage call each.
     pub destination_regions: Vec<String>,
     /// `ImageName` of the copies.
@@ -66,13 +95,28 @@ pub struct CopyImage {
 }
 
 impl CopyImage {
+    /// The copy of one image, its name rendered (see [`crate::names`]) and checked.
+    pub fn for_image(
+        &self,
+        values: &crate::names::NameValues<'_>,
+    ) -> Result<Self, ValidationError> {
+        let one = Self {
+            image_id: values.image_id.to_owned(),
+            select: None,
+            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            ..self.clone()
+        };
+        one.validate()?;
+        Ok(one)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.select.is_some() {
-            // A retried copy is found by its name in the destination: one name for several
-            // selected images could not tell their copies apart.
+        if self.select.is_some() && !self.image_name.contains("{image_id}") {
+            // A retried copy is found by its name in the destination: each selected image's
+            // copies need a name of their own.
             return Err(ValidationError::new(
-                "select",
-                "is not supported for Volcengine copies yet (a retry finds each copy by its one `image_name`); give `image_id`",
+                "image_name",
+                "must contain {image_id} with `select` (a retry finds each copy by its name, so each image's copies need their own), e.g. `backup-{image_id}`",
             ));
         }
         validate::region("region", &self.region)?;
@@ -88,7 +132,13 @@ impl CopyImage {
             &self.destination_regions,
             &self.region,
         )?;
-        image_name("image_name", &self.image_name)?;
+        let name = crate::names::probe(
+            "image_name",
+            &self.image_name,
+            &self.image_id,
+            self.select.is_some(),
+        )?;
+        image_name("image_name", &name)?;
         if let Some(description) = &self.description {
             description_text("description", description)?;
         }
@@ -156,6 +206,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web2025".into(),
         };
@@ -176,6 +227,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-shanghai".into()],
             image_name: String::new(),
             description: None,
@@ -215,6 +267,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycweb000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-tos-backup".into(),
             prefix: "web".into(),
         };

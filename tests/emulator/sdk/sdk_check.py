@@ -419,6 +419,32 @@ def huawei_copy(emulator: Emulator) -> str:
     return f"image {new_id} in cn-east-3"
 
 
+def huawei_filtered_pages(emulator: Emulator) -> str:
+    from huaweicloudsdkims import v2
+
+    ids = [f"4d0ab5e2-3114-578f-81d7-9a9e{i:08d}" for i in range(120)]
+    add_images(emulator, "huawei", "cn-north-4", ids, "paged-web", {"backup": "nightly"})
+    # The same name without the tag: the tag filter must leave these out.
+    add_images(emulator, "huawei", "cn-north-4",
+               [f"4d0ab5e2-3114-578f-81d7-9a9f{i:08d}" for i in range(10)], "paged-web", {})
+    client = huawei_client(emulator, "cn-north-4")
+    # Every image was made within the last 120 hours (image i, i hours ago).
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 200 * 3600))
+    seen, marker, calls = [], None, 0
+    while True:
+        response = client.list_images(v2.ListImagesRequest(
+            imagetype="private", status="active", name="paged-web", tag="backup=nightly",
+            created_at=f"gte:{since}", limit=50, marker=marker))
+        calls += 1
+        seen += [item.id for item in response.images]
+        assert all(item.name == "paged-web" and item.status == "active" for item in response.images)
+        marker = response.page_info.next_marker if response.page_info else None
+        if not marker:
+            break
+    assert sorted(seen) == ids and calls == 3, (len(seen), calls)
+    return f"{len(seen)} images in {calls} pages of 50 (__imagetype, status, name, tag, created_at, limit/marker)"
+
+
 def huawei_wrong_secret(emulator: Emulator) -> str:
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
     from huaweicloudsdkims import v2
@@ -458,6 +484,7 @@ CHECKS = [
     ("huawei export (file, ShowJobProgress)", huawei_export),
     ("huawei copy (cross_region_copy, ListImages)", huawei_copy),
     ("huawei wrong secret", huawei_wrong_secret),
+    ("huawei filtered listing paged (ListImages tag, created_at, limit/marker)", huawei_filtered_pages),
 ]
 
 

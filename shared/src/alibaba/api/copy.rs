@@ -98,6 +98,7 @@ fn task_ref(request: &CopyImage, destination: &str, image_id: String, started_at
         objects: Vec::new(),
         started_at,
         confirmations: 0,
+        skipped: false,
     }
 }
 
@@ -339,6 +340,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1web000000000000001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["cn-shanghai".into()],
             image_name: None,
             description: None,

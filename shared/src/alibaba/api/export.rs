@@ -90,6 +90,7 @@ fn task_ref(request: &ExportImage, task_id: String, started_at: u64) -> TaskRef 
         objects: Vec::new(),
         started_at,
         confirmations: 0,
+        skipped: false,
     }
 }
 
@@ -446,6 +447,7 @@ mod tests {
                 region: "cn-hangzhou".into(),
                 image_id: "m-bp1db0000000000000001".into(),
                 select: None,
+                skip_existing: false,
                 bucket: "bkt".into(),
                 prefix: Some("exp01".into()),
                 format: Default::default(),
@@ -527,6 +529,7 @@ mod tests {
             region: "cn-hangzhou".into(),
             image_id: "m-bp1db0000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "bkt".into(),
             prefix: Some("exp01".into()),
             format: Default::default(),

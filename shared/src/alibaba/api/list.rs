@@ -81,6 +81,31 @@ pub async fn list(
     ))
 }
 
+/// One image by id (`None`: ECS does not list it as one of the account's).
+pub async fn describe(
+    client: &CloudClient,
+    region: &str,
+    id: &str,
+) -> Result<Option<ListedImage>, CloudError> {
+    let query = Query::region(region)
+        .with("ImageId", id)
+        .with("ImageOwnerAlias", "self");
+    let document = wire::call(client, DESCRIBE_IMAGES, region, &query, Repeat::Safe).await?;
+    rows(&document, "Images", "Image")
+        .find(|row| text(row, "ImageId") == Some(id))
+        .map(|row| {
+            listed_image(row).map_err(|message| {
+                CloudError::new(
+                    CLOUD,
+                    ErrorKind::Unsupported,
+                    "Response.Unexpected",
+                    message,
+                )
+            })
+        })
+        .transpose()
+}
+
 /// ECS's `CreationTime` (`yyyy-MM-ddTHH:mmZ` or `yyyy-MM-ddTHH:mm:ssZ`) in unix seconds.
 pub fn creation_seconds(text: &str) -> Option<u64> {
     match text.len() {

@@ -141,6 +141,51 @@ async fn finished_earlier(
     Ok(Some(tasks))
 }
 
+/// For `skip_existing`: the images of `request` whose every object already exists, written
+/// at or after the image's creation (an older file of that name belongs to another image), by
+/// id, with their objects. An image CVM does not list, or whose snapshots it does not name,
+/// is never taken as done.
+pub async fn done_earlier(
+    client: &CloudClient,
+    request: &ExportImages,
+) -> Result<HashMap<String, Vec<ObjectRef>>, CloudError> {
+    let images = wire::describe_by_ids(
+        client,
+        &request.region,
+        request.image_ids.iter().map(String::as_str),
+    )
+    .await?;
+    let mut done = HashMap::new();
+    'images: for id in &request.image_ids {
+        let Some(found) = images.get(id) else {
+            continue;
+        };
+        let (Some(created), keys) = (found.created_at(), planned_keys(request, id, found)) else {
+            continue;
+        };
+        if keys.is_empty() {
+            continue;
+        }
+        let mut objects = Vec::new();
+        for key in keys {
+            let object = ObjectRef {
+                bucket: request.bucket.clone(),
+                key,
+            };
+            if client
+                .head_object(Cloud::Tencent, &request.region, &object, Some(created))
+                .await?
+                .is_none()
+            {
+                continue 'images;
+            }
+            objects.push(object);
+        }
+        done.insert(id.clone(), objects);
+    }
+    Ok(done)
+}
+
 /// The objects CVM writes for `image_id`: `[<prefix>_]<ImageId>_system|data_<SnapshotId>.<fmt>`,
 /// one per disk (the system disk only with `OnlyExportRootDisk`). Empty when the image names
 /// no readable snapshots.
@@ -268,6 +313,7 @@ fn task_refs(request: &ExportImages, started: &Started, started_at: u64) -> Vec<
                 objects,
                 started_at,
                 confirmations: 0,
+                skipped: false,
             }
         })
         .collect()
@@ -465,6 +511,7 @@ mod tests {
             bucket: "backup-1250000000".into(),
             image_ids: vec!["img-web00001".into(), "img-db000001".into()],
             select: None,
+            skip_existing: false,
             format: ExportFormat::Qcow2,
             file_name_prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
             only_export_root_disk: false,

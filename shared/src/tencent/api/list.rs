@@ -91,3 +91,25 @@ fn listed_image(image: Image) -> Result<ListedImage, String> {
         id: image.image_id,
     })
 }
+
+/// One image by id (`None`: CVM does not list it).
+pub async fn describe(
+    client: &CloudClient,
+    region: &str,
+    id: &str,
+) -> Result<Option<ListedImage>, CloudError> {
+    let mut found = wire::describe_by_ids(client, region, [id]).await?;
+    found
+        .remove(id)
+        .map(|image| {
+            listed_image(image).map_err(|message| {
+                CloudError::new(
+                    Cloud::Tencent,
+                    ErrorKind::Unsupported,
+                    "Response.Unexpected",
+                    message,
+                )
+            })
+        })
+        .transpose()
+}

@@ -137,6 +137,7 @@ fn task_ref(
         objects: Vec::new(),
         started_at,
         confirmations: 0,
+        skipped: false,
     }
 }
 
@@ -353,6 +354,7 @@ mod tests {
             region: "ap-guangzhou".into(),
             image_id: "img-web00001".into(),
             select: None,
+            skip_existing: false,
             destination_regions: vec!["ap-shanghai".into(), "ap-beijing".into()],
             image_name: Some("web copy".into()),
             image_set_required: true,

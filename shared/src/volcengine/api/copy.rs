@@ -51,6 +51,7 @@ async fn start_copy(
         objects: Vec::new(),
         started_at,
         confirmations: 0,
+        skipped: false,
     };
     if attempt.look_first {
         match find_copy(client, request, destination, started_at)
@@ -378,6 +379,7 @@ mod tests {
             objects: Vec::new(),
             started_at: 1_741_076_130,
             confirmations,
+            skipped: false,
         }
     }
 

@@ -39,6 +39,7 @@ pub async fn start_export(
         objects: objects.clone(),
         started_at,
         confirmations: 0,
+        skipped: false,
     };
     if attempt.look_first {
         match find_export(client, request, &objects, started_at)
@@ -313,6 +314,7 @@ mod tests {
             region: "cn-beijing".into(),
             image_id: "image-ycdb0000000000000001".into(),
             select: None,
+            skip_existing: false,
             bucket: "imgflow-tos-backup".into(),
             prefix: "nightly".into(),
         }
@@ -378,6 +380,7 @@ mod tests {
             objects: Vec::new(),
             started_at: 1_741_076_130,
             confirmations: 0,
+            skipped: false,
         }
     }
 

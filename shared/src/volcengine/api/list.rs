@@ -40,6 +40,21 @@ pub async fn list(
     Ok((listed, calls))
 }
 
+/// One image by id (`None`: ECS does not list it).
+pub async fn describe(
+    client: &CloudClient,
+    region: &str,
+    id: &str,
+) -> Result<Option<ListedImage>, CloudError> {
+    let (images, _) =
+        wire::describe_images_counted(client, region, Query::new().param("ImageIds.1", id)).await?;
+    images
+        .into_iter()
+        .find(|image| image.image_id == id)
+        .map(listed_image)
+        .transpose()
+}
+
 fn listed_image(image: WireImage) -> Result<ListedImage, CloudError> {
     let created_at = image.created().ok_or_else(|| {
         CloudError::new(

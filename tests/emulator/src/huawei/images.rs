@@ -118,7 +118,7 @@ pub fn image_info(world: &World, image: &Image) -> Value {
         "file": format!("/v2/images/{}/file", spec.id),
         "schema": "/v2/schemas/image",
         "checksum": "d41d8cd98f00b204e9800998ecf8427e",
-        "tags": [],
+        "tags": spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "created_at": created,
         "updated_at": created,
         "active_at": if status == "active" { created.clone() } else { String::new() },
@@ -210,6 +210,7 @@ pub fn list_images(
         .filter(|image| image.spec.cloud == Cloud::Huawei)
         .filter(|image| image.spec.account == scope.account && image.spec.region == scope.region)
         .filter(|image| world.image_state(image).is_some())
+        .filter(|image| matches_tag_and_time(image, query))
         .map(|image| image_info(world, image))
         .filter(|info| matches_filters(info, query))
         .collect();
@@ -248,6 +249,55 @@ fn page_last_id(answer: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `tag=<key>=<value>` (the image carries the tag with that value) and
+/// `created_at=<op>:<UTC time>` (`gt`, `gte`, `lt`, `lte`, `eq`, `neq`; `yyyy-MM-ddThh:mm:ssZ`,
+/// as the SDK model documents). A filter that cannot be read matches nothing.
+fn matches_tag_and_time(image: &Image, query: &[(String, String)]) -> bool {
+    query.iter().all(|(key, wanted)| match key.as_str() {
+        "tag" => wanted
+            .split_once('=')
+            .is_some_and(|(k, v)| image.spec.tags.get(k).map(String::as_str) == Some(v)),
+        "created_at" => {
+            let Some((op, at)) = wanted.split_once(':') else {
+                return false;
+            };
+            let Some(at) = parse_utc(at) else {
+                return false;
+            };
+            let created = image.created.max(0.0) as u64;
+            match op {
+                "gt" => created > at,
+                "gte" => created >= at,
+                "lt" => created < at,
+                "lte" => created <= at,
+                "eq" => created == at,
+                "neq" => created != at,
+                _ => false,
+            }
+        }
+        _ => true,
+    })
+}
+
+/// `yyyy-MM-ddThh:mm:ssZ` in unix seconds.
+fn parse_utc(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 /// Filters compare the rendered field: the query names the wire field, and so do we.
 fn matches_filters(info: &Value, query: &[(String, String)]) -> bool {
     const EXACT: [&str; 10] = [
@@ -284,5 +334,17 @@ fn compare(a: &Value, b: &Value, key: &str) -> Ordering {
             .partial_cmp(&y.as_f64())
             .unwrap_or(Ordering::Equal),
         (x, y) => x.as_str().cmp(&y.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_at_filters_read_utc_times() {
+        assert_eq!(parse_utc("1970-01-02T00:00:01Z"), Some(86_401));
+        assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(parse_utc("2000-03-01 00:00:00"), None);
     }
 }
