@@ -31,6 +31,7 @@
 
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::model::{StartFailure, StartOutcome, TaskKind, TaskRef};
+use imgflow_shared::select::SelectedImage;
 use imgflow_shared::signing::sha256_hex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,6 +62,9 @@ pub struct Record {
     pub tasks: Vec<TaskRef>,
     #[serde(default)]
     pub failures: Vec<StartFailure>,
+    /// With `select`: the images the selector matched, returned again by a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<Vec<SelectedImage>>,
 }
 
 /// The key of an item's record: `starts/<sha256 hex>.json`.
@@ -135,6 +139,7 @@ impl<'a> StartRecords<'a> {
             Ok(record) => Ok(Some(StartOutcome {
                 tasks: record.tasks,
                 failures: record.failures,
+                selected: record.selected,
             })),
             Err(why) => {
                 tracing::warn!(
@@ -198,6 +203,7 @@ impl<'a> StartRecords<'a> {
             written_at: crate::app::unix_now(),
             tasks: outcome.tasks.clone(),
             failures: outcome.failures.clone(),
+            selected: outcome.selected.clone(),
         };
         let body = match serde_json::to_vec(&record) {
             Ok(body) => body,
