@@ -44,6 +44,7 @@ CLOUD_SK = "imgflow-emulator-sk"
 CLOUD_AK = "imgflow-emulator-ak"
 STATE_MACHINE = "imgflow-e2e-jobs"
 BUS = "imgflow-e2e"
+JOBS_BUCKET = "imgflow-e2e-jobs"
 FAST = {"deadline_seconds": 600, "wait": {"min_seconds": 1, "max_seconds": 2, "base_seconds": 1}}
 FUNCTIONS = ["start-export", "start-sync", "check-status"]
 
@@ -152,12 +153,15 @@ class Stack:
         events.put_rule(Name="finished", EventBusName=BUS, EventPattern=json.dumps({"source": ["imgflow"]}))
         events.put_targets(Rule="finished", EventBusName=BUS, Targets=[{"Id": "queue", "Arn": queue_arn}])
         self.sqs = sqs
+        self.s3 = self.engine.client("s3")
+        self.s3.create_bucket(Bucket=JOBS_BUCKET)  # each chunk's WriteResults puts its results here
         definition = sfn_engine.render_definition((ROOT / "infra/statemachine/imgflow.asl.json").read_text(), {
             "MaxConcurrency": 4,
             "StartExportFunctionArn": sfn_engine.LAMBDA_ARN.format("start-export"),
             "StartSyncFunctionArn": sfn_engine.LAMBDA_ARN.format("start-sync"),
             "CheckStatusFunctionArn": sfn_engine.LAMBDA_ARN.format("check-status"),
             "EventBusName": BUS,
+            "JobsBucketName": JOBS_BUCKET,
         })
         self.state_machine_arn = self.sfn.create_state_machine(
             name=STATE_MACHINE, definition=definition,

@@ -52,6 +52,7 @@ pub async fn check_job(
     let previous_checks = input.checks;
     let input_started = input.started_at;
     let input_deadline = input.deadline_at;
+    let chunk = input.chunk.clone();
     let (mut tasks, start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
@@ -96,7 +97,8 @@ pub async fn check_job(
         checks,
         max_checks: options.max_checks,
     };
-    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    let mut state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    state.chunk = chunk;
     if state.state == JobPhase::Running && state.document_bytes() > STATE_BYTES_LIMIT {
         return outgrown(state, clock, jitter);
     }
@@ -144,6 +146,7 @@ fn assemble(
         tasks,
         start_errors,
         summary,
+        chunk: None,
     }
 }
 
@@ -158,6 +161,7 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
         options,
         mut tasks,
         start_errors,
+        chunk,
         ..
     } = state;
     for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
@@ -170,7 +174,8 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
             ),
         ));
     }
-    let state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    let mut state = assemble(job_id, kind, options, clock, tasks, start_errors, jitter);
+    state.chunk = chunk;
     fit_summary(state)
 }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::capped;
+use super::plan::ChunkRef;
 use super::spec::{JobOptions, MAX_REQUESTS, MAX_TASKS, validate_job_id};
 use super::summary::JobSummary;
 use crate::endpoints::Endpoints;
@@ -165,6 +166,10 @@ pub struct JobState {
     /// Absent from a running job's document ([`JobState::to_document`]).
     #[serde(default)]
     pub summary: JobSummary,
+    /// The chunk of a larger job this state follows (a child execution of the Distributed
+    /// Map), carried from check to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkRef>,
 }
 
 /// The most bytes a job's state may take between two states of the state machine: Step
@@ -269,6 +274,8 @@ pub struct CheckInput {
     pub starts: Vec<StartEntry>,
     #[serde(default)]
     pub start_errors: Vec<StartErrorRecord>,
+    #[serde(default)]
+    pub chunk: Option<ChunkRef>,
 }
 
 impl CheckInput {
@@ -376,6 +383,7 @@ impl From<JobState> for CheckInput {
                 .collect(),
             starts: Vec::new(),
             start_errors: state.start_errors,
+            chunk: state.chunk,
         }
     }
 }
