@@ -176,19 +176,20 @@ def run(stack: Stack, tasks: int, job_id: str = "fanout", chunks_at_once: int = 
     seen = collections.Counter((line.get("cloud"), line.get("image_id") or "") for line in lines)
     # A start refused for good names its request (item), not its image: map items to images.
     by_item = {i: r for i, r in enumerate(job["requests"])}
-    got = {}
+    got, line_of = {}, {}
     not_started_lines = sum(1 for line in lines if line.get("state") == "not_started")
     for line in lines:
         if line.get("state") == "not_started":
             request = by_item[line["item"]]
             for ident in request.get("image_ids") or [request.get("image_id")]:
                 got[(request["cloud"], ident)] = "not_started"
+                line_of[(request["cloud"], ident)] = line
         else:
             got[(line["cloud"], line["image_id"])] = line["state"]
     check(len(lines) == tasks - expected["not_started"] + not_started_lines and got == fates,
           f"every task's result is in s3://{JOBS_BUCKET}/{location.get('prefix')} ({len(lines)} lines, "
           f"{len(got)} images) with the state it must have",
-          [(k, got.get(k), v) for k, v in fates.items() if got.get(k) != v][:5] + [max(seen.values(), default=0)])
+          [(k, got.get(k), v, line_of.get(k)) for k, v in fates.items() if got.get(k) != v][:5])
     exported = [line for line in lines if line.get("state") == "succeeded"]
     check(exported and all((line.get("result") or {}).get("objects")
                            and all(o["size"] > 0 for o in line["result"]["objects"]) for line in exported),

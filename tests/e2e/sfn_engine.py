@@ -14,7 +14,9 @@ Small patches make it behave like the real thing for imgflow:
   * a Lambda service error (ResourceNotFoundException, ServiceException, ...) in a Task whose
     Resource is a function ARN fails the state with `Lambda.<Code>` and AWS's cause text, as AWS
     does and as moto already does for `arn:aws:states:::lambda:invoke` (moto 5.2.5 names it
-    `Exception`, so a Retry on Lambda.ServiceException could never fire);
+    `Exception`, so a Retry on Lambda.ServiceException could never fire), and an Invoke that
+    could not reach the function (connection closed, read timeout) fails it with
+    `Lambda.SdkClientException`, as AWS does;
   * GetExecutionHistory honours reverseOrder, maxResults (default 100) + nextToken and
     includeExecutionData=false (moto 5.2.5 ignores them all and returns every event, oldest first);
   * optionally (--retry-delay-scale, default 1) Retry waits are scaled: 0 makes every retry
@@ -148,7 +150,8 @@ def _patch(lambda_endpoint: str | None, own_endpoint: "list[str]", retry_delay_s
 
 
 def _lambda_service_error(from_error):
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
         StateTaskServiceLambda,
@@ -158,6 +161,13 @@ def _lambda_service_error(from_error):
         event = from_error(self, env, ex)
         if isinstance(ex, ClientError):
             error, cause = StateTaskServiceLambda._error_cause_from_client_error(ex)
+            event.error_name = CustomErrorName(error)
+            event.event_details["lambdaFunctionFailedEventDetails"].update(error=error, cause=cause)
+        elif isinstance(ex, (HTTPClientError, BotocoreConnectionError)):
+            # The Invoke call itself failed (connection closed or refused, read timeout): on AWS
+            # the state fails with Lambda.SdkClientException, which the ASL's Retry handles;
+            # moto 5.2.5 names it `Exception` (seen when many chunks invoke at once).
+            error, cause = "Lambda.SdkClientException", str(ex)
             event.error_name = CustomErrorName(error)
             event.event_details["lambdaFunctionFailedEventDetails"].update(error=error, cause=cause)
         return event

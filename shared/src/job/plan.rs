@@ -508,3 +508,369 @@ pub fn job_phase(states: &[JobPhase]) -> JobPhase {
         JobPhase::TimedOut
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::spec::MAX_JOB_TASKS;
+    use crate::job::summary::TaskSummary;
+    use crate::job::state::StartErrorRecord;
+    use crate::model::{ExportedObject, TaskResult};
+
+    fn alibaba(n: usize, region: &str) -> Value {
+        json!({"cloud": "alibaba", "region": region, "image_id": format!("m-bp1{n:018}"),
+               "bucket": "imgflow-oss-backup", "prefix": format!("p{n}"), "format": "qcow2"})
+    }
+
+    fn tencent(first: usize, images: usize) -> Value {
+        json!({"cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
+               "format": "QCOW2",
+               "image_ids": (first..first + images).map(|i| format!("img-{i:08}")).collect::<Vec<_>>()})
+    }
+
+    fn job(requests: Vec<Value>, options: Value) -> Job {
+        Job::parse(
+            &json!({"job_id": "big", "kind": "export", "requests": requests, "options": options}),
+            None,
+        )
+        .expect("a valid job")
+    }
+
+    #[test]
+    fn a_job_of_one_execution_stays_one_chunk_with_its_items() {
+        let job = job(vec![tencent(0, 3), tencent(3, 2)], json!({}));
+        let plan = plan(&job, "big--0123456789ab", 1_000).expect("plans");
+        assert_eq!(plan.chunks.len(), 1);
+        let chunk = &plan.chunks[0].chunk;
+        assert_eq!((chunk.items.clone(), chunk.tasks, chunk.keep_items), (vec![0, 1], 5, true));
+        assert_eq!(plan.chunk_tasks, vec![5]);
+        assert_eq!(plan.chunks_at_once, 1, "never more at once than there are chunks");
+        assert_eq!(
+            chunk.results_key("big"),
+            "results/big/big--0123456789ab/00000.jsonl"
+        );
+    }
+
+    /// Chunks hold one cloud and region each, at most 100 tasks (requests whole), keep each
+    /// request's index in the job, and alternate between the clouds and regions.
+    #[test]
+    fn a_large_job_is_split_by_cloud_and_region_within_one_executions_limits() {
+        let mut requests = Vec::new();
+        for n in 0..250 {
+            requests.push(alibaba(n, if n % 2 == 0 { "cn-hangzhou" } else { "cn-shanghai" }));
+        }
+        for r in 0..30 {
+            requests.push(tencent(r * 7, 7)); // 210 tasks: 14 requests (98 tasks) per chunk
+        }
+        let plan = plan(&job(requests.clone(), json!({"chunks_at_once": 3})), "e", 1_000)
+            .expect("plans");
+        assert_eq!(plan.tasks_total, 250 + 210);
+        assert_eq!(plan.chunks_at_once, 3);
+        let mut seen = Vec::new();
+        for (position, planned) in plan.chunks.iter().enumerate() {
+            let chunk = &planned.chunk;
+            assert_eq!((chunk.index, chunk.count), (position, plan.chunks.len()));
+            assert!(chunk.tasks <= MAX_TASKS && chunk.items.len() <= MAX_REQUESTS);
+            assert!(!chunk.keep_items);
+            assert_eq!(planned.requests.len(), chunk.items.len());
+            for (request, item) in planned.requests.iter().zip(&chunk.items) {
+                assert_eq!(request["cloud"], json!(chunk.cloud));
+                assert_eq!(request["region"], json!(chunk.region));
+                assert_eq!(request["image_id"], requests[*item]["image_id"]);
+            }
+            assert!(chunk.items.windows(2).all(|w| w[0] < w[1]), "job order in a chunk");
+            seen.extend(chunk.items.iter().copied());
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..280).collect::<Vec<_>>(), "every request once");
+        // 125 per Alibaba region: 100 + 25; Tencent: 98 + 98 + 14. Round robin over the three
+        // places in the order they first appear.
+        let places: Vec<(Cloud, &str, usize)> = plan
+            .chunks
+            .iter()
+            .map(|c| (c.chunk.cloud, c.chunk.region.as_str(), c.chunk.tasks))
+            .collect();
+        assert_eq!(
+            places,
+            vec![
+                (Cloud::Alibaba, "cn-hangzhou", 100),
+                (Cloud::Alibaba, "cn-shanghai", 100),
+                (Cloud::Tencent, "ap-guangzhou", 98),
+                (Cloud::Alibaba, "cn-hangzhou", 25),
+                (Cloud::Alibaba, "cn-shanghai", 25),
+                (Cloud::Tencent, "ap-guangzhou", 98),
+                (Cloud::Tencent, "ap-guangzhou", 14),
+            ]
+        );
+    }
+
+    /// Ten thousand images by selector (a few lines of JSON): a hundred chunks of a hundred.
+    #[test]
+    fn ten_thousand_tasks_by_selector_plan_into_a_hundred_chunks_that_fit_a_state() {
+        let requests: Vec<Value> = (0..100)
+            .map(|i| {
+                json!({"cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
+                       "format": "QCOW2", "file_name_prefixes": [format!("r{i}")],
+                       "select": {"tags": {"batch": format!("{i}")}, "max_images": 100}})
+            })
+            .collect();
+        let plan = plan(&job(requests, json!({})), "e", 1_000).expect("plans");
+        assert_eq!(plan.tasks_total, MAX_JOB_TASKS);
+        assert_eq!(plan.chunks.len(), 100);
+        assert!(plan.chunks.iter().all(|c| c.chunk.tasks == 100));
+        let bytes = serde_json::to_vec(&plan).expect("serialises").len();
+        assert!(bytes < STATE_BYTES_LIMIT, "{bytes}");
+    }
+
+    /// The worst packing within the job limit: requests of 51 and 50 tasks in turn never
+    /// share a chunk, so 10,000 tasks take 198 chunks; still under [`MAX_CHUNKS`], and the
+    /// plan still fits a state.
+    #[test]
+    fn the_worst_packing_of_the_largest_job_stays_under_the_chunk_limit() {
+        let requests: Vec<Value> = (0..198)
+            .map(|i| {
+                json!({"cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
+                       "format": "QCOW2",
+                       "select": {"name": format!("n{i}"), "max_images": 51 - i % 2}})
+            })
+            .collect();
+        let plan = plan(&job(requests, json!({})), "e", 0).expect("plans");
+        assert_eq!(plan.tasks_total, 99 * 101);
+        assert_eq!(plan.chunks.len(), 198);
+        assert!(plan.chunks.len() <= MAX_CHUNKS);
+        let bytes = serde_json::to_vec(&plan).expect("serialises").len();
+        assert!(bytes < STATE_BYTES_LIMIT, "{bytes}");
+    }
+
+    #[test]
+    fn an_execution_name_that_cannot_be_a_key_is_refused() {
+        for name in ["", "a/b", "a b", &"x".repeat(81)] {
+            let err = plan(&job(vec![tencent(0, 1)], json!({})), name, 0).expect_err("bad name");
+            assert_eq!(err.field, "execution");
+        }
+    }
+
+    fn task(cloud: Cloud, image: &str, state: TrackedState) -> TaskSummary {
+        TaskSummary {
+            cloud,
+            region: "cn-hangzhou".into(),
+            image_id: image.into(),
+            task_id: Some(format!("t-{image}")),
+            destination_region: None,
+            state,
+            progress: None,
+            result: (state == TrackedState::Succeeded).then(|| TaskResult::Export {
+                objects: vec![ExportedObject {
+                    bucket: "b".into(),
+                    key: format!("{image}.qcow2"),
+                    size: 42,
+                }],
+            }),
+            reason: None,
+            duration_seconds: 60,
+            cancelled: None,
+        }
+    }
+
+    fn chunk_ref(index: usize, items: Vec<usize>, keep_items: bool) -> ChunkRef {
+        ChunkRef {
+            index,
+            count: 3,
+            cloud: Cloud::Alibaba,
+            region: "cn-hangzhou".into(),
+            tasks: items.len(),
+            items,
+            execution: "big--0123456789ab".into(),
+            keep_items,
+        }
+    }
+
+    fn ended(items: Vec<ItemSummary>, state: JobPhase, reason: Option<&str>) -> JobState {
+        let mut summary = JobSummary {
+            job_id: "big".into(),
+            state,
+            reason: reason.map(str::to_owned),
+            checks: 4,
+            started_at: 1_000,
+            finished_at: 1_600,
+            duration_seconds: 600,
+            tasks_total: items.iter().map(|i| i.tasks.len()).sum(),
+            ..JobSummary::default()
+        };
+        summary.tasks_succeeded = items
+            .iter()
+            .flat_map(|i| &i.tasks)
+            .filter(|t| t.state == TrackedState::Succeeded)
+            .count();
+        summary.items = items;
+        JobState {
+            job_id: "big".into(),
+            kind: Some(TaskKind::Export),
+            options: JobOptions::default(),
+            started_at: 1_000,
+            deadline_at: 9_000,
+            checks: 4,
+            wait_seconds: 0,
+            state,
+            reason: reason.map(str::to_owned),
+            tasks: vec![],
+            start_errors: vec![],
+            summary,
+            chunk: None,
+        }
+    }
+
+    /// A chunk's answer: one JSON line per task (with its job-wide item) and per request that
+    /// did not start, and its counts; its per-item summary only for a job of one chunk.
+    #[test]
+    fn a_chunks_answer_holds_every_tasks_result_as_a_json_line_and_its_counts() {
+        let items = vec![
+            ItemSummary {
+                item: 7,
+                state: JobPhase::Succeeded,
+                tasks: vec![task(Cloud::Alibaba, "m-1", TrackedState::Succeeded)],
+                start_errors: vec![],
+            },
+            ItemSummary {
+                item: 9,
+                state: JobPhase::Failed,
+                tasks: vec![task(Cloud::Alibaba, "m-2", TrackedState::Failed)],
+                start_errors: vec![],
+            },
+            ItemSummary {
+                item: 12,
+                state: JobPhase::Failed,
+                tasks: vec![],
+                start_errors: vec![StartErrorRecord {
+                    item: 12,
+                    destination_region: None,
+                    error: "Cloud.Rejected".into(),
+                    message: "encrypted".into(),
+                }],
+            },
+        ];
+        let state = ended(items, JobPhase::Partial, Some("m-2 failed"));
+        let answer = chunk_answer(&state, &chunk_ref(2, vec![7, 9, 12], false));
+        assert_eq!(answer["state"], json!("partial"));
+        assert_eq!(
+            answer["results_key"],
+            json!("results/big/big--0123456789ab/00002.jsonl")
+        );
+        let lines: Vec<Value> = answer["results_jsonl"]
+            .as_str()
+            .expect("text")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            (&lines[0]["item"], &lines[0]["image_id"], &lines[0]["state"]),
+            (&json!(7), &json!("m-1"), &json!("succeeded"))
+        );
+        assert_eq!(lines[0]["result"]["objects"][0]["size"], json!(42));
+        assert_eq!(lines[1]["state"], json!("failed"));
+        assert_eq!(
+            (&lines[2]["item"], &lines[2]["state"], &lines[2]["error"]),
+            (&json!(12), &json!("not_started"), &json!("Cloud.Rejected"))
+        );
+        let result: ChunkResult =
+            serde_json::from_value(answer["chunk_result"].clone()).expect("a chunk result");
+        assert_eq!(
+            (
+                result.tasks_total,
+                result.tasks_succeeded,
+                result.tasks_failed,
+                result.start_errors
+            ),
+            (2, 1, 1, 1)
+        );
+        assert!(result.items.is_empty(), "a chunk of many keeps no items");
+        let single = chunk_answer(&state, &chunk_ref(0, vec![7, 9, 12], true));
+        assert_eq!(single["chunk_result"]["items"].as_array().map(Vec::len), Some(3));
+    }
+
+    fn done(chunk: usize, state: JobPhase, counts: [usize; 4], reason: Option<&str>) -> Value {
+        let [total, succeeded, failed, timed_out] = counts;
+        json!({"chunk": chunk, "cloud": "alibaba", "region": "cn-hangzhou", "state": state,
+               "reason": reason, "checks": 5, "started_at": 1_010, "finished_at": 1_000 + 100 * chunk as u64,
+               "tasks_total": total, "tasks_succeeded": succeeded, "tasks_failed": failed,
+               "tasks_timed_out": timed_out, "start_errors": 0,
+               "results_key": format!("results/big/e/{chunk:05}.jsonl")})
+    }
+
+    /// The parent adds up its chunks: a chunk whose check failed for good counts its planned
+    /// tasks as failed, one that left no answer too, and neither hides the others.
+    #[test]
+    fn the_summary_adds_up_the_chunks_and_a_failed_chunk_hides_nothing() {
+        let input: SummarizeInput = serde_json::from_value(json!({
+            "job_id": "big", "kind": "export", "execution": "e", "planned_at": 1_000,
+            "chunk_tasks": [100, 100, 40, 7], "bucket": "jobs",
+            "results": [
+                done(0, JobPhase::Succeeded, [100, 100, 0, 0], None),
+                done(1, JobPhase::Partial, [100, 90, 8, 2], Some("8 failed")),
+                {"chunk": chunk_ref(2, (0..40).collect(), false),
+                 "error": {"Error": "States.Timeout", "Cause": "check timed out"}},
+                null
+            ]
+        }))
+        .expect("a summarize input");
+        let document = summarize(input, 5_000);
+        assert_eq!(document["state"], json!("partial"));
+        let summary: JobSummary =
+            serde_json::from_value(document["summary"].clone()).expect("a summary");
+        assert_eq!(summary.tasks_total, 247);
+        assert_eq!(summary.tasks_succeeded, 190);
+        assert_eq!(summary.tasks_failed, Some(8 + 40 + 7));
+        assert_eq!(summary.tasks_timed_out, Some(2));
+        assert_eq!(summary.checks, 10);
+        assert_eq!(summary.chunks, Some(4));
+        assert_eq!((summary.finished_at, summary.duration_seconds), (1_100, 100));
+        let results = summary.results.expect("a location");
+        assert_eq!(
+            (results.bucket.as_str(), results.prefix.as_str(), results.files),
+            ("jobs", "results/big/e/", 2)
+        );
+        let reason = summary.reason.expect("a reason");
+        assert!(reason.contains("chunk 1 (alibaba cn-hangzhou): 8 failed"), "{reason}");
+        assert!(reason.contains("chunk 2 (alibaba cn-hangzhou): States.Timeout: check timed out"), "{reason}");
+        assert!(reason.contains("chunk 3: its child execution ended without an answer"), "{reason}");
+    }
+
+    /// A job of one chunk ends as a job of one execution did: its state, its reason word for
+    /// word, its items.
+    #[test]
+    fn a_job_of_one_chunk_keeps_its_reason_and_items() {
+        let state = ended(
+            vec![ItemSummary {
+                item: 0,
+                state: JobPhase::Failed,
+                tasks: vec![task(Cloud::Alibaba, "m-2", TrackedState::Failed)],
+                start_errors: vec![],
+            }],
+            JobPhase::Failed,
+            Some("m-2: IMG.0014 export failed"),
+        );
+        let answer = chunk_answer(&state, &chunk_ref(0, vec![0], true));
+        let input: SummarizeInput = serde_json::from_value(json!({
+            "job_id": "big", "kind": "export", "execution": "e", "planned_at": 1_000,
+            "chunk_tasks": [1], "results": [answer["chunk_result"]]
+        }))
+        .expect("a summarize input");
+        let document = summarize(input, 5_000);
+        assert_eq!(document["state"], json!("failed"));
+        assert_eq!(document["reason"], json!("m-2: IMG.0014 export failed"));
+        assert_eq!(document["summary"]["items"][0]["tasks"][0]["image_id"], json!("m-2"));
+        assert_eq!(document["summary"]["tasks_failed"], json!(1));
+    }
+
+    #[test]
+    fn the_jobs_phase_follows_its_chunks() {
+        use JobPhase::*;
+        assert_eq!(job_phase(&[Succeeded, Succeeded]), Succeeded);
+        assert_eq!(job_phase(&[Succeeded, Failed]), Partial);
+        assert_eq!(job_phase(&[Failed, Partial]), Partial);
+        assert_eq!(job_phase(&[Failed, TimedOut]), Failed);
+        assert_eq!(job_phase(&[TimedOut, TimedOut]), TimedOut);
+        assert_eq!(job_phase(&[]), Failed);
+    }
+}
