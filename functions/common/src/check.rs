@@ -38,8 +38,8 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         let job = app
             .accept_job(document, None)
             .map_err(|err| FunctionError::invalid(&err))?;
-        let plan = plan::plan(&job, execution, unix_now())
-            .map_err(|err| FunctionError::invalid(&err))?;
+        let plan =
+            plan::plan(&job, execution, unix_now()).map_err(|err| FunctionError::invalid(&err))?;
         tracing::info!(job_id = %job.job_id, requests = job.requests.len(), tasks = plan.tasks_total, chunks = plan.chunks.len(), "job planned");
         return serde_json::to_value(&plan).map_err(|err| FunctionError::config(err.to_string()));
     }

@@ -11,8 +11,8 @@ mod summary;
 pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job};
 pub use spec::{
     EVENTS_PER_CHECK, HISTORY_EVENT_LIMIT, Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT,
-    MAX_CHUNKS_AT_ONCE, MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_JOB_REQUESTS, MAX_JOB_TASKS, MAX_REQUESTS, MAX_TASKS, strip_position,
-    validate_job_id,
+    MAX_CHUNKS_AT_ONCE, MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_JOB_REQUESTS, MAX_JOB_TASKS,
+    MAX_REQUESTS, MAX_TASKS, strip_position, validate_job_id,
 };
 pub use state::{
     CaughtError, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord,

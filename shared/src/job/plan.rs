@@ -31,8 +31,12 @@ pub struct ChunkRef {
     pub index: usize,
     /// How many chunks the job has.
     pub count: usize,
-    pub cloud: Cloud,
-    pub region: String,
+    /// The chunk's one cloud and region; absent for a job that fits one execution, which
+    /// stays one chunk whatever its clouds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The indexes in the job's `requests` of this chunk's requests, in order: the child's
     /// start Map numbers its items with them, so every task keeps its job-wide item.
     pub items: Vec<usize>,
@@ -88,11 +92,13 @@ pub struct Plan {
     pub chunks: Vec<PlannedChunk>,
 }
 
-/// Splits `job` into chunks: each one cloud and region (so every check is one batched call
-/// per chunk), at most [`MAX_TASKS`] tasks and [`MAX_REQUESTS`] requests (one execution's
-/// limits), requests whole and in the job's order within a chunk. The chunks of different
-/// clouds and regions are interleaved, so the first `chunks_at_once` running together spread
-/// over the clouds instead of piling on one cloud's limits.
+/// Splits `job` into chunks. A job that fits one execution ([`MAX_TASKS`], [`MAX_REQUESTS`])
+/// is one chunk, so it runs, answers and ends as such jobs always have. A larger one is split
+/// per cloud and region (so every check is one batched call per chunk), at most
+/// [`MAX_TASKS`] tasks and [`MAX_REQUESTS`] requests a chunk, requests whole and in the
+/// job's order within a chunk. The chunks of different clouds and regions are interleaved,
+/// so the first `chunks_at_once` running together spread over the clouds instead of piling
+/// on one cloud's limits.
 pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if execution.is_empty() || execution.len() > 80 || !execution.chars().all(allowed) {
@@ -145,6 +151,15 @@ pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationErro
             _ => chunks.push(vec![index]),
         }
     }
+    let total: usize = requests.iter().map(|r| r.2).sum();
+    let one = total <= MAX_TASKS && requests.len() <= MAX_REQUESTS;
+    if one {
+        groups.clear();
+        order.clear();
+        let key = (requests[0].0, requests[0].1.clone());
+        groups.insert(key.clone(), vec![(0..requests.len()).collect()]);
+        order.push(key);
+    }
     // Round robin over the groups, in the order they first appear in the job.
     let mut queues: Vec<std::collections::VecDeque<Vec<usize>>> = order
         .iter()
@@ -174,12 +189,16 @@ pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationErro
         .enumerate()
         .map(|(index, items)| {
             let first = &requests[items[0]];
+            let place = !one
+                || items
+                    .iter()
+                    .all(|i| (requests[*i].0, &requests[*i].1) == (first.0, &first.1));
             PlannedChunk {
                 chunk: ChunkRef {
                     index,
                     count,
-                    cloud: first.0,
-                    region: first.1.clone(),
+                    cloud: place.then_some(first.0),
+                    region: place.then(|| first.1.clone()),
                     tasks: items.iter().map(|i| requests[*i].2).sum(),
                     execution: execution.to_owned(),
                     keep_items: count == 1,
@@ -195,7 +214,7 @@ pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationErro
         options: job.options,
         execution: execution.to_owned(),
         planned_at: now,
-        tasks_total: requests.iter().map(|r| r.2).sum(),
+        tasks_total: total,
         chunk_tasks: chunks.iter().map(|c| c.chunk.tasks).collect(),
         chunks_at_once: job
             .options
@@ -221,8 +240,10 @@ pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationErro
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChunkResult {
     pub chunk: usize,
-    pub cloud: Cloud,
-    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub state: JobPhase,
     pub reason: Option<String>,
     pub checks: u32,
@@ -406,7 +427,12 @@ pub fn summarize(input: SummarizeInput, now: u64) -> Value {
                 summary.items.extend(result.items.iter().cloned());
                 summary.details_omitted += result.details_omitted;
                 if let Some(reason) = &result.reason {
-                    reasons.push(chunk_line(result.chunk, result.cloud, &result.region, reason));
+                    reasons.push(chunk_line(
+                        result.chunk,
+                        result.cloud,
+                        result.region.as_deref(),
+                        reason,
+                    ));
                 }
                 match &result.results_error {
                     None => keys += 1,
@@ -426,7 +452,7 @@ pub fn summarize(input: SummarizeInput, now: u64) -> Value {
                 reasons.push(chunk_line(
                     chunk.chunk.index,
                     chunk.chunk.cloud,
-                    &chunk.chunk.region,
+                    chunk.chunk.region.as_deref(),
                     &reason,
                 ));
             }
@@ -469,7 +495,11 @@ pub fn summarize(input: SummarizeInput, now: u64) -> Value {
         .results
         .iter()
         .any(|r| matches!(r, ChunkOutcome::Done(_)));
-    summary.finished_at = if answered { finished_at } else { now.max(finished_at) };
+    summary.finished_at = if answered {
+        finished_at
+    } else {
+        now.max(finished_at)
+    };
     summary.duration_seconds = summary.finished_at.saturating_sub(input.planned_at);
     summary.tasks_failed = Some(failed);
     summary.tasks_timed_out = Some(timed_out);
@@ -490,8 +520,13 @@ pub fn summarize(input: SummarizeInput, now: u64) -> Value {
     })
 }
 
-fn chunk_line(chunk: usize, cloud: Cloud, region: &str, reason: &str) -> String {
-    capped(&format!("chunk {chunk} ({cloud} {region}): {reason}"))
+fn chunk_line(chunk: usize, cloud: Option<Cloud>, region: Option<&str>, reason: &str) -> String {
+    match (cloud, region) {
+        (Some(cloud), Some(region)) => {
+            capped(&format!("chunk {chunk} ({cloud} {region}): {reason}"))
+        }
+        _ => capped(&format!("chunk {chunk}: {reason}")),
+    }
 }
 
 /// The job's phase from its chunks' phases.
@@ -513,8 +548,8 @@ pub fn job_phase(states: &[JobPhase]) -> JobPhase {
 mod tests {
     use super::*;
     use crate::job::spec::MAX_JOB_TASKS;
-    use crate::job::summary::TaskSummary;
     use crate::job::state::StartErrorRecord;
+    use crate::job::summary::TaskSummary;
     use crate::model::{ExportedObject, TaskResult};
 
     fn alibaba(n: usize, region: &str) -> Value {
@@ -536,15 +571,43 @@ mod tests {
         .expect("a valid job")
     }
 
+    /// A job that fits one execution is one chunk whatever its clouds: it answers as before.
+    #[test]
+    fn a_small_job_of_several_clouds_is_one_chunk() {
+        let job = job(
+            vec![
+                alibaba(1, "cn-hangzhou"),
+                tencent(0, 2),
+                alibaba(2, "cn-shanghai"),
+            ],
+            json!({}),
+        );
+        let plan = plan(&job, "e", 0).expect("plans");
+        assert_eq!(plan.chunks.len(), 1);
+        let chunk = &plan.chunks[0].chunk;
+        assert_eq!(
+            (chunk.items.clone(), chunk.tasks, chunk.keep_items),
+            (vec![0, 1, 2], 4, true)
+        );
+        assert_eq!((chunk.cloud, chunk.region.as_deref()), (None, None));
+    }
+
     #[test]
     fn a_job_of_one_execution_stays_one_chunk_with_its_items() {
         let job = job(vec![tencent(0, 3), tencent(3, 2)], json!({}));
         let plan = plan(&job, "big--0123456789ab", 1_000).expect("plans");
         assert_eq!(plan.chunks.len(), 1);
         let chunk = &plan.chunks[0].chunk;
-        assert_eq!((chunk.items.clone(), chunk.tasks, chunk.keep_items), (vec![0, 1], 5, true));
+        assert_eq!(
+            (chunk.items.clone(), chunk.tasks, chunk.keep_items),
+            (vec![0, 1], 5, true)
+        );
+        assert_eq!(chunk.cloud, Some(Cloud::Tencent));
         assert_eq!(plan.chunk_tasks, vec![5]);
-        assert_eq!(plan.chunks_at_once, 1, "never more at once than there are chunks");
+        assert_eq!(
+            plan.chunks_at_once, 1,
+            "never more at once than there are chunks"
+        );
         assert_eq!(
             chunk.results_key("big"),
             "results/big/big--0123456789ab/00000.jsonl"
@@ -557,13 +620,24 @@ mod tests {
     fn a_large_job_is_split_by_cloud_and_region_within_one_executions_limits() {
         let mut requests = Vec::new();
         for n in 0..250 {
-            requests.push(alibaba(n, if n % 2 == 0 { "cn-hangzhou" } else { "cn-shanghai" }));
+            requests.push(alibaba(
+                n,
+                if n % 2 == 0 {
+                    "cn-hangzhou"
+                } else {
+                    "cn-shanghai"
+                },
+            ));
         }
         for r in 0..30 {
             requests.push(tencent(r * 7, 7)); // 210 tasks: 14 requests (98 tasks) per chunk
         }
-        let plan = plan(&job(requests.clone(), json!({"chunks_at_once": 3})), "e", 1_000)
-            .expect("plans");
+        let plan = plan(
+            &job(requests.clone(), json!({"chunks_at_once": 3})),
+            "e",
+            1_000,
+        )
+        .expect("plans");
         assert_eq!(plan.tasks_total, 250 + 210);
         assert_eq!(plan.chunks_at_once, 3);
         let mut seen = Vec::new();
@@ -574,32 +648,39 @@ mod tests {
             assert!(!chunk.keep_items);
             assert_eq!(planned.requests.len(), chunk.items.len());
             for (request, item) in planned.requests.iter().zip(&chunk.items) {
-                assert_eq!(request["cloud"], json!(chunk.cloud));
-                assert_eq!(request["region"], json!(chunk.region));
+                assert_eq!(request["cloud"], json!(chunk.cloud.expect("one cloud")));
+                assert_eq!(
+                    request["region"],
+                    json!(chunk.region.as_deref().expect("one region"))
+                );
                 assert_eq!(request["image_id"], requests[*item]["image_id"]);
             }
-            assert!(chunk.items.windows(2).all(|w| w[0] < w[1]), "job order in a chunk");
+            assert!(
+                chunk.items.windows(2).all(|w| w[0] < w[1]),
+                "job order in a chunk"
+            );
             seen.extend(chunk.items.iter().copied());
         }
         seen.sort_unstable();
         assert_eq!(seen, (0..280).collect::<Vec<_>>(), "every request once");
         // 125 per Alibaba region: 100 + 25; Tencent: 98 + 98 + 14. Round robin over the three
         // places in the order they first appear.
-        let places: Vec<(Cloud, &str, usize)> = plan
+        let places: Vec<(Option<Cloud>, Option<&str>, usize)> = plan
             .chunks
             .iter()
-            .map(|c| (c.chunk.cloud, c.chunk.region.as_str(), c.chunk.tasks))
+            .map(|c| (c.chunk.cloud, c.chunk.region.as_deref(), c.chunk.tasks))
             .collect();
+        let (a, t) = (Some(Cloud::Alibaba), Some(Cloud::Tencent));
         assert_eq!(
             places,
             vec![
-                (Cloud::Alibaba, "cn-hangzhou", 100),
-                (Cloud::Alibaba, "cn-shanghai", 100),
-                (Cloud::Tencent, "ap-guangzhou", 98),
-                (Cloud::Alibaba, "cn-hangzhou", 25),
-                (Cloud::Alibaba, "cn-shanghai", 25),
-                (Cloud::Tencent, "ap-guangzhou", 98),
-                (Cloud::Tencent, "ap-guangzhou", 14),
+                (a, Some("cn-hangzhou"), 100),
+                (a, Some("cn-shanghai"), 100),
+                (t, Some("ap-guangzhou"), 98),
+                (a, Some("cn-hangzhou"), 25),
+                (a, Some("cn-shanghai"), 25),
+                (t, Some("ap-guangzhou"), 98),
+                (t, Some("ap-guangzhou"), 14),
             ]
         );
     }
@@ -676,8 +757,8 @@ mod tests {
         ChunkRef {
             index,
             count: 3,
-            cloud: Cloud::Alibaba,
-            region: "cn-hangzhou".into(),
+            cloud: Some(Cloud::Alibaba),
+            region: Some("cn-hangzhou".into()),
             tasks: items.len(),
             items,
             execution: "big--0123456789ab".into(),
@@ -786,7 +867,10 @@ mod tests {
         );
         assert!(result.items.is_empty(), "a chunk of many keeps no items");
         let single = chunk_answer(&state, &chunk_ref(0, vec![7, 9, 12], true));
-        assert_eq!(single["chunk_result"]["items"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            single["chunk_result"]["items"].as_array().map(Vec::len),
+            Some(3)
+        );
     }
 
     fn done(chunk: usize, state: JobPhase, counts: [usize; 4], reason: Option<&str>) -> Value {
@@ -824,16 +908,32 @@ mod tests {
         assert_eq!(summary.tasks_timed_out, Some(2));
         assert_eq!(summary.checks, 10);
         assert_eq!(summary.chunks, Some(4));
-        assert_eq!((summary.finished_at, summary.duration_seconds), (1_100, 100));
+        assert_eq!(
+            (summary.finished_at, summary.duration_seconds),
+            (1_100, 100)
+        );
         let results = summary.results.expect("a location");
         assert_eq!(
-            (results.bucket.as_str(), results.prefix.as_str(), results.files),
+            (
+                results.bucket.as_str(),
+                results.prefix.as_str(),
+                results.files
+            ),
             ("jobs", "results/big/e/", 2)
         );
         let reason = summary.reason.expect("a reason");
-        assert!(reason.contains("chunk 1 (alibaba cn-hangzhou): 8 failed"), "{reason}");
-        assert!(reason.contains("chunk 2 (alibaba cn-hangzhou): States.Timeout: check timed out"), "{reason}");
-        assert!(reason.contains("chunk 3: its child execution ended without an answer"), "{reason}");
+        assert!(
+            reason.contains("chunk 1 (alibaba cn-hangzhou): 8 failed"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("chunk 2 (alibaba cn-hangzhou): States.Timeout: check timed out"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("chunk 3: its child execution ended without an answer"),
+            "{reason}"
+        );
     }
 
     /// A job of one chunk ends as a job of one execution did: its state, its reason word for
@@ -859,7 +959,10 @@ mod tests {
         let document = summarize(input, 5_000);
         assert_eq!(document["state"], json!("failed"));
         assert_eq!(document["reason"], json!("m-2: IMG.0014 export failed"));
-        assert_eq!(document["summary"]["items"][0]["tasks"][0]["image_id"], json!("m-2"));
+        assert_eq!(
+            document["summary"]["items"][0]["tasks"][0]["image_id"],
+            json!("m-2")
+        );
         assert_eq!(document["summary"]["tasks_failed"], json!(1));
     }
 
