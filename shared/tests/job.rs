@@ -89,6 +89,7 @@ fn first_input(
         tasks: Vec::new(),
         starts,
         start_errors: Vec::new(),
+        chunk: None,
     }
 }
 
@@ -1223,6 +1224,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
             .collect(),
         starts: Vec::new(),
         start_errors: Vec::new(),
+        chunk: None,
     };
     let reopen = |input: &mut CheckInput| {
         for entry in &mut input.tasks {

@@ -195,6 +195,16 @@ def run(stack: Stack, tasks: int, job_id: str = "fanout", chunks_at_once: int = 
                            and all(o["size"] > 0 for o in line["result"]["objects"]) for line in exported),
           "… the exports that succeeded with their objects and sizes")
 
+    status, body = run_e2e.http(stack.invoke("check-status", run_e2e.signed("check-status/webhook.json",
+                                                                           body={"job_id": job_id})))
+    summary = body.get("summary") or {}
+    check(status == 200 and body.get("state") == "partial"
+          and [summary.get(k) for k in ("tasks_total", "tasks_succeeded", "tasks_failed")]
+          == [detail.get(k) for k in ("tasks_total", "tasks_succeeded", "tasks_failed")],
+          "the status webhook answers the ended job with the same counts",
+          {k: body.get(k) for k in ("status", "state", "error")} | {"summary": {k: summary.get(k) for k in (
+              "tasks_total", "tasks_succeeded", "tasks_failed")}})
+
     stats = emulator_call(stack.emulator_url, "GET", "/_emulator/stats")
     created = sum(stats.get("tasks_created", {}).values())
     check(created == expected["succeeded"] + expected["failed"],

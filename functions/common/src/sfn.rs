@@ -226,9 +226,11 @@ pub async fn latest_check_output(
         else {
             continue;
         };
+        // A check's state (tasks, summary) or the summary of a job run in chunks (the
+        // Summarize state's: summary and wait_seconds, no tasks).
         if let Ok(value) = serde_json::from_str::<Value>(output)
             && value.get("summary").is_some()
-            && value.get("tasks").is_some()
+            && (value.get("tasks").is_some() || value.get("wait_seconds").is_some())
         {
             return Ok(Some(value));
         }
