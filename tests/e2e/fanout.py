@@ -196,7 +196,7 @@ def run(stack: Stack, tasks: int, job_id: str = "fanout", chunks_at_once: int = 
           "… the exports that succeeded with their objects and sizes")
 
     status, body = run_e2e.http(stack.invoke("check-status", run_e2e.signed("check-status/webhook.json",
-                                                                           body={"job_id": job_id})))
+                                                                           body={"execution_arn": arn})))
     summary = body.get("summary") or {}
     check(status == 200 and body.get("state") == "partial"
           and [summary.get(k) for k in ("tasks_total", "tasks_succeeded", "tasks_failed")]
