@@ -137,6 +137,14 @@ def run(stack: Stack, tasks: int, job_id: str = "fanout", chunks_at_once: int = 
     input_bytes = len(json.dumps(job))
     started = time.time()
     arn = stack.start(job_id, job)
+    # The status webhook while the job runs: the chunks' progress, once the Map run has begun.
+    progress = []
+    while not progress and stack.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        status, body = run_e2e.http(stack.invoke("check-status", run_e2e.signed(
+            "check-status/webhook.json", body={"execution_arn": arn})))
+        if body.get("chunks"):
+            progress.append((status, body))
+        time.sleep(0.5)
     described = stack.wait([arn], seconds=seconds)[arn]
     wall = time.time() - started
     print(f"     {tasks} tasks in {len(job['requests'])} requests ({input_bytes} B of input): "
@@ -195,6 +203,10 @@ def run(stack: Stack, tasks: int, job_id: str = "fanout", chunks_at_once: int = 
                            and all(o["size"] > 0 for o in line["result"]["objects"]) for line in exported),
           "… the exports that succeeded with their objects and sizes")
 
+    running = progress[0][1] if progress else {}
+    check(progress and progress[0][0] == 200 and running.get("status") == "RUNNING"
+          and running.get("state") == "running" and running["chunks"].get("total") == len(chunks),
+          "the status webhook answers a running fanned-out job with its chunks' progress", running)
     status, body = run_e2e.http(stack.invoke("check-status", run_e2e.signed("check-status/webhook.json",
                                                                            body={"execution_arn": arn})))
     summary = body.get("summary") or {}

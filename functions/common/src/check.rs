@@ -226,7 +226,19 @@ async fn status_webhook(
                 }
                 Err(err) => answer["check_error"] = json!(err),
             },
-            Ok(None) => answer["state"] = json!("starting"),
+            // A job run in chunks: its loops run in the children; say how many chunks have
+            // ended (the counts per task come with the summary at the end).
+            Ok(None) => match sfn::chunk_progress(aws, &execution_arn).await {
+                Ok(Some(chunks)) => {
+                    answer["state"] = json!("running");
+                    answer["chunks"] = chunks;
+                }
+                Ok(None) => answer["state"] = json!("starting"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the job's chunk progress could not be read");
+                    answer["state"] = json!("starting");
+                }
+            },
             Err(err) => return aws_failed(err),
         },
         _ => {
