@@ -131,6 +131,7 @@ values = {
     "CheckStatusFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:check-status",
     "EventBusName": "default",
     "MaxConcurrency": "5",
+    "JobsBucketName": "imgflow-jobs-123456789012",
 }
 text = open(asl_path, encoding="utf-8").read()
 json.loads(text)  # the committed file is valid JSON on its own

@@ -91,6 +91,7 @@ fn first_input(
         starts,
         start_errors: Vec::new(),
         selections: Vec::new(),
+        chunk: None,
     }
 }
 
@@ -1230,6 +1231,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
         starts: Vec::new(),
         start_errors: Vec::new(),
         selections: Vec::new(),
+        chunk: None,
     };
     let reopen = |input: &mut CheckInput| {
         for entry in &mut input.tasks {

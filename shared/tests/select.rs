@@ -657,10 +657,10 @@ fn a_job_counts_a_selector_at_its_max_images_so_the_task_limit_holds_after_resol
             }]
         })
     };
-    // Two regions × 50 images is the job's 100 tasks; × 51 is more.
+    // Two regions × 50 images is one request's 100 tasks (one execution's); × 51 is more.
     assert!(Job::parse(&job(50), Some(TaskKind::Sync)).is_ok());
     let err = Job::parse(&job(51), Some(TaskKind::Sync)).expect_err("102 tasks");
-    assert_eq!(err.field, "requests");
+    assert_eq!(err.field, "requests[0]");
     assert!(err.rule.contains("102 tasks"), "{}", err.rule);
     // The default max_images (100) with two regions is refused the same way.
     let mut default = job(1);

@@ -45,6 +45,12 @@ ACCOUNT = "123456789012"
 UPSTREAM_TIMEOUT = 900
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: the default 5 resets connections when a fanned-out job's chunks
+    # invoke dozens of functions at once (Lambda itself queues them).
+    request_queue_size = 256
+
+
 def function_name(ref: str) -> str | None:
     """The bare function name in a name, `name:qualifier` or ARN; None if it is none of them."""
     m = FUNCTION_REF.match(urllib.parse.unquote(ref))
@@ -135,7 +141,7 @@ def start(upstream: str, port: int = 0, host: str = "127.0.0.1", quiet: bool = F
     lose = None if lose_answer is None else staticmethod(lose_answer)
     handler = type("BoundHandler", (Handler,), {"upstream": urllib.parse.urlsplit(upstream), "quiet": quiet,
                                                 "lose_answer": lose})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://{host}:{server.server_address[1]}"

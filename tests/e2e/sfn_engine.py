@@ -14,9 +14,13 @@ Small patches make it behave like the real thing for imgflow:
   * a Lambda service error (ResourceNotFoundException, ServiceException, ...) in a Task whose
     Resource is a function ARN fails the state with `Lambda.<Code>` and AWS's cause text, as AWS
     does and as moto already does for `arn:aws:states:::lambda:invoke` (moto 5.2.5 names it
-    `Exception`, so a Retry on Lambda.ServiceException could never fire);
+    `Exception`, so a Retry on Lambda.ServiceException could never fire), and an Invoke that
+    could not reach the function (connection closed, read timeout) fails it with
+    `Lambda.SdkClientException`, as AWS does;
   * GetExecutionHistory honours reverseOrder, maxResults (default 100) + nextToken and
     includeExecutionData=false (moto 5.2.5 ignores them all and returns every event, oldest first);
+  * each Distributed Map child keeps its own history, as on AWS (moto 5.2.5 drops them all
+    into one throwaway list): CHILD_HISTORIES[parent ARN] = [(item index, events)];
   * optionally (--retry-delay-scale, default 1) Retry waits are scaled: 0 makes every retry
     immediate, so tests of Retry with IntervalSeconds 60 do not wait for real.
 
@@ -138,6 +142,13 @@ def _patch(lambda_endpoint: str | None, own_endpoint: "list[str]", retry_delay_s
     if not hasattr(StateTaskLambda._from_error, "_imgflow_original"):
         StateTaskLambda._from_error = _lambda_service_error(StateTaskLambda._from_error)
 
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (  # noqa: E501
+        DistributedItemProcessorWorker,
+    )
+
+    if not hasattr(DistributedItemProcessorWorker._eval_job, "_imgflow_original"):
+        DistributedItemProcessorWorker._eval_job = _child_history(DistributedItemProcessorWorker._eval_job)
+
     from moto.stepfunctions.responses import StepFunctionResponse
 
     StepFunctionResponse.get_execution_history = _get_execution_history
@@ -148,7 +159,8 @@ def _patch(lambda_endpoint: str | None, own_endpoint: "list[str]", retry_delay_s
 
 
 def _lambda_service_error(from_error):
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
         StateTaskServiceLambda,
@@ -160,10 +172,44 @@ def _lambda_service_error(from_error):
             error, cause = StateTaskServiceLambda._error_cause_from_client_error(ex)
             event.error_name = CustomErrorName(error)
             event.event_details["lambdaFunctionFailedEventDetails"].update(error=error, cause=cause)
+        elif isinstance(ex, (HTTPClientError, BotocoreConnectionError)):
+            # The Invoke call itself failed (connection closed or refused, read timeout): on AWS
+            # the state fails with Lambda.SdkClientException, which the ASL's Retry handles;
+            # moto 5.2.5 names it `Exception` (seen when many chunks invoke at once).
+            error, cause = "Lambda.SdkClientException", str(ex)
+            event.error_name = CustomErrorName(error)
+            event.event_details["lambdaFunctionFailedEventDetails"].update(error=error, cause=cause)
         return event
 
     _from_error._imgflow_original = from_error
     return _from_error
+
+
+# Each Distributed Map child's history, by its parent execution's ARN: [(item index, events)].
+CHILD_HISTORIES: "dict[str, list[tuple[int, list[dict]]]]" = {}
+_CHILD_LOCK = threading.Lock()
+
+
+def _child_history(eval_job):
+    """On AWS each child execution of a Distributed Map has its own history (and its own
+    25,000-event limit). moto 5.2.5 runs the children in the parent's process and sends the
+    events of all of them to one EventManager it then drops: here each child gets its own,
+    kept in CHILD_HISTORIES for the tests (GetExecutionHistory of a child does not exist in
+    moto)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    def _eval_job(self, env, job):
+        env.event_manager = EventManager()
+        try:
+            return eval_job(self, env, job)
+        finally:
+            parent = env.states.context_object.context_object_data["Execution"]["Id"]
+            events = env.event_manager.get_event_history()
+            with _CHILD_LOCK:
+                CHILD_HISTORIES.setdefault(parent, []).append((job.job_index, events))
+
+    _eval_job._imgflow_original = eval_job
+    return _eval_job
 
 
 class _ScaledSleep:

@@ -3,7 +3,7 @@
 
 use imgflow_shared::error::ValidationError;
 use imgflow_shared::job::{
-    CheckInput, CheckMode, JobState, check_job, strip_position, validate_job_id,
+    CheckInput, CheckMode, JobPhase, JobState, check_job, plan, strip_position, validate_job_id,
 };
 use imgflow_shared::retry::Jitter;
 use serde_json::{Value, json};
@@ -34,6 +34,26 @@ pub async fn handle(app: &App, envelope: Envelope) -> Result<Value, FunctionErro
 /// A job given directly (`requests` and neither `starts` nor `tasks`) is checked the same
 /// way; any other input is a job state to check.
 async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
+    if let Some((document, execution)) = plan_request(&input) {
+        let job = app
+            .accept_job(document, None)
+            .map_err(|err| FunctionError::invalid(&err))?;
+        let plan =
+            plan::plan(&job, execution, unix_now()).map_err(|err| FunctionError::invalid(&err))?;
+        tracing::info!(job_id = %job.job_id, requests = job.requests.len(), tasks = plan.tasks_total, chunks = plan.chunks.len(), "job planned");
+        return serde_json::to_value(&plan).map_err(|err| FunctionError::config(err.to_string()));
+    }
+    if let Some(document) = single_field(&input, "summarize") {
+        let request: plan::SummarizeInput =
+            serde_json::from_value(document.clone()).map_err(|err| {
+                let rule = format!("not a chunk summary: {}", strip_position(&err));
+                FunctionError::invalid(&ValidationError::new("summarize", rule))
+            })?;
+        validate_job_id(&request.job_id).map_err(|err| FunctionError::invalid(&err))?;
+        let summary = plan::summarize(request, unix_now());
+        tracing::info!(job_id = %summary["job_id"], state = %summary["state"], tasks_total = %summary["summary"]["tasks_total"], "job summarized");
+        return Ok(summary);
+    }
     let is_job = input.get("requests").is_some()
         && input.get("starts").is_none()
         && input.get("tasks").is_none();
@@ -55,16 +75,34 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
     let mut jitter = Jitter::from_clock();
     let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter).await;
     log_state(&state);
-    Ok(state.to_document())
+    match &state.chunk {
+        // A chunk of a larger job that has ended: its results for the bucket and its counts.
+        Some(chunk) if state.state != JobPhase::Running => Ok(plan::chunk_answer(&state, chunk)),
+        _ => Ok(state.to_document()),
+    }
+}
+
+/// The Validate state's `{"plan": <input>, "execution": <the execution's name>}`: the job is
+/// checked as for `{"validate": ...}` and split into chunks ([`plan::plan`]).
+fn plan_request(input: &Value) -> Option<(&Value, &str)> {
+    let fields = input.as_object()?;
+    match (fields.len(), fields.get("plan"), fields.get("execution")) {
+        (2, Some(document), Some(Value::String(execution))) => Some((document, execution)),
+        _ => None,
+    }
+}
+
+fn single_field<'a>(input: &'a Value, name: &str) -> Option<&'a Value> {
+    let fields = input.as_object()?;
+    match (fields.len(), fields.get(name)) {
+        (1, Some(document)) => Some(document),
+        _ => None,
+    }
 }
 
 /// The execution's input when `input` is the Validate state's `{"validate": <input>}`.
 fn validate_request(input: &Value) -> Option<&Value> {
-    let fields = input.as_object()?;
-    match (fields.len(), fields.get("validate")) {
-        (1, Some(document)) => Some(document),
-        _ => None,
-    }
+    single_field(input, "validate")
 }
 
 fn log_state(state: &JobState) {
@@ -188,7 +226,19 @@ async fn status_webhook(
                 }
                 Err(err) => answer["check_error"] = json!(err),
             },
-            Ok(None) => answer["state"] = json!("starting"),
+            // A job run in chunks: its loops run in the children; say how many chunks have
+            // ended (the counts per task come with the summary at the end).
+            Ok(None) => match sfn::chunk_progress(aws, &execution_arn).await {
+                Ok(Some(chunks)) => {
+                    answer["state"] = json!("running");
+                    answer["chunks"] = chunks;
+                }
+                Ok(None) => answer["state"] = json!("starting"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the job's chunk progress could not be read");
+                    answer["state"] = json!("starting");
+                }
+            },
             Err(err) => return aws_failed(err),
         },
         _ => {

@@ -149,6 +149,39 @@ pub async fn describe_execution(aws: &AwsClient, execution_arn: &str) -> Result<
     .await
 }
 
+/// How far the chunks of a job run in chunks have got: the item counts of the execution's
+/// Distributed Map run (`{total, pending, running, succeeded, failed, timedOut, aborted}`,
+/// one item per chunk), or None before the run has begun.
+pub async fn chunk_progress(
+    aws: &AwsClient,
+    execution_arn: &str,
+) -> Result<Option<Value>, AwsError> {
+    let runs = aws
+        .call(
+            AwsService::StepFunctions,
+            "ListMapRuns",
+            &json!({"executionArn": execution_arn}),
+        )
+        .await?;
+    let Some(map_run_arn) = runs
+        .get("mapRuns")
+        .and_then(Value::as_array)
+        .and_then(|runs| runs.first())
+        .and_then(|run| run.get("mapRunArn"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let run = aws
+        .call(
+            AwsService::StepFunctions,
+            "DescribeMapRun",
+            &json!({"mapRunArn": map_run_arn}),
+        )
+        .await?;
+    Ok(run.get("itemCounts").cloned())
+}
+
 /// The newest execution of `job_id` (names `<job_id>--<hash>`), looking through at most
 /// five pages of the state machine's executions, newest first.
 pub async fn latest_execution_of_job(
@@ -226,9 +259,11 @@ pub async fn latest_check_output(
         else {
             continue;
         };
+        // A check's state (tasks, summary) or the summary of a job run in chunks (the
+        // Summarize state's: summary and wait_seconds, no tasks).
         if let Ok(value) = serde_json::from_str::<Value>(output)
             && value.get("summary").is_some()
-            && value.get("tasks").is_some()
+            && (value.get("tasks").is_some() || value.get("wait_seconds").is_some())
         {
             return Ok(Some(value));
         }

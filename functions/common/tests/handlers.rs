@@ -514,3 +514,79 @@ async fn the_validate_state_refuses_every_input_that_is_not_a_job() {
     assert_eq!(accepted["kind"], "sync");
     assert_eq!(h.tasks_created(), 0);
 }
+
+/// The state machine's path for any job: Validate plans it (`{"plan", "execution"}`), each
+/// chunk runs the start → check loop as a child and ends with its results as JSON Lines and
+/// its counts, Summarize adds the chunks up. A job that fits one execution is one chunk and
+/// ends with the summary it always had.
+#[tokio::test]
+async fn a_job_is_planned_run_as_its_chunk_and_summarized() {
+    let h = harness().await;
+    let job = fixture("start-export/eventbridge.json")["detail"].clone();
+    let plan = h
+        .call(
+            Function::CheckStatus,
+            json!({"plan": job, "execution": "nightly-web--0123456789ab"}),
+        )
+        .await
+        .expect("a plan");
+    assert_eq!(plan["chunk_tasks"], json!([3]));
+    let planned = &plan["chunks"][0];
+    let chunk_job = json!({"job_id": plan["job_id"], "kind": plan["kind"], "options": plan["options"],
+                           "requests": planned["requests"], "chunk": planned["chunk"]});
+    let starts = start_all(&h, Function::StartExport, &chunk_job).await;
+    let (end, checks) = run_checks(&h, after_starts(&chunk_job, starts)).await;
+    assert_eq!(end["state"], "succeeded", "{end}");
+    assert_eq!(
+        end["results_key"],
+        "results/nightly-web/nightly-web--0123456789ab/00000.jsonl"
+    );
+    let lines: Vec<Value> = end["results_jsonl"]
+        .as_str()
+        .expect("JSON Lines")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{end}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["state"] == "succeeded"
+                && l["result"]["objects"][0]["size"].as_u64() > Some(0))
+    );
+    let result = &end["chunk_result"];
+    assert_eq!(
+        (&result["tasks_total"], &result["tasks_succeeded"]),
+        (&json!(3), &json!(3))
+    );
+    let summarized = h
+        .call(
+            Function::CheckStatus,
+            json!({"summarize": {"job_id": plan["job_id"], "kind": plan["kind"],
+                   "execution": plan["execution"], "planned_at": plan["planned_at"],
+                   "chunk_tasks": plan["chunk_tasks"], "bucket": "jobs", "results": [result]}}),
+        )
+        .await
+        .expect("a summary");
+    assert_eq!(summarized["state"], "succeeded");
+    let summary = &summarized["summary"];
+    assert_eq!(summary["checks"], checks);
+    assert_eq!(summary["tasks_succeeded"], 3);
+    assert_eq!(
+        summary["items"].as_array().map(Vec::len),
+        Some(2),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["results"]["prefix"],
+        "results/nightly-web/nightly-web--0123456789ab/"
+    );
+    let refused = h
+        .call(
+            Function::CheckStatus,
+            json!({"summarize": {"job_id": "a b"}}),
+        )
+        .await
+        .expect_err("not a summary");
+    assert_eq!(refused.name, "Request.Invalid");
+}

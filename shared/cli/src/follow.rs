@@ -137,6 +137,7 @@ pub async fn follow(
             stall_seconds: 0,
             max_checks: MAX_CHECKS_LIMIT,
             wait: options.policy,
+            ..JobOptions::default()
         },
         started_at: Some(started_at),
         deadline_at: Some(started_at.saturating_add(options.deadline_seconds)),
@@ -148,6 +149,7 @@ pub async fn follow(
         starts: Vec::new(),
         start_errors: Vec::new(),
         selections: Vec::new(),
+        chunk: None,
     };
     let mut jitter = Jitter::from_clock();
     // The tasks the next check asks about (`check_job` asks about every open task).

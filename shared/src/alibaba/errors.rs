@@ -32,6 +32,9 @@ const PREFIXES: &[(&str, ErrorKind)] = &[
     ("NoPermission", ErrorKind::Permission),
     ("QuotaExceed", ErrorKind::Quota),
     ("QuotaExceeded", ErrorKind::Quota),
+    // Five exports at once per region and account: the rest wait for a slot (seen when a
+    // large job's chunks start many exports of one region at once).
+    ("ConcurrentQuotaExceed", ErrorKind::Quota),
     ("OperationDenied", ErrorKind::Conflict),
     ("OperationConflict", ErrorKind::Conflict),
     ("IncorrectImageStatus", ErrorKind::Conflict),
@@ -69,6 +72,7 @@ mod tests {
         ("Throttling", ErrorKind::Throttled),
         ("InternalError", ErrorKind::Transient),
         ("InvalidTaskId.NotFound", ErrorKind::NotFound),
+        ("ConcurrentQuotaExceed.ExportImage", ErrorKind::Quota),
     ];
 
     #[test]

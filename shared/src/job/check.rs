@@ -53,6 +53,7 @@ pub async fn check_job(
     let input_started = input.started_at;
     let input_deadline = input.deadline_at;
     let selections = input.selections();
+    let chunk = input.chunk.clone();
     let (mut tasks, start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
@@ -97,10 +98,11 @@ pub async fn check_job(
         checks,
         max_checks: options.max_checks,
     };
-    let state = with_selections(
+    let mut state = with_selections(
         assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
         selections,
     );
+    state.chunk = chunk;
     if state.state == JobPhase::Running && state.document_bytes() > STATE_BYTES_LIMIT {
         return outgrown(state, clock, jitter);
     }
@@ -149,6 +151,7 @@ fn assemble(
         start_errors,
         selections: Vec::new(),
         summary,
+        chunk: None,
     }
 }
 
@@ -164,6 +167,7 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
         mut tasks,
         start_errors,
         selections,
+        chunk,
         ..
     } = state;
     for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
@@ -176,10 +180,11 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
             ),
         ));
     }
-    let state = with_selections(
+    let mut state = with_selections(
         assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
         selections,
     );
+    state.chunk = chunk;
     fit_summary(state)
 }
 

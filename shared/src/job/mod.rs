@@ -3,6 +3,7 @@
 //! it in a loop. Both use [`check_job`], so a job ends the same way wherever it runs.
 
 mod check;
+pub mod plan;
 mod spec;
 mod state;
 mod summary;
@@ -10,11 +11,11 @@ mod summary;
 pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job};
 pub use spec::{
     EVENTS_PER_CHECK, HISTORY_EVENT_LIMIT, Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT,
-    MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_REQUESTS, MAX_TASKS, strip_position,
-    validate_job_id,
+    MAX_CHUNKS_AT_ONCE, MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_JOB_REQUESTS, MAX_JOB_TASKS,
+    MAX_REQUESTS, MAX_TASKS, strip_position, validate_job_id,
 };
 pub use state::{
     CaughtError, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord,
     TaskEntry, TrackedState, TrackedTask,
 };
-pub use summary::{ItemSummary, JobSummary, TaskSummary};
+pub use summary::{ItemSummary, JobSummary, ResultsLocation, TaskSummary};

@@ -16,6 +16,19 @@ pub const MAX_REQUESTS: usize = 100;
 /// copy): a finished export of two disks with long names takes about 1.5 KiB of the job's
 /// state and summary, so 100 stay near 150 KiB, under the 256 KiB a state may hold.
 pub const MAX_TASKS: usize = 100;
+/// At most this many requests per job. A job larger than one execution's limits
+/// ([`MAX_REQUESTS`], [`MAX_TASKS`]) is split into chunks ([`super::plan`]), each run as a
+/// child execution of a Distributed Map.
+pub const MAX_JOB_REQUESTS: usize = 10_000;
+/// At most this many tasks per job: a Distributed Map runs at most 10,000 child executions
+/// at once, and a job's chunks hold at least one task each.
+pub const MAX_JOB_TASKS: usize = 10_000;
+/// The most chunks of a job that run at once when the job does not say
+/// (`options.chunks_at_once`).
+pub const DEFAULT_CHUNKS_AT_ONCE: u32 = 10;
+/// The most chunks of a job that may run at once: each runs its own start Map and check
+/// loop, so this bounds the job's concurrent cloud calls.
+pub const MAX_CHUNKS_AT_ONCE: u32 = 100;
 /// Step Functions keeps at most 25,000 events in one execution's history; an execution that
 /// needs more fails without a completion event.
 pub const HISTORY_EVENT_LIMIT: u32 = 25_000;
@@ -53,6 +66,10 @@ pub struct JobOptions {
     /// The most status checks the job may make before it fails as timed out.
     pub max_checks: u32,
     pub wait: WaitPolicy,
+    /// How many of the job's chunks (child executions) run at once: the Distributed Map's
+    /// MaxConcurrency. Lower it to stay under a cloud's limit on tasks at once (Huawei: 5
+    /// cross-region copies per tenant; Alibaba: 5 copies per region).
+    pub chunks_at_once: u32,
 }
 
 impl Default for JobOptions {
@@ -62,6 +79,7 @@ impl Default for JobOptions {
             stall_seconds: 6 * 3600,
             max_checks: MAX_CHECKS_LIMIT,
             wait: WaitPolicy::default(),
+            chunks_at_once: DEFAULT_CHUNKS_AT_ONCE,
         }
     }
 }
@@ -85,6 +103,12 @@ impl JobOptions {
             return Err(ValidationError::new(
                 "options.max_checks",
                 format!("must be between 2 and {MAX_CHECKS_LIMIT}"),
+            ));
+        }
+        if !(1..=MAX_CHUNKS_AT_ONCE).contains(&self.chunks_at_once) {
+            return Err(ValidationError::new(
+                "options.chunks_at_once",
+                format!("must be between 1 and {MAX_CHUNKS_AT_ONCE}"),
             ));
         }
         let wait = &self.wait;
@@ -204,10 +228,10 @@ impl Job {
             Some(_) => return Err(ValidationError::new("requests", "must be an array")),
             None => return Err(ValidationError::new("requests", "is required")),
         };
-        if items.is_empty() || items.len() > MAX_REQUESTS {
+        if items.is_empty() || items.len() > MAX_JOB_REQUESTS {
             return Err(ValidationError::new(
                 "requests",
-                format!("must hold between 1 and {MAX_REQUESTS} requests"),
+                format!("must hold between 1 and {MAX_JOB_REQUESTS} requests"),
             ));
         }
         let requests = match kind {
@@ -218,16 +242,27 @@ impl Job {
                 JobRequests::Sync(parse_items(&items, |r: &SyncRequest| r.validate())?)
             }
         };
-        let tasks = match &requests {
-            JobRequests::Export(r) => r.iter().map(ExportRequest::task_count).sum::<usize>(),
-            JobRequests::Sync(r) => r.iter().map(SyncRequest::task_count).sum(),
+        let counts: Vec<usize> = match &requests {
+            JobRequests::Export(r) => r.iter().map(ExportRequest::task_count).collect(),
+            JobRequests::Sync(r) => r.iter().map(SyncRequest::task_count).collect(),
         };
-        if tasks > MAX_TASKS {
+        // A request is never split: its tasks run in one child execution.
+        if let Some((index, count)) = counts.iter().enumerate().find(|(_, n)| **n > MAX_TASKS) {
+            return Err(ValidationError::new(
+                format!("requests[{index}]"),
+                format!(
+                    "would start {count} tasks; one request starts at most {MAX_TASKS} \
+                     (what one execution tracks): split it"
+                ),
+            ));
+        }
+        let tasks: usize = counts.iter().sum();
+        if tasks > MAX_JOB_TASKS {
             return Err(ValidationError::new(
                 "requests",
                 format!(
-                    "would start {tasks} tasks; a job tracks at most {MAX_TASKS} \
-                     (the state machine's payload limit): split the job"
+                    "would start {tasks} tasks; a job tracks at most {MAX_JOB_TASKS} \
+                     (the child executions of one Distributed Map): split the job"
                 ),
             ));
         }
@@ -395,7 +430,7 @@ mod tests {
             (
                 json!({"job_id": "j", "requests": []}),
                 "requests",
-                "between 1 and 100",
+                "between 1 and 10000",
             ),
             (
                 json!({"job_id": "j", "requests": [{"cloud": "aws"}]}),
@@ -418,6 +453,11 @@ mod tests {
                 "at least 1",
             ),
             (
+                json!({"job_id": "j", "requests": export_job()["requests"], "options": {"chunks_at_once": 0}}),
+                "options.chunks_at_once",
+                "between 1 and 100",
+            ),
+            (
                 json!({"job_id": "j", "requests": export_job()["requests"], "options": {"speed": 1}}),
                 "options",
                 "unknown field `speed`",
@@ -429,13 +469,13 @@ mod tests {
             ),
             (json!([1]), "$", "JSON object"),
             (
-                json!({"job_id": "j", "requests": (0..11).map(|r| json!({
+                json!({"job_id": "j", "requests": (0..1001).map(|r| json!({
                     "cloud": "tencent", "region": "ap-guangzhou", "bucket": "b-1250000000",
                     "format": "QCOW2",
                     "image_ids": (0..10).map(|i| format!("img-{r:04}{i:04}")).collect::<Vec<_>>()
                 })).collect::<Vec<_>>()}),
                 "requests",
-                "would start 110 tasks",
+                "would start 10010 tasks",
             ),
         ];
         for (document, field, rule) in cases {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::capped;
+use super::plan::ChunkRef;
 use super::spec::{JobOptions, MAX_REQUESTS, MAX_TASKS, validate_job_id};
 use super::summary::JobSummary;
 use crate::endpoints::Endpoints;
@@ -169,6 +170,10 @@ pub struct JobState {
     /// Absent from a running job's document ([`JobState::to_document`]).
     #[serde(default)]
     pub summary: JobSummary,
+    /// The chunk of a larger job this state follows (a child execution of the Distributed
+    /// Map), carried from check to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkRef>,
 }
 
 /// The most bytes a job's state may take between two states of the state machine: Step
@@ -278,6 +283,7 @@ pub struct CheckInput {
     pub start_errors: Vec<StartErrorRecord>,
     #[serde(default)]
     pub selections: Vec<crate::select::Selection>,
+    pub chunk: Option<ChunkRef>,
 }
 
 impl CheckInput {
@@ -407,6 +413,7 @@ impl From<JobState> for CheckInput {
             starts: Vec::new(),
             start_errors: state.start_errors,
             selections: state.selections,
+            chunk: state.chunk,
         }
     }
 }

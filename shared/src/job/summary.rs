@@ -72,6 +72,29 @@ pub struct JobSummary {
     /// How many items were left out because the summary would not fit in a state (256 KiB).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub details_omitted: usize,
+    /// A job run in chunks ([`super::plan`]): tasks that failed (or stalled), timed out, and
+    /// requests or destinations that did not start, summed over the chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_failed: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_timed_out: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_errors: Option<usize>,
+    /// How many chunks (child executions) the job ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<usize>,
+    /// Where every task's result lies: one JSON Lines file per chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultsLocation>,
+}
+
+/// The per-task results of a job in the jobs bucket: `s3://<bucket>/<prefix><chunk>.jsonl`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultsLocation {
+    pub bucket: String,
+    pub prefix: String,
+    /// How many chunk files were written.
+    pub files: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -152,6 +175,11 @@ impl JobSummary {
             items,
             selections: Vec::new(),
             details_omitted: 0,
+            tasks_failed: None,
+            tasks_timed_out: None,
+            start_errors: None,
+            chunks: None,
+            results: None,
         }
     }
 }
@@ -272,6 +300,7 @@ mod tests {
                 selections,
                 ..summary
             },
+            chunk: None,
         };
         let size = serde_json::to_vec(&state).expect("serialises").len();
         assert!(size < 200 * 1024, "{size} bytes for {MAX_TASKS} tasks");
