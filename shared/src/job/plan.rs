@@ -251,6 +251,9 @@ pub struct ChunkResult {
     pub finished_at: u64,
     pub tasks_total: usize,
     pub tasks_succeeded: usize,
+    /// Of the succeeded, those `skip_existing` found already done.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tasks_skipped: usize,
     pub tasks_failed: usize,
     pub tasks_timed_out: usize,
     /// Requests (or destination regions) that did not start.
@@ -259,6 +262,10 @@ pub struct ChunkResult {
     /// The per-item summary, for a job of one chunk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ItemSummary>,
+    /// What the chunk's selectors matched, for a job of one chunk (a chunk of a larger job
+    /// writes them to its results as `"state": "selected"` lines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selections: Vec<crate::select::Selection>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub details_omitted: usize,
     /// The results could not be written (the S3 call's error, caught in the child).
@@ -329,6 +336,16 @@ pub fn chunk_answer(state: &JobState, chunk: &ChunkRef) -> Value {
             }));
         }
     }
+    for selection in &summary.selections {
+        push(json!({
+            "job_id": state.job_id,
+            "item": selection.item,
+            "cloud": chunk.cloud,
+            "region": chunk.region,
+            "state": "selected",
+            "images": selection.images,
+        }));
+    }
     let results_key = chunk.results_key(&state.job_id);
     let mut result = ChunkResult {
         chunk: chunk.index,
@@ -347,12 +364,18 @@ pub fn chunk_answer(state: &JobState, chunk: &ChunkRef) -> Value {
         finished_at: summary.finished_at,
         tasks_total: summary.tasks_total,
         tasks_succeeded: summary.tasks_succeeded,
+        tasks_skipped: summary.tasks_skipped,
         tasks_failed: failed,
         tasks_timed_out: timed_out,
         start_errors,
         results_key: results_key.clone(),
         items: if chunk.keep_items {
             summary.items.clone()
+        } else {
+            Vec::new()
+        },
+        selections: if chunk.keep_items {
+            summary.selections.clone()
         } else {
             Vec::new()
         },
@@ -373,6 +396,7 @@ pub fn chunk_answer(state: &JobState, chunk: &ChunkRef) -> Value {
     if serde_json::to_vec(&document).map_or(usize::MAX, |b| b.len()) > STATE_BYTES_LIMIT {
         result.details_omitted += result.items.len();
         result.items.clear();
+        result.selections.clear();
         document = answer(&result);
     }
     document
@@ -419,6 +443,8 @@ pub fn summarize(input: SummarizeInput, now: u64) -> Value {
                 summary.checks = summary.checks.saturating_add(result.checks);
                 summary.tasks_total += result.tasks_total;
                 summary.tasks_succeeded += result.tasks_succeeded;
+                summary.tasks_skipped += result.tasks_skipped;
+                summary.selections.extend(result.selections.iter().cloned());
                 failed += result.tasks_failed;
                 timed_out += result.tasks_timed_out;
                 start_errors += result.start_errors;
@@ -750,6 +776,7 @@ mod tests {
             reason: None,
             duration_seconds: 60,
             cancelled: None,
+            skipped: false,
         }
     }
 
@@ -796,6 +823,7 @@ mod tests {
             reason: reason.map(str::to_owned),
             tasks: vec![],
             start_errors: vec![],
+            selections: vec![],
             summary,
             chunk: None,
         }
@@ -871,6 +899,67 @@ mod tests {
             single["chunk_result"]["items"].as_array().map(Vec::len),
             Some(3)
         );
+    }
+
+    /// What `skip_existing` skipped and what the selectors matched reach the job's summary: the
+    /// counts always, the selections in the summary for a job of one chunk and as
+    /// `"state": "selected"` lines in the results of a chunk of many.
+    #[test]
+    fn skipped_tasks_and_selections_reach_the_summary_and_the_results() {
+        let mut skipped = task(Cloud::Alibaba, "m-3", TrackedState::Succeeded);
+        skipped.skipped = true;
+        let mut state = ended(
+            vec![ItemSummary {
+                item: 4,
+                state: JobPhase::Succeeded,
+                tasks: vec![
+                    task(Cloud::Alibaba, "m-1", TrackedState::Succeeded),
+                    skipped,
+                ],
+                start_errors: vec![],
+            }],
+            JobPhase::Succeeded,
+            None,
+        );
+        state.summary.tasks_skipped = 1;
+        let selection = crate::select::Selection {
+            item: 4,
+            images: vec![crate::select::SelectedImage {
+                id: "m-3".into(),
+                name: "web-3".into(),
+                created_at: 900,
+            }],
+        };
+        state.summary.selections = vec![selection.clone()];
+
+        let many = chunk_answer(&state, &chunk_ref(1, vec![4], false));
+        let lines: Vec<Value> = many["results_jsonl"]
+            .as_str()
+            .expect("text")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines[1]["skipped"], json!(true));
+        let selected = lines
+            .iter()
+            .find(|l| l["state"] == json!("selected"))
+            .expect("a selection line");
+        assert_eq!(
+            (&selected["item"], &selected["images"][0]["id"]),
+            (&json!(4), &json!("m-3"))
+        );
+        assert!(many["chunk_result"].get("selections").is_none());
+
+        let one = chunk_answer(&state, &chunk_ref(0, vec![4], true));
+        let input: SummarizeInput = serde_json::from_value(json!({
+            "job_id": "big", "kind": "export", "execution": "e", "planned_at": 1_000,
+            "chunk_tasks": [2], "results": [one["chunk_result"].clone()]
+        }))
+        .expect("a summarize input");
+        let summary: JobSummary =
+            serde_json::from_value(summarize(input, 2_000)["summary"].clone()).expect("a summary");
+        assert_eq!((summary.tasks_succeeded, summary.tasks_skipped), (2, 1));
+        assert_eq!(summary.selections, vec![selection]);
     }
 
     fn done(chunk: usize, state: JobPhase, counts: [usize; 4], reason: Option<&str>) -> Value {
