@@ -14,7 +14,7 @@ use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::ErrorKind;
 use imgflow_shared::job::{
-    CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry, StartErrorRecord,
+    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry, StartErrorRecord,
     TrackedState, check_job,
 };
 use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskResult};
@@ -92,6 +92,7 @@ fn first_input(
         start_errors: Vec::new(),
         selections: Vec::new(),
         chunk: None,
+        outages: None,
     }
 }
 
@@ -817,6 +818,51 @@ async fn a_spent_check_budget_times_the_job_out() {
     assert_eq!(state.summary.items[0].state, JobPhase::TimedOut);
 }
 
+/// Rounds in which the state machine could not reach check-status (its Catch counts them in
+/// `outages`) cost history like checks, so they are paid from the check budget: a job whose
+/// function was unreachable too often ends as timed out by its budget, with a completion,
+/// instead of outgrowing its history.
+#[tokio::test]
+async fn rounds_in_which_check_status_was_unreachable_are_paid_from_the_check_budget() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let starts = start_exports(&client, &[volcengine_web_export()]).await;
+    let state = check(
+        &client,
+        first_input("unreachable", TaskKind::Export, JobOptions::default(), starts),
+        cloud_now(&emulator),
+        CheckMode::Drive,
+    )
+    .await;
+    assert_eq!((state.state, state.checks), (JobPhase::Running, 1));
+
+    // The state machine's input after three rounds without an answer: the last state and
+    // its count (the Catch's error is in check_unavailable).
+    let mut document = state.to_document();
+    document["outages"] = json!({"count": 3});
+    document["check_unavailable"] = json!({"Error": "Lambda.ServiceException", "Cause": "down"});
+    let input: CheckInput = serde_json::from_value(document).expect("a check input");
+    let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::Running);
+    assert_eq!(state.checks, 1 + 1 + 3 * CHECKS_PER_LAMBDA_OUTAGE);
+    assert!(
+        state.to_document().get("outages").is_none(),
+        "a check that answers resets the count"
+    );
+
+    let mut document = state.to_document();
+    let rounds = JobOptions::default().max_checks / CHECKS_PER_LAMBDA_OUTAGE + 1;
+    document["outages"] = json!({ "count": rounds });
+    let input: CheckInput = serde_json::from_value(document).expect("a check input");
+    let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
+    assert_eq!(state.state, JobPhase::TimedOut);
+    assert!(
+        state.reason.as_deref().is_some_and(|r| r.contains("budget")),
+        "{:?}",
+        state.reason
+    );
+}
+
 fn alibaba_db_export() -> ExportRequest {
     export(json!({
         "cloud": "alibaba", "region": "cn-hangzhou", "image_id": "m-bp1db0000000000000001",
@@ -1232,6 +1278,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
         start_errors: Vec::new(),
         selections: Vec::new(),
         chunk: None,
+        outages: None,
     };
     let reopen = |input: &mut CheckInput| {
         for entry in &mut input.tasks {

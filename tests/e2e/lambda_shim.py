@@ -61,7 +61,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream: urllib.parse.SplitResult  # set by start()
     quiet = False
-    # Called with the function name after it ran; True: lose its answer (500 ServiceException).
+    # Called with the function name and the invocation's payload after it ran; True: lose its
+    # answer (500 ServiceException).
     lose_answer = None
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -90,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
         self._log(f"invoke {name} ({ref}) -> upstream {status} in {time.monotonic() - started:.2f}s")
 
         headers = {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"}
-        if self.lose_answer is not None and self.lose_answer(name):
+        if self.lose_answer is not None and self.lose_answer(name, body):
             return self._error(500, "ServiceException", f"answer of {name} lost (simulated)")
         if status == 200:
             return self._send(200, payload, headers)
@@ -136,8 +137,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def start(upstream: str, port: int = 0, host: str = "127.0.0.1", quiet: bool = False, lose_answer=None):
-    """Serve in a background thread; returns (server, base_url). `lose_answer(name) -> bool`,
-    if given, decides after each synchronous invocation whether its answer is lost."""
+    """Serve in a background thread; returns (server, base_url). `lose_answer(name, payload)
+    -> bool`, if given, decides after each synchronous invocation whether its answer is lost."""
     lose = None if lose_answer is None else staticmethod(lose_answer)
     handler = type("BoundHandler", (Handler,), {"upstream": urllib.parse.urlsplit(upstream), "quiet": quiet,
                                                 "lose_answer": lose})

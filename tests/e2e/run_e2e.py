@@ -509,6 +509,11 @@ def main() -> int:
                              "--emulator", args.emulator, "--log-dir", str(log_dir / "fanout")])
     check(fanout.returncode == 0, "tests/e2e/fanout.py: a job of 1,000 tasks fanned out end to end",
           f"exit {fanout.returncode}")
+    # check-status unreachable past the Check's Retry (issue 12): its own engine too.
+    outage = subprocess.run([sys.executable, str(HERE / "lambda_outage.py"), "--no-build",
+                             "--emulator", args.emulator, "--log-dir", str(log_dir / "lambda-outage")])
+    check(outage.returncode == 0, "tests/e2e/lambda_outage.py: a Lambda outage pauses a chunk, a long one ends it "
+          "with Check.Unreachable", f"exit {outage.returncode}")
     print(f"\n{len(failures)} failed; {time.time() - started:.1f} s (logs in {log_dir})")
     return 1 if failures else 0
 

@@ -120,7 +120,7 @@ class Losses:
         self.rate, self.rng, self.lock = rate, random.Random(seed), threading.Lock()
         self.lost = 0
 
-    def __call__(self, function: str) -> bool:
+    def __call__(self, function: str, payload: bytes = b"") -> bool:
         if function not in START_FUNCTIONS:
             return False
         with self.lock:

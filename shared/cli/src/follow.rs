@@ -150,6 +150,7 @@ pub async fn follow(
         start_errors: Vec::new(),
         selections: Vec::new(),
         chunk: None,
+        outages: None,
     };
     let mut jitter = Jitter::from_clock();
     // The tasks the next check asks about (`check_job` asks about every open task).

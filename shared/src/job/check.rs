@@ -4,7 +4,7 @@
 
 use super::spec::JobOptions;
 use super::state::{
-    CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord, TrackedState, TrackedTask,
+    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord, TrackedState, TrackedTask,
 };
 use super::summary::JobSummary;
 use crate::client::CloudClient;
@@ -54,6 +54,7 @@ pub async fn check_job(
     let input_deadline = input.deadline_at;
     let selections = input.selections();
     let chunk = input.chunk.clone();
+    let outage_rounds = input.outages.map_or(0, |outages| outages.count);
     let (mut tasks, start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
@@ -65,7 +66,9 @@ pub async fn check_job(
     });
     let deadline_at =
         input_deadline.unwrap_or_else(|| started_at.saturating_add(options.deadline_seconds));
-    let mut checks = previous_checks;
+    // Rounds in which the state machine could not reach this function cost history events
+    // like checks do, so they are paid from the same budget.
+    let mut checks = previous_checks.saturating_add(outage_rounds.saturating_mul(CHECKS_PER_LAMBDA_OUTAGE));
 
     let open: Vec<usize> = (0..tasks.len())
         .filter(|i| tasks[*i].state.is_open())

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::capped;
 use super::plan::ChunkRef;
-use super::spec::{JobOptions, MAX_REQUESTS, MAX_TASKS, validate_job_id};
+use super::spec::{EVENTS_PER_CHECK, JobOptions, MAX_REQUESTS, MAX_TASKS, validate_job_id};
 use super::summary::JobSummary;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ValidationError};
@@ -284,7 +284,26 @@ pub struct CheckInput {
     #[serde(default)]
     pub selections: Vec<crate::select::Selection>,
     pub chunk: Option<ChunkRef>,
+    /// Rounds in a row in which the state machine could not reach check-status at all (the
+    /// Check state's Catch counts them, a check that answers resets them). Each round is
+    /// charged to the check budget ([`CHECKS_PER_LAMBDA_OUTAGE`]), which keeps the
+    /// execution's history within its limit however often the function is unreachable.
+    #[serde(default)]
+    pub outages: Option<LambdaOutages>,
 }
+
+/// The state machine's count of rounds in which check-status could not be reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct LambdaOutages {
+    #[serde(default)]
+    pub count: u32,
+}
+
+/// History events of one round in which check-status cannot be reached: the Check state with
+/// its six failed attempts (three events each), the Catch's Choice and Pass states and a Wait.
+pub const EVENTS_PER_LAMBDA_OUTAGE: u32 = 30;
+/// Checks charged to the budget for each such round.
+pub const CHECKS_PER_LAMBDA_OUTAGE: u32 = EVENTS_PER_LAMBDA_OUTAGE.div_ceil(EVENTS_PER_CHECK);
 
 impl CheckInput {
     /// Checks everything in the input that reaches a cloud before any call: the job id (when
@@ -414,6 +433,7 @@ impl From<JobState> for CheckInput {
             start_errors: state.start_errors,
             selections: state.selections,
             chunk: state.chunk,
+            outages: None,
         }
     }
 }
