@@ -14,8 +14,8 @@ use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::ErrorKind;
 use imgflow_shared::job::{
-    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry, StartErrorRecord,
-    TrackedState, check_job,
+    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry,
+    StartErrorRecord, TrackedState, check_job,
 };
 use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskResult};
 use imgflow_shared::retry::Jitter;
@@ -829,7 +829,12 @@ async fn rounds_in_which_check_status_was_unreachable_are_paid_from_the_check_bu
     let starts = start_exports(&client, &[volcengine_web_export()]).await;
     let state = check(
         &client,
-        first_input("unreachable", TaskKind::Export, JobOptions::default(), starts),
+        first_input(
+            "unreachable",
+            TaskKind::Export,
+            JobOptions::default(),
+            starts,
+        ),
         cloud_now(&emulator),
         CheckMode::Drive,
     )
@@ -857,7 +862,10 @@ async fn rounds_in_which_check_status_was_unreachable_are_paid_from_the_check_bu
     let state = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
     assert_eq!(state.state, JobPhase::TimedOut);
     assert!(
-        state.reason.as_deref().is_some_and(|r| r.contains("budget")),
+        state
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("budget")),
         "{:?}",
         state.reason
     );

@@ -4,7 +4,8 @@
 
 use super::spec::JobOptions;
 use super::state::{
-    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord, TrackedState, TrackedTask,
+    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord,
+    TrackedState, TrackedTask,
 };
 use super::summary::JobSummary;
 use crate::client::CloudClient;
@@ -68,7 +69,8 @@ pub async fn check_job(
         input_deadline.unwrap_or_else(|| started_at.saturating_add(options.deadline_seconds));
     // Rounds in which the state machine could not reach this function cost history events
     // like checks do, so they are paid from the same budget.
-    let mut checks = previous_checks.saturating_add(outage_rounds.saturating_mul(CHECKS_PER_LAMBDA_OUTAGE));
+    let mut checks =
+        previous_checks.saturating_add(outage_rounds.saturating_mul(CHECKS_PER_LAMBDA_OUTAGE));
 
     let open: Vec<usize> = (0..tasks.len())
         .filter(|i| tasks[*i].state.is_open())

@@ -15,7 +15,8 @@ pub use spec::{
     MAX_REQUESTS, MAX_TASKS, strip_position, validate_job_id,
 };
 pub use state::{
-    CHECKS_PER_LAMBDA_OUTAGE, CaughtError, CheckInput, EVENTS_PER_LAMBDA_OUTAGE, LambdaOutages, JobPhase, JobState, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord,
-    TaskEntry, TrackedState, TrackedTask,
+    CHECKS_PER_LAMBDA_OUTAGE, CaughtError, CheckInput, EVENTS_PER_LAMBDA_OUTAGE, JobPhase,
+    JobState, LambdaOutages, STATE_BYTES_LIMIT, StartEntry, StartErrorRecord, TaskEntry,
+    TrackedState, TrackedTask,
 };
 pub use summary::{ItemSummary, JobSummary, ResultsLocation, TaskSummary};
