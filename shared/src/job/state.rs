@@ -300,8 +300,8 @@ pub struct LambdaOutages {
 }
 
 /// History events of one round in which check-status cannot be reached: the Check state with
-/// its six failed attempts (three events each), the Catch's Choice and Pass states and a Wait.
-pub const EVENTS_PER_LAMBDA_OUTAGE: u32 = 30;
+/// its seven failed attempts (three events each), the Catch's Choice and Pass states and a Wait.
+pub const EVENTS_PER_LAMBDA_OUTAGE: u32 = 32;
 /// Checks charged to the budget for each such round.
 pub const CHECKS_PER_LAMBDA_OUTAGE: u32 = EVENTS_PER_LAMBDA_OUTAGE.div_ceil(EVENTS_PER_CHECK);
 
