@@ -74,6 +74,30 @@ impl ExportRequest {
         }
     }
 
+    /// The same export, one request per image (a Tencent export of several images is one
+    /// call, which the cloud refuses whole when its limit cannot take them all).
+    pub fn one_per_image(&self) -> Vec<ExportRequest> {
+        match self {
+            ExportRequest::Tencent(r) if r.image_ids.len() > 1 => r
+                .image_ids
+                .iter()
+                .enumerate()
+                .map(|(index, id)| {
+                    ExportRequest::Tencent(tencent::request::ExportImages {
+                        image_ids: vec![id.clone()],
+                        file_name_prefixes: r
+                            .file_name_prefixes
+                            .get(index)
+                            .map(|prefix| vec![prefix.clone()])
+                            .unwrap_or_default(),
+                        ..r.clone()
+                    })
+                })
+                .collect(),
+            other => vec![other.clone()],
+        }
+    }
+
     /// Checks the cloud's documented rules; a violation names the field and the rule.
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
@@ -149,6 +173,37 @@ impl SyncRequest {
             SyncRequest::Volcengine(r) => &r.region,
             SyncRequest::Huawei(r) => &r.region,
         }
+    }
+
+    pub fn image_id(&self) -> &str {
+        match self {
+            SyncRequest::Tencent(r) => &r.image_id,
+            SyncRequest::Alibaba(r) => &r.image_id,
+            SyncRequest::Volcengine(r) => &r.image_id,
+            SyncRequest::Huawei(r) => &r.image_id,
+        }
+    }
+
+    pub fn destination_regions(&self) -> &[String] {
+        match self {
+            SyncRequest::Tencent(r) => &r.destination_regions,
+            SyncRequest::Alibaba(r) => &r.destination_regions,
+            SyncRequest::Volcengine(r) => &r.destination_regions,
+            SyncRequest::Huawei(r) => &r.destination_regions,
+        }
+    }
+
+    /// The same copy to `destination` alone (a region that has to wait for its start).
+    pub fn to_destination(&self, destination: &str) -> SyncRequest {
+        let mut one = self.clone();
+        let regions = match &mut one {
+            SyncRequest::Tencent(r) => &mut r.destination_regions,
+            SyncRequest::Alibaba(r) => &mut r.destination_regions,
+            SyncRequest::Volcengine(r) => &mut r.destination_regions,
+            SyncRequest::Huawei(r) => &mut r.destination_regions,
+        };
+        *regions = vec![destination.to_owned()];
+        one
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -362,6 +417,103 @@ pub struct StartOutcome {
     /// Regions (of a multi-region copy) that could not start, with the cloud's error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<StartFailure>,
+    /// Starts the cloud refused because its concurrency limit was full: the job starts them
+    /// as room frees up (see [`crate::job::queue`]). Only a start item queues; a bare start
+    /// fails with the cloud's error instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<QueuedStart>,
+}
+
+/// One concrete start (one image, one destination for a copy; names rendered, tokens set)
+/// waiting behind a cloud's concurrency limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedStart {
+    /// The job's request this start belongs to.
+    pub item: usize,
+    /// The item's window (its execution's start, unix seconds): every attempt of this start
+    /// looks for an earlier attempt's task created since then, as the item's start did.
+    pub since: u64,
+    pub request: QueuedRequest,
+    /// The cloud's last refusal (its code, message and request id).
+    pub error: CloudError,
+    /// Attempts made since it was queued.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// The request of a [`QueuedStart`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueuedRequest {
+    Export(ExportRequest),
+    Sync(SyncRequest),
+}
+
+impl QueuedRequest {
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            QueuedRequest::Export(_) => TaskKind::Export,
+            QueuedRequest::Sync(_) => TaskKind::Sync,
+        }
+    }
+
+    pub fn cloud(&self) -> Cloud {
+        match self {
+            QueuedRequest::Export(r) => r.cloud(),
+            QueuedRequest::Sync(r) => r.cloud(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        match self {
+            QueuedRequest::Export(r) => r.region(),
+            QueuedRequest::Sync(r) => r.region(),
+        }
+    }
+
+    /// The images it starts (one, but for a Tencent export queued as it was sent).
+    pub fn image_ids(&self) -> Vec<String> {
+        match self {
+            QueuedRequest::Export(ExportRequest::Tencent(r)) => r.image_ids.clone(),
+            QueuedRequest::Export(ExportRequest::Alibaba(r)) => vec![r.image_id.clone()],
+            QueuedRequest::Export(ExportRequest::Volcengine(r)) => vec![r.image_id.clone()],
+            QueuedRequest::Export(ExportRequest::Huawei(r)) => vec![r.image_id.clone()],
+            QueuedRequest::Sync(r) => vec![r.image_id().to_owned()],
+        }
+    }
+
+    /// A copy's destination regions.
+    pub fn destination_regions(&self) -> &[String] {
+        match self {
+            QueuedRequest::Export(_) => &[],
+            QueuedRequest::Sync(r) => r.destination_regions(),
+        }
+    }
+
+    /// What names this start within its item, the same on every attempt: its images and
+    /// destinations.
+    pub fn identity(&self) -> String {
+        format!(
+            "{}>{}",
+            self.image_ids().join(","),
+            self.destination_regions().join(",")
+        )
+    }
+
+    /// The request's rules and its regions, as a job's requests are checked: a queued start
+    /// comes back in the job's state, which anyone who may start an execution can write.
+    pub fn validate(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
+        match self {
+            QueuedRequest::Export(r) => {
+                r.validate()?;
+                r.check_regions(endpoints)
+            }
+            QueuedRequest::Sync(r) => {
+                r.validate()?;
+                r.check_regions(endpoints)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,12 +2,15 @@
 //! start a sync, check tasks. Requests are validated before anything is sent; the work is done
 //! by each cloud's `api` module.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::{Attempt, StartItem};
-use crate::model::{ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskStatus};
+use crate::model::{
+    ExportRequest, QueuedRequest, QueuedStart, StartFailure, StartOutcome, SyncRequest, TaskRef,
+    TaskStatus,
+};
 use crate::names::NameValues;
 use crate::select::{self, ListedImage, Selector};
 use crate::signing::Timestamp;
@@ -90,7 +93,7 @@ impl CloudClient {
     ) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let request = with_item_token(request.clone(), item);
-        self.export_with(&request, Attempt::of(item), Some(&item.job_id))
+        self.export_with(&request, Attempt::of(item), Some(item))
             .await
     }
 
@@ -98,9 +101,10 @@ impl CloudClient {
         &self,
         request: &ExportRequest,
         attempt: Attempt,
-        job_id: Option<&str>,
+        item: Option<&StartItem>,
     ) -> Result<StartOutcome, StartError> {
         request.check_regions(self.endpoints())?;
+        let job_id = item.map(|item| item.job_id.as_str());
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_export(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
@@ -113,23 +117,112 @@ impl CloudClient {
         } else {
             (plan.requests, Vec::new())
         };
-        for one in &requests {
-            tasks.extend(match one {
-                ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await?,
-                ExportRequest::Alibaba(r) => {
-                    alibaba::api::start_export(self, r, started_at).await?
+        let mut pending: VecDeque<ExportRequest> = requests.into();
+        let mut queued = Vec::new();
+        // Once the cloud's limit is full, the rest of the item waits in order without asking.
+        let mut full: Option<CloudError> = None;
+        while let Some(one) = pending.pop_front() {
+            if let (Some(item), Some(error)) = (item, &full) {
+                // One image per queued start, so that each starts as soon as one slot frees.
+                queued.extend(
+                    one.one_per_image()
+                        .into_iter()
+                        .map(|single| queue_export(item, single, error)),
+                );
+                continue;
+            }
+            match self.export_one(&one, attempt).await {
+                Ok(started) => tasks.extend(started),
+                Err(error) if item.is_some() && error.is_concurrency_limit() => {
+                    let singles = one.one_per_image();
+                    if singles.len() > 1 {
+                        // A call of several images is refused whole: as many as fit start.
+                        for single in singles.into_iter().rev() {
+                            pending.push_front(single);
+                        }
+                        continue;
+                    }
+                    if let Some(item) = item {
+                        queued.push(queue_export(item, one, &error));
+                    }
+                    full = Some(error);
                 }
-                ExportRequest::Volcengine(r) => {
-                    volcengine::api::start_export(self, r, attempt).await?
-                }
-                ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await?,
-            });
+                Err(error) => return Err(error.into()),
+            }
         }
         Ok(StartOutcome {
             tasks,
             selected,
             failures: Vec::new(),
+            queued,
         })
+    }
+
+    /// Starts one concrete export (images resolved, names rendered).
+    async fn export_one(
+        &self,
+        one: &ExportRequest,
+        attempt: Attempt,
+    ) -> Result<Vec<TaskRef>, CloudError> {
+        match one {
+            ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await,
+            ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, attempt.since).await,
+            ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await,
+            ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await,
+        }
+    }
+
+    /// Starts one concrete copy: the tasks of the destinations that started, and the
+    /// destinations that did not.
+    async fn sync_one(
+        &self,
+        one: &SyncRequest,
+        attempt: Attempt,
+    ) -> (Vec<TaskRef>, Vec<StartFailure>) {
+        match one {
+            SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
+            SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, attempt.since).await,
+            SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
+            SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
+        }
+    }
+
+    /// Starts a start that waited behind a concurrency limit, as its item would have: it looks
+    /// for an earlier attempt's task first (the item's window) and adopts it. A copy's
+    /// destinations that meet the limit again come back in `queued`; an export that meets it
+    /// is the error. Never selects, renders or skips again: that was done when it was queued.
+    pub async fn start_queued(&self, queued: &QueuedStart) -> Result<StartOutcome, StartError> {
+        queued.request.validate(self.endpoints())?;
+        let attempt = Attempt {
+            since: queued.since,
+            look_first: true,
+        };
+        match &queued.request {
+            QueuedRequest::Export(one) => Ok(StartOutcome {
+                tasks: self.export_one(one, attempt).await?,
+                selected: None,
+                failures: Vec::new(),
+                queued: Vec::new(),
+            }),
+            QueuedRequest::Sync(one) => {
+                let (tasks, failed) = self.sync_one(one, attempt).await;
+                let item = StartItem {
+                    job_id: String::new(),
+                    index: queued.item as u64,
+                    since: queued.since,
+                };
+                let (failures, again) = queue_copies(Some(&item), one, failed);
+                match (tasks.is_empty() && again.is_empty(), failures.first()) {
+                    (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
+                    _ => Ok(StartOutcome {
+                        tasks,
+                        selected: None,
+                        failures,
+                        queued: again,
+                    }),
+                }
+            }
+        }
     }
 
     /// Validates `request`, then starts one copy per destination region. Regions that fail
@@ -152,7 +245,7 @@ impl CloudClient {
         request.validate()?;
         let request = with_item_token_sync(request.clone(), item);
         let outcome = self
-            .sync_with(&request, Attempt::of(item), Some(&item.job_id))
+            .sync_with(&request, Attempt::of(item), Some(item))
             .await?;
         match outcome.failures.iter().find(|f| f.error.retryable) {
             Some(retryable) => Err(StartError::Cloud(retryable.error.clone())),
@@ -164,9 +257,10 @@ impl CloudClient {
         &self,
         request: &SyncRequest,
         attempt: Attempt,
-        job_id: Option<&str>,
+        item: Option<&StartItem>,
     ) -> Result<StartOutcome, StartError> {
         request.check_regions(self.endpoints())?;
+        let job_id = item.map(|item| item.job_id.as_str());
         // Every image resolved, every name rendered and checked, before anything is sent.
         let plan = self.plan_sync(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
@@ -180,22 +274,21 @@ impl CloudClient {
             (plan.requests, Vec::new())
         };
         let mut failures: Vec<StartFailure> = Vec::new();
+        let mut queued = Vec::new();
         for one in &requests {
-            let (started, failed) = match one {
-                SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
-                SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, started_at).await,
-                SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
-                SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
-            };
+            let (started, failed) = self.sync_one(one, attempt).await;
             tasks.extend(started);
+            let (failed, waiting) = queue_copies(item, one, failed);
             failures.extend(failed);
+            queued.extend(waiting);
         }
-        match (tasks.is_empty(), failures.first()) {
+        match (tasks.is_empty() && queued.is_empty(), failures.first()) {
             (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
             _ => Ok(StartOutcome {
                 tasks,
                 selected,
                 failures,
+                queued,
             }),
         }
     }
@@ -486,6 +579,46 @@ impl CloudClient {
 
 /// An Alibaba start without a client token gets the item's: ECS then answers every attempt
 /// with the same task. A token the user gave is kept.
+/// An export of `item` that waits for room under the cloud's concurrency limit.
+fn queue_export(item: &StartItem, one: ExportRequest, error: &CloudError) -> QueuedStart {
+    QueuedStart {
+        item: usize::try_from(item.index).unwrap_or(usize::MAX),
+        since: item.since,
+        request: QueuedRequest::Export(one),
+        error: error.clone(),
+        attempts: 0,
+    }
+}
+
+/// Splits a copy's failed destinations: those refused by the cloud's concurrency limit wait
+/// for room (with a start item), the others stay failures.
+fn queue_copies(
+    item: Option<&StartItem>,
+    one: &SyncRequest,
+    failed: Vec<StartFailure>,
+) -> (Vec<StartFailure>, Vec<QueuedStart>) {
+    let Some(item) = item else {
+        return (failed, Vec::new());
+    };
+    let mut failures = Vec::new();
+    let mut queued = Vec::new();
+    for failure in failed {
+        match &failure.destination_region {
+            Some(destination) if failure.error.is_concurrency_limit() => {
+                queued.push(QueuedStart {
+                    item: usize::try_from(item.index).unwrap_or(usize::MAX),
+                    since: item.since,
+                    request: QueuedRequest::Sync(one.to_destination(destination)),
+                    error: failure.error,
+                    attempts: 0,
+                });
+            }
+            _ => failures.push(failure),
+        }
+    }
+    (failures, queued)
+}
+
 fn with_item_token(mut request: ExportRequest, item: &StartItem) -> ExportRequest {
     if let ExportRequest::Alibaba(r) = &mut request {
         r.client_token.get_or_insert_with(|| item.client_token());

@@ -64,6 +64,7 @@ async fn start_exports(client: &CloudClient, requests: &[ExportRequest]) -> Vec<
             .expect("the export starts");
         assert!(!outcome.tasks.is_empty(), "{request:?}");
         starts.push(StartEntry::Started {
+            queued: Vec::new(),
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
@@ -81,6 +82,7 @@ fn first_input(
     starts: Vec<StartEntry>,
 ) -> CheckInput {
     CheckInput {
+        queued: Vec::new(),
         job_id: job_id.to_owned(),
         kind: Some(kind),
         options,
@@ -646,6 +648,7 @@ async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_onl
         ..JobOptions::default()
     };
     let starts = vec![StartEntry::Started {
+        queued: Vec::new(),
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
@@ -1043,6 +1046,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
     }));
     let outcome = client.start_sync(&request).await.expect("the copy starts");
     let starts = vec![StartEntry::Started {
+        queued: Vec::new(),
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,
@@ -1137,6 +1141,7 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
         }));
         let outcome = client.start_sync(&request).await.expect("the copy starts");
         starts.push(StartEntry::Started {
+            queued: Vec::new(),
             index,
             tasks: outcome.tasks,
             failures: outcome.failures,
@@ -1273,6 +1278,7 @@ async fn the_largest_job_fits_in_a_state_and_an_oversized_one_ends_with_a_reason
         tracked
     };
     let input = |objects: usize, key_len: usize| CheckInput {
+        queued: Vec::new(),
         job_id: "big".into(),
         kind: Some(TaskKind::Export),
         options: JobOptions::default(),
@@ -1386,6 +1392,7 @@ async fn nightly_run(
         .await
         .expect("the run starts");
     let starts = vec![StartEntry::Started {
+        queued: Vec::new(),
         index: 0,
         tasks: outcome.tasks,
         failures: outcome.failures,

@@ -3,7 +3,8 @@
 
 use imgflow_shared::error::ValidationError;
 use imgflow_shared::job::{
-    CheckInput, CheckMode, JobPhase, JobState, check_job, plan, strip_position, validate_job_id,
+    CheckInput, CheckMode, JobPhase, JobState, check_job, check_job_with, plan, strip_position,
+    validate_job_id,
 };
 use imgflow_shared::retry::Jitter;
 use serde_json::{Value, json};
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use crate::app::{App, unix_now};
 use crate::envelope::{Envelope, http_answer, method};
 use crate::errors::FunctionError;
+use crate::records::QueueRecords;
 use crate::sfn;
 use crate::webhook::{authenticate, bad_request};
 
@@ -73,7 +75,16 @@ async fn check_task(app: &App, input: Value) -> Result<Value, FunctionError> {
         .validate(app.cloud.endpoints())
         .map_err(|err| FunctionError::invalid(&err))?;
     let mut jitter = Jitter::from_clock();
-    let state = check_job(&app.cloud, input, unix_now(), CheckMode::Drive, &mut jitter).await;
+    let records = QueueRecords { app };
+    let state = check_job_with(
+        &app.cloud,
+        &records,
+        input,
+        unix_now(),
+        CheckMode::Drive,
+        &mut jitter,
+    )
+    .await;
     log_state(&state);
     match &state.chunk {
         // A chunk of a larger job that has ended: its results for the bucket and its counts.

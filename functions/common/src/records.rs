@@ -13,6 +13,10 @@
 //!  "tasks": [<TaskRef>…], "failures": [<StartFailure>…]}
 //! ```
 //!
+//! A start that waited behind a cloud's concurrency limit and is started later by check-status
+//! (`imgflow_shared::job::queue`) has a record of its own: its key adds the start's identity
+//! (its images and destinations, `part` in the record) to the item's.
+//!
 //! `<key>` is the SHA-256 (hex) of the job id, the index, the execution's start and the kind:
 //! the same on every attempt of the item, new for each execution, and safe as an S3 key
 //! whatever the job id holds. Every attempt with a start item reads it first: a record whose
@@ -29,8 +33,10 @@
 //! `Config.Invalid` (nothing was sent). Without `IMGFLOW_JOBS_BUCKET` or AWS credentials (the
 //! command line, local runs) no record is kept, as before.
 
+use imgflow_shared::error::{CloudError, ErrorKind};
 use imgflow_shared::idempotence::StartItem;
-use imgflow_shared::model::{StartFailure, StartOutcome, TaskKind, TaskRef};
+use imgflow_shared::job::queue::StartLedger;
+use imgflow_shared::model::{QueuedStart, StartFailure, StartOutcome, TaskKind, TaskRef};
 use imgflow_shared::select::SelectedImage;
 use imgflow_shared::signing::sha256_hex;
 use serde::{Deserialize, Serialize};
@@ -65,21 +71,33 @@ pub struct Record {
     /// With `select`: the images the selector matched, returned again by a retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected: Option<Vec<SelectedImage>>,
+    /// Starts that wait behind the cloud's concurrency limit, returned again by a retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<QueuedStart>,
+    /// For a queued start: its identity within the item (its images and destinations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
 }
 
 /// The key of an item's record: `starts/<sha256 hex>.json`.
 pub fn key(item: &StartItem, kind: TaskKind) -> String {
-    let digest = sha256_hex(
-        format!(
-            "{}\n{}\n{}\n{}",
-            item.job_id,
-            item.index,
-            item.since,
-            kind.name()
-        )
-        .as_bytes(),
+    part_key(item, kind, None)
+}
+
+/// The key of an item's record, or of one of its queued starts (`part`).
+fn part_key(item: &StartItem, kind: TaskKind, part: Option<&str>) -> String {
+    let mut identity = format!(
+        "{}\n{}\n{}\n{}",
+        item.job_id,
+        item.index,
+        item.since,
+        kind.name()
     );
-    format!("{PREFIX}{digest}.json")
+    if let Some(part) = part {
+        identity.push_str("\nqueued\n");
+        identity.push_str(part);
+    }
+    format!("{PREFIX}{}.json", sha256_hex(identity.as_bytes()))
 }
 
 /// The SHA-256 (hex) of a request's JSON text, as the record names it.
@@ -91,15 +109,38 @@ pub fn request_sha256(request: &Value) -> String {
 pub struct StartRecords<'a> {
     aws: &'a AwsClient,
     bucket: &'a str,
-    item: &'a StartItem,
+    item: StartItem,
     kind: TaskKind,
+    part: Option<String>,
     key: String,
     request_sha256: String,
 }
 
 impl<'a> StartRecords<'a> {
     /// `None` when this deployment keeps no records (no bucket or no AWS credentials).
-    pub fn new(app: &'a App, item: &'a StartItem, kind: TaskKind, request: &Value) -> Option<Self> {
+    pub fn new(app: &'a App, item: &StartItem, kind: TaskKind, request: &Value) -> Option<Self> {
+        Self::of_part(app, item, kind, None, request)
+    }
+
+    /// The records of one queued start of `item` (`part`: its identity within the item).
+    pub fn of_queued(app: &'a App, job_id: &str, queued: &QueuedStart) -> Option<Self> {
+        let item = StartItem {
+            job_id: job_id.to_owned(),
+            index: queued.item as u64,
+            since: queued.since,
+        };
+        let request = serde_json::to_value(&queued.request).unwrap_or(Value::Null);
+        let part = queued.request.identity();
+        Self::of_part(app, &item, queued.request.kind(), Some(part), &request)
+    }
+
+    fn of_part(
+        app: &'a App,
+        item: &StartItem,
+        kind: TaskKind,
+        part: Option<String>,
+        request: &Value,
+    ) -> Option<Self> {
         let bucket = app.settings.jobs_bucket.as_deref()?;
         let Some(aws) = app.aws.as_ref() else {
             tracing::warn!(
@@ -111,9 +152,10 @@ impl<'a> StartRecords<'a> {
         Some(Self {
             aws,
             bucket,
-            item,
+            item: item.clone(),
             kind,
-            key: key(item, kind),
+            key: part_key(item, kind, part.as_deref()),
+            part,
             request_sha256: request_sha256(request),
         })
     }
@@ -140,6 +182,7 @@ impl<'a> StartRecords<'a> {
                 tasks: record.tasks,
                 failures: record.failures,
                 selected: record.selected,
+                queued: record.queued,
             })),
             Err(why) => {
                 tracing::warn!(
@@ -171,12 +214,13 @@ impl<'a> StartRecords<'a> {
             (record.index != self.item.index, "index"),
             (record.execution_start != self.item.since, "execution_start"),
             (record.kind != self.kind, "kind"),
+            (record.part != self.part, "part"),
             (
                 record.request_sha256 != self.request_sha256,
                 "request_sha256",
             ),
             (
-                record.tasks.is_empty() && record.failures.is_empty(),
+                record.tasks.is_empty() && record.failures.is_empty() && record.queued.is_empty(),
                 "tasks",
             ),
             (
@@ -204,6 +248,8 @@ impl<'a> StartRecords<'a> {
             tasks: outcome.tasks.clone(),
             failures: outcome.failures.clone(),
             selected: outcome.selected.clone(),
+            queued: outcome.queued.clone(),
+            part: self.part.clone(),
         };
         let body = match serde_json::to_vec(&record) {
             Ok(body) => body,
@@ -245,6 +291,38 @@ impl<'a> StartRecords<'a> {
                 status = error.status.unwrap_or(0),
                 "the start record could not be written; the answer is returned anyway"
             ),
+        }
+    }
+}
+
+/// check-status's records of the starts it takes from a job's queue.
+pub struct QueueRecords<'a> {
+    pub app: &'a App,
+}
+
+impl StartLedger for QueueRecords<'_> {
+    async fn recorded(
+        &self,
+        job_id: &str,
+        queued: &QueuedStart,
+    ) -> Result<Option<StartOutcome>, CloudError> {
+        let Some(records) = StartRecords::of_queued(self.app, job_id, queued) else {
+            return Ok(None);
+        };
+        records.read().await.map_err(|err| {
+            // Nothing is sent: the start keeps its place and is tried at the next check.
+            let kind = if err.name == "Cloud.Transient" {
+                ErrorKind::Transient
+            } else {
+                ErrorKind::Permission
+            };
+            CloudError::new(queued.request.cloud(), kind, err.name, err.message)
+        })
+    }
+
+    async fn record(&self, job_id: &str, queued: &QueuedStart, outcome: &StartOutcome) {
+        if let Some(records) = StartRecords::of_queued(self.app, job_id, queued) {
+            records.write(outcome).await;
         }
     }
 }

@@ -133,7 +133,14 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
     for failure in &outcome.failures {
         tracing::warn!(%job_id, index, code = %failure.error.code, destination_region = failure.destination_region.as_deref().unwrap_or(""), "a destination did not start");
     }
+    for queued in &outcome.queued {
+        tracing::info!(%job_id, index, code = %queued.error.code, images = %queued.request.image_ids().join(","), "a start waits behind the cloud's concurrency limit");
+    }
     let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
+    if !outcome.queued.is_empty() {
+        // Started by check-status as room frees up (imgflow_shared::job::queue).
+        answer["queued"] = json!(outcome.queued);
+    }
     if let Some(selected) = &outcome.selected {
         // What the selector matched, for the execution's output and completion event.
         answer["selected"] = json!(selected);
@@ -166,9 +173,11 @@ async fn adopt_recorded(
             "an earlier attempt's task adopted from its start record"
         );
     }
-    Ok(Some(
-        json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures}),
-    ))
+    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
+    if !outcome.queued.is_empty() {
+        answer["queued"] = json!(outcome.queued);
+    }
+    Ok(Some(answer))
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,

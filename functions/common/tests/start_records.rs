@@ -9,7 +9,7 @@ use imgflow_functions::records;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::model::TaskKind;
 use serde_json::{Value, json};
-use support::{Harness, execution_start, fake_aws, harness_with};
+use support::{Harness, after_starts, execution_start, fake_aws, harness_with, start_all};
 
 const BUCKET: &str = "imgflow-jobs-test";
 
@@ -184,4 +184,104 @@ async fn a_record_that_cannot_be_read_sends_nothing_and_is_retried() {
     assert_eq!(err.name, "Cloud.Transient", "{err}");
     assert!(err.message.contains("nothing was sent"), "{err}");
     assert_eq!(h.tasks_created(), 0);
+}
+
+/// Eight Huawei images tagged `batch=q` in cn-north-4 (IMS runs five exports at once).
+fn add_queue_images(h: &Harness) {
+    use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
+    let mut world = h.emulator.world();
+    let now = world.now();
+    for i in 0..8u32 {
+        world.images.push(cloud_emulator::world::Image {
+            spec: ImageSpec {
+                cloud: imgflow_shared::Cloud::Huawei,
+                account: "default".into(),
+                region: "cn-north-4".into(),
+                id: format!("7c2de7a4-5336-79ab-a3f9-7a3ae92{i:05}"),
+                name: format!("queue-{i}"),
+                size_gb: 1,
+                data_disks_gb: Vec::new(),
+                os_type: "linux".into(),
+                state: ImageState::Available,
+                flags: ImageFlags::default(),
+                tags: [("batch".to_owned(), "q".to_owned())].into(),
+            },
+            created: now - 3600.0 - f64::from(i),
+            made_by: None,
+        });
+    }
+}
+
+/// A start that waited behind IMS's limit of five exports is started by a check, which
+/// records it like a start item. The check's answer is lost and the state machine checks
+/// again with the same input: IMS cannot list a running export and would refuse a second one
+/// (IMG.0148), so only the record can say the export is this job's. The retried check adopts
+/// the three exports from their records: the same tasks, nothing queued, nothing started.
+#[tokio::test]
+async fn a_retried_check_adopts_the_queued_starts_it_made_from_their_records() {
+    let (h, s3) = with_records().await;
+    add_queue_images(&h);
+    {
+        // Five exports at once (the emulator's default), and a cloud clock that moves only
+        // when the test says, so that the first five are still running when the rest start.
+        let mut world = h.emulator.world();
+        world.limits.running_exports_per_account = 5;
+        world.clock.set_time_scale(0.0);
+    }
+    let job = json!({"job_id": "queued-records", "kind": "export", "requests": [
+        {"cloud": "huawei", "region": "cn-north-4", "bucket": "imgflow-obs-backup",
+         "file_format": "qcow2", "select": {"tags": {"batch": "q"}},
+         "object_key": "queued/{image_id}.qcow2"}]});
+    let starts = start_all(&h, Function::StartExport, &job).await;
+    assert_eq!(
+        starts[0]["tasks"].as_array().map_or(0, Vec::len),
+        5,
+        "{}",
+        starts[0]
+    );
+    assert_eq!(
+        starts[0]["queued"].as_array().map_or(0, Vec::len),
+        3,
+        "{}",
+        starts[0]
+    );
+    assert_eq!(s3.count("PutObject"), 1, "the start item's record");
+    let input = after_starts(&job, starts);
+    // The first five exports end.
+    h.advance(3.0 * 86_400.0);
+    let first = h
+        .call(Function::CheckStatus, input.clone())
+        .await
+        .expect("the check answers");
+    assert_eq!(h.tasks_created(), 8, "the three queued exports started");
+    assert_eq!(first["tasks"].as_array().map_or(0, Vec::len), 8, "{first}");
+    assert!(first.get("queued").is_none(), "{first}");
+    assert_eq!(s3.count("PutObject"), 4, "one record per queued start");
+
+    let again = h
+        .call(Function::CheckStatus, input)
+        .await
+        .expect("the retried check answers");
+    assert_eq!(h.tasks_created(), 8, "the retry started nothing");
+    assert!(
+        again.get("queued").is_none(),
+        "adopted, not queued again: {again}"
+    );
+    let task_ids = |state: &Value| {
+        let mut ids: Vec<String> = state["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["task"]["task_id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(task_ids(&again), task_ids(&first));
+    assert_eq!(task_ids(&first).len(), 8);
+    assert_eq!(
+        s3.count("PutObject"),
+        4,
+        "an adopted record is not written again"
+    );
 }

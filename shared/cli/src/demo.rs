@@ -180,6 +180,14 @@ async fn nightly_run(
         .start_export_item(request, &item)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(waiting) = outcome.queued.first() {
+        // The demo follows started tasks only; its fleet stays under every cloud's limit.
+        return Err(format!(
+            "{} exports wait behind the cloud's concurrency limit ({}): the nightly demo's selection must fit the limit",
+            outcome.queued.len(),
+            waiting.error
+        ));
+    }
     let mut run = NightlyRun {
         selected: outcome
             .selected

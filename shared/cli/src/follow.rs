@@ -151,6 +151,7 @@ pub async fn follow(
         selections: Vec::new(),
         chunk: None,
         outages: None,
+        queued: Vec::new(),
     };
     let mut jitter = Jitter::from_clock();
     // The tasks the next check asks about (`check_job` asks about every open task).

@@ -44,6 +44,11 @@ const IMS: &[(&str, ErrorKind)] = &[
     ("IMG.0026", ErrorKind::Permission),
 ];
 
+/// Codes that mean "too many of these tasks run at once, try again when one ends": a start
+/// refused with one waits in the job's queue (see `crate::job::queue`) instead of failing.
+/// IMS refuses a task beyond its flow-control limit on running tasks ("IMG.0060": exports, and cross-region copies, 5 at once per tenant); the task can start once one ends.
+pub const CONCURRENCY_LIMITS: &[&str] = &["IMG.0060"];
+
 /// The kind of a Huawei error from its code and HTTP status (the seed page's statuses:
 /// 400, 401, 403, 404, 500, 503).
 pub fn kind_of(code: &str, status: u16) -> ErrorKind {

@@ -2,6 +2,7 @@
 //! apply the job's own rules (deadline, stalled progress, check budget), cancel what the
 //! cloud can cancel, and say how long to wait before the next check.
 
+use super::queue::{NoLedger, StartLedger, start_waiting, still_queued};
 use super::spec::JobOptions;
 use super::state::{
     CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord,
@@ -10,7 +11,7 @@ use super::state::{
 use super::summary::JobSummary;
 use crate::client::CloudClient;
 use crate::error::CloudError;
-use crate::model::{CloudReason, TaskKind, TaskResult, TaskStatus};
+use crate::model::{CloudReason, QueuedStart, TaskKind, TaskResult, TaskStatus};
 use crate::retry::Jitter;
 use crate::wait::JobClock;
 use crate::{Cloud, alibaba};
@@ -47,6 +48,19 @@ pub async fn check_job(
     mode: CheckMode,
     jitter: &mut Jitter,
 ) -> JobState {
+    check_job_with(client, &NoLedger, input, now, mode, jitter).await
+}
+
+/// [`check_job`], with the starts that wait behind a cloud's concurrency limit tried with
+/// `ledger`'s records (see [`super::queue`]).
+pub async fn check_job_with<L: StartLedger>(
+    client: &CloudClient,
+    ledger: &L,
+    input: CheckInput,
+    now: u64,
+    mode: CheckMode,
+    jitter: &mut Jitter,
+) -> JobState {
     let job_id = input.job_id.clone();
     let kind = input.kind;
     let options = input.options;
@@ -56,7 +70,8 @@ pub async fn check_job(
     let selections = input.selections();
     let chunk = input.chunk.clone();
     let outage_rounds = input.outages.map_or(0, |outages| outages.count);
-    let (mut tasks, start_errors) = input.into_parts(now);
+    let mut queue = input.queued();
+    let (mut tasks, mut start_errors) = input.into_parts(now);
     let started_at = input_started.unwrap_or_else(|| {
         tasks
             .iter()
@@ -75,17 +90,44 @@ pub async fn check_job(
     let open: Vec<usize> = (0..tasks.len())
         .filter(|i| tasks[*i].state.is_open())
         .collect();
+    let asks_the_queue = mode == CheckMode::Drive && !queue.is_empty();
+    if !open.is_empty() || asks_the_queue {
+        checks = checks.saturating_add(u32::from(mode == CheckMode::Drive));
+    }
     if !open.is_empty() {
         let refs: Vec<_> = open.iter().map(|i| tasks[*i].task.clone()).collect();
         let results = client.status(&refs).await;
-        checks = checks.saturating_add(u32::from(mode == CheckMode::Drive));
         for (index, result) in open.into_iter().zip(results) {
             apply(&mut tasks[index], result, now);
         }
     }
 
+    if asks_the_queue {
+        if now >= deadline_at || checks > options.max_checks {
+            let why = if now >= deadline_at {
+                format!("the job's deadline ({} s) came", options.deadline_seconds)
+            } else {
+                format!("the job's {} status checks were spent", options.max_checks)
+            };
+            tasks.extend(queue.drain(..).map(|q| still_queued(q, &why, now)));
+        } else {
+            let pass = start_waiting(client, ledger, &job_id, std::mem::take(&mut queue)).await;
+            tasks.extend(
+                pass.started
+                    .into_iter()
+                    .map(|(item, task)| TrackedTask::new(item, task, now)),
+            );
+            start_errors.extend(pass.failed);
+            queue = pass.waiting;
+        }
+    }
+
     if mode == CheckMode::Drive {
         let budget_spent = checks >= options.max_checks;
+        if budget_spent && !queue.is_empty() {
+            let why = format!("the job's {} status checks were spent", options.max_checks);
+            tasks.extend(queue.drain(..).map(|q| still_queued(q, &why, now)));
+        }
         for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
             if let Some(verdict) = give_up(task, &options, now, deadline_at, budget_spent) {
                 task.state = verdict.0;
@@ -104,7 +146,14 @@ pub async fn check_job(
         max_checks: options.max_checks,
     };
     let mut state = with_selections(
-        assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
+        assemble(
+            job_id,
+            kind,
+            options,
+            clock,
+            (tasks, start_errors, queue),
+            jitter,
+        ),
         selections,
     );
     state.chunk = chunk;
@@ -120,18 +169,21 @@ fn assemble(
     kind: Option<TaskKind>,
     options: JobOptions,
     clock: JobClock,
-    tasks: Vec<TrackedTask>,
-    start_errors: Vec<StartErrorRecord>,
+    (tasks, start_errors, queued): (Vec<TrackedTask>, Vec<StartErrorRecord>, Vec<QueuedStart>),
     jitter: &mut Jitter,
 ) -> JobState {
-    let state = phase(&tasks, &start_errors);
+    let state = if queued.is_empty() {
+        phase(&tasks, &start_errors)
+    } else {
+        JobPhase::Running
+    };
     let reason = job_reason(&tasks, &start_errors, state);
     let wait_seconds = if state == JobPhase::Running {
-        next_wait(&tasks, &options, clock, jitter)
+        next_wait(&tasks, &queued, &options, clock, jitter)
     } else {
         0
     };
-    let summary = JobSummary::of(
+    let mut summary = JobSummary::of(
         &job_id,
         kind,
         state,
@@ -142,6 +194,7 @@ fn assemble(
         &tasks,
         &start_errors,
     );
+    summary.tasks_queued = queued.len();
     JobState {
         job_id,
         kind,
@@ -157,6 +210,7 @@ fn assemble(
         selections: Vec::new(),
         summary,
         chunk: None,
+        queued,
     }
 }
 
@@ -173,6 +227,7 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
         start_errors,
         selections,
         chunk,
+        queued,
         ..
     } = state;
     for task in tasks.iter_mut().filter(|t| t.state.is_open()) {
@@ -185,8 +240,19 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
             ),
         ));
     }
+    let why = format!(
+        "the job's state grew to {bytes} B, past the {STATE_BYTES_LIMIT} B a state may hold"
+    );
+    tasks.extend(queued.into_iter().map(|q| still_queued(q, &why, clock.now)));
     let mut state = with_selections(
-        assemble(job_id, kind, options, clock, tasks, start_errors, jitter),
+        assemble(
+            job_id,
+            kind,
+            options,
+            clock,
+            (tasks, start_errors, Vec::new()),
+            jitter,
+        ),
         selections,
     );
     state.chunk = chunk;
@@ -215,11 +281,23 @@ fn fit_summary(mut state: JobState) -> JobState {
 /// wait policy reads the tasks' progress.
 fn next_wait(
     tasks: &[TrackedTask],
+    queued: &[QueuedStart],
     options: &JobOptions,
     clock: JobClock,
     jitter: &mut Jitter,
 ) -> u64 {
     let open: Vec<&TrackedTask> = tasks.iter().filter(|t| t.state.is_open()).collect();
+    if open.is_empty() {
+        // Only starts waiting for room: back off on their tries, never sooner than a cloud's
+        // retry-after (room frees up when another job's or user's task ends).
+        let tries = queued.iter().map(|q| q.attempts).min().unwrap_or(0).max(1);
+        let hint = queued
+            .iter()
+            .filter_map(|q| q.error.retry_after)
+            .max()
+            .map_or(0, |hint| hint.as_secs());
+        return options.wait.backoff_wait(tries, hint, clock, jitter);
+    }
     let failing_streak = open.iter().map(|t| t.check_failures).min().unwrap_or(0);
     if failing_streak > 0 {
         let hint = open

@@ -4,11 +4,12 @@
 
 mod check;
 pub mod plan;
+pub mod queue;
 mod spec;
 mod state;
 mod summary;
 
-pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job};
+pub use check::{CheckMode, MAX_MESSAGE_CHARS, capped, check_job, check_job_with};
 pub use spec::{
     EVENTS_PER_CHECK, HISTORY_EVENT_LIMIT, Job, JobOptions, JobRequests, MAX_CHECKS_LIMIT,
     MAX_CHUNKS_AT_ONCE, MAX_DEADLINE_SECONDS, MAX_JOB_ID_LENGTH, MAX_JOB_REQUESTS, MAX_JOB_TASKS,

@@ -812,6 +812,7 @@ mod tests {
             .count();
         summary.items = items;
         JobState {
+            queued: Vec::new(),
             job_id: "big".into(),
             kind: Some(TaskKind::Export),
             options: JobOptions::default(),

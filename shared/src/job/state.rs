@@ -11,7 +11,7 @@ use super::summary::JobSummary;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ValidationError};
 use crate::model::{
-    CloudReason, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
+    CloudReason, QueuedStart, StartFailure, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
 };
 
 /// Where a job stands. Every state but `Running` is final.
@@ -174,6 +174,10 @@ pub struct JobState {
     /// Map), carried from check to check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk: Option<ChunkRef>,
+    /// Starts waiting behind a cloud's concurrency limit (see [`super::queue`]); empty once
+    /// the job has ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<QueuedStart>,
 }
 
 /// The most bytes a job's state may take between two states of the state machine: Step
@@ -193,6 +197,7 @@ impl JobState {
             } else {
                 fields.remove("tasks");
                 fields.remove("selections");
+                fields.remove("queued");
             }
         }
         document
@@ -251,6 +256,9 @@ pub enum StartEntry {
         /// With `select`: what the selector matched.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         selected: Option<Vec<crate::select::SelectedImage>>,
+        /// Starts that wait behind the cloud's concurrency limit.
+        #[serde(default)]
+        queued: Vec<QueuedStart>,
     },
     Caught {
         #[serde(default)]
@@ -290,6 +298,9 @@ pub struct CheckInput {
     /// execution's history within its limit however often the function is unreachable.
     #[serde(default)]
     pub outages: Option<LambdaOutages>,
+    /// Starts waiting behind a cloud's concurrency limit, carried from check to check.
+    #[serde(default)]
+    pub queued: Vec<QueuedStart>,
 }
 
 /// The state machine's count of rounds in which check-status could not be reached.
@@ -324,12 +335,12 @@ impl CheckInput {
             .starts
             .iter()
             .map(|entry| match entry {
-                StartEntry::Started { tasks, .. } => tasks.len(),
+                StartEntry::Started { tasks, queued, .. } => tasks.len() + queued.len(),
                 StartEntry::Caught { .. } => 0,
             })
             .sum();
-        if self.tasks.len().saturating_add(started) > MAX_TASKS || self.starts.len() > MAX_REQUESTS
-        {
+        let tracked = self.tasks.len().saturating_add(self.queued.len());
+        if tracked.saturating_add(started) > MAX_TASKS || self.starts.len() > MAX_REQUESTS {
             return Err(ValidationError::new(
                 "tasks",
                 format!(
@@ -349,14 +360,43 @@ impl CheckInput {
             }
         }
         for (index, entry) in self.starts.iter().enumerate() {
-            if let StartEntry::Started { tasks, .. } = entry {
+            if let StartEntry::Started { tasks, queued, .. } = entry {
                 for (position, task) in tasks.iter().enumerate() {
                     task.validate(endpoints)
                         .map_err(named(format!("starts[{index}].tasks[{position}]")))?;
                 }
+                for (position, queued) in queued.iter().enumerate() {
+                    queued
+                        .request
+                        .validate(endpoints)
+                        .map_err(named(format!("starts[{index}].queued[{position}].request")))?;
+                }
             }
         }
+        for (index, queued) in self.queued.iter().enumerate() {
+            queued
+                .request
+                .validate(endpoints)
+                .map_err(named(format!("queued[{index}].request")))?;
+        }
         Ok(())
+    }
+
+    /// The starts waiting behind a cloud's concurrency limit: carried from a previous check,
+    /// then those the starts queued, in item order.
+    pub fn queued(&self) -> Vec<QueuedStart> {
+        let mut queued = self.queued.clone();
+        let mut from_starts: Vec<QueuedStart> = self
+            .starts
+            .iter()
+            .flat_map(|entry| match entry {
+                StartEntry::Started { queued, .. } => queued.clone(),
+                StartEntry::Caught { .. } => Vec::new(),
+            })
+            .collect();
+        from_starts.sort_by_key(|q| q.item);
+        queued.extend(from_starts);
+        queued
     }
 
     /// What the selectors matched: carried from a previous check, and from the starts.
@@ -434,6 +474,7 @@ impl From<JobState> for CheckInput {
             selections: state.selections,
             chunk: state.chunk,
             outages: None,
+            queued: state.queued,
         }
     }
 }

@@ -80,6 +80,9 @@ pub struct JobSummary {
     pub tasks_timed_out: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_errors: Option<usize>,
+    /// Starts waiting behind a cloud's concurrency limit (a running job's).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tasks_queued: usize,
     /// How many chunks (child executions) the job ran in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunks: Option<usize>,
@@ -179,6 +182,7 @@ impl JobSummary {
             tasks_timed_out: None,
             start_errors: None,
             chunks: None,
+            tasks_queued: 0,
             results: None,
         }
     }
@@ -284,6 +288,7 @@ mod tests {
                 .collect(),
         }];
         let state = JobState {
+            queued: Vec::new(),
             job_id: "j".repeat(64),
             kind: Some(TaskKind::Export),
             options: JobOptions::default(),

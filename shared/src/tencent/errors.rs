@@ -62,6 +62,11 @@ const PREFIXES: &[(&str, ErrorKind)] = &[
     ("InvalidAction", ErrorKind::InvalidRequest),
 ];
 
+/// Codes that mean "too many of these tasks run at once, try again when one ends": a start
+/// refused with one waits in the job's queue (see `crate::job::queue`) instead of failing.
+/// ExportImages refuses an export beyond the account's running-export limit (seed 000: "LimitExceeded.ExportImageTaskLimitExceeded"); the export can start once one ends.
+pub const CONCURRENCY_LIMITS: &[&str] = &["LimitExceeded.ExportImageTaskLimitExceeded"];
+
 /// The kind of a Tencent error code; an unknown code is treated as a rejected request, never
 /// as something to retry blindly.
 pub fn kind_of(code: &str) -> ErrorKind {

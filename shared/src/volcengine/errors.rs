@@ -41,6 +41,11 @@ const PREFIXES: &[(&str, ErrorKind)] = &[
     ("UnsupportedOperation", ErrorKind::Unsupported),
 ];
 
+/// Codes that mean "too many of these tasks run at once, try again when one ends": a start
+/// refused with one waits in the job's queue (see `crate::job::queue`) instead of failing.
+/// ExportImage refuses an export beyond the running-export quota ("QuotaExceeded.ExportImageTask"); the export can start once one ends.
+pub const CONCURRENCY_LIMITS: &[&str] = &["QuotaExceeded.ExportImageTask"];
+
 pub fn kind_of(code: &str) -> ErrorKind {
     crate::error::kind_by_table(code, EXACT, PREFIXES)
 }

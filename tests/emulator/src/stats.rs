@@ -27,12 +27,16 @@ pub struct Stats {
     arrivals: HashMap<String, VecDeque<Instant>>,
     accepted: HashMap<String, VecDeque<Instant>>,
     tasks_created: BTreeMap<String, u64>,
+    most_running_exports: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct StatsSnapshot {
     pub actions: BTreeMap<String, ActionStats>,
     pub tasks_created: BTreeMap<String, u64>,
+    /// The most exports that ran at once per `cloud:account`, seen when each started: the
+    /// proof that `running_exports_per_account` was never passed.
+    pub most_running_exports: BTreeMap<String, usize>,
 }
 
 fn key(cloud: Cloud, action: &str) -> String {
@@ -86,10 +90,20 @@ impl Stats {
         *self.tasks_created.entry(key(cloud, kind)).or_default() += 1;
     }
 
+    /// Notes how many exports of `cloud` and `account` run now that one more started.
+    pub fn exports_running(&mut self, cloud: Cloud, account: &str, running: usize) {
+        let most = self
+            .most_running_exports
+            .entry(format!("{cloud}:{account}"))
+            .or_default();
+        *most = (*most).max(running);
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             actions: self.actions.clone(),
             tasks_created: self.tasks_created.clone(),
+            most_running_exports: self.most_running_exports.clone(),
         }
     }
 

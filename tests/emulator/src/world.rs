@@ -336,7 +336,13 @@ impl World {
     pub fn add_task(&mut self, mut task: Task, failure: Option<Failure>) -> &Task {
         task.failure = failure.map(|f| (self.timing.fail_share, f));
         self.stats.task_created(task.cloud, &task_action(&task));
+        let export = matches!(task.kind, TaskKind::Export { .. });
+        let (cloud, account) = (task.cloud, task.account.clone());
         self.tasks.push(task);
+        if export {
+            let running = self.running_exports(cloud, &account);
+            self.stats.exports_running(cloud, &account, running);
+        }
         self.tasks.last().expect("just pushed")
     }
 
