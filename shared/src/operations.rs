@@ -119,10 +119,20 @@ impl CloudClient {
         };
         let mut pending: VecDeque<ExportRequest> = requests.into();
         let mut queued = Vec::new();
+        let mut failures = Vec::new();
+        // Whether this attempt has started, queued or given up on any of the item's exports:
+        // from then on an error of one export is kept for it alone, never the whole item's
+        // (failing the item would leave the started exports to a retry whose lookup, for a
+        // Tencent call split below, cannot tell them from the rest).
+        let mut progressed = false;
         // Once the cloud's limit is full, the rest of the item waits in order without asking.
         let mut full: Option<CloudError> = None;
         while let Some(one) = pending.pop_front() {
-            if let (Some(item), Some(error)) = (item, &full) {
+            let Some(item) = item else {
+                tasks.extend(self.export_one(&one, attempt).await?);
+                continue;
+            };
+            if let Some(error) = &full {
                 // One image per queued start, so that each starts as soon as one slot frees.
                 queued.extend(
                     one.one_per_image()
@@ -131,29 +141,57 @@ impl CloudClient {
                 );
                 continue;
             }
-            match self.export_one(&one, attempt).await {
-                Ok(started) => tasks.extend(started),
-                Err(error) if item.is_some() && error.is_concurrency_limit() => {
-                    let singles = one.one_per_image();
-                    if singles.len() > 1 {
-                        // A call of several images is refused whole: as many as fit start.
-                        for single in singles.into_iter().rev() {
-                            pending.push_front(single);
-                        }
-                        continue;
-                    }
-                    if let Some(item) = item {
-                        queued.push(queue_export(item, one, &error));
-                    }
-                    full = Some(error);
+            let error = match self.export_one(&one, attempt).await {
+                Ok(started) => {
+                    tasks.extend(started);
+                    progressed = true;
+                    continue;
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => error,
+            };
+            if error.is_concurrency_limit() {
+                let singles = one.one_per_image();
+                if singles.len() > 1 {
+                    // A call of several images is refused whole: as many as fit start.
+                    for single in singles.into_iter().rev() {
+                        pending.push_front(single);
+                    }
+                    continue;
+                }
+                queued.push(queue_export(item, one, &error));
+                full = Some(error);
+                progressed = true;
+            } else if keeps_its_place(&error) {
+                if !progressed {
+                    // Nothing of the item has started yet: the state machine retries the item
+                    // (each attempt looks first), as before.
+                    return Err(error.into());
+                }
+                // Tried again by the job's checks, looking first, one image at a time.
+                queued.extend(
+                    one.one_per_image()
+                        .into_iter()
+                        .map(|single| queue_export(item, single, &error)),
+                );
+            } else if !progressed && pending.is_empty() {
+                // The item's one export: its refusal is the item's, reported as before.
+                return Err(error.into());
+            } else {
+                // Refused for good: this image alone; the item's others go on.
+                failures.extend(one.image_ids().into_iter().map(|image_id| StartFailure {
+                    destination_region: None,
+                    error: CloudError {
+                        message: format!("{image_id}: {}", error.message),
+                        ..error.clone()
+                    },
+                }));
+                progressed = true;
             }
         }
         Ok(StartOutcome {
             tasks,
             selected,
-            failures: Vec::new(),
+            failures,
             queued,
         })
     }
@@ -579,6 +617,18 @@ impl CloudClient {
 
 /// An Alibaba start without a client token gets the item's: ECS then answers every attempt
 /// with the same task. A token the user gave is kept.
+/// Whether a start refused with `error` may be tried again later by the job's checks: the
+/// cloud's limit, throttling, a failure a retry may cure, or a conflict (the image busy,
+/// possibly with this very start after a lost answer: the next try looks first).
+pub fn keeps_its_place(error: &CloudError) -> bool {
+    error.is_concurrency_limit()
+        || error.retryable
+        || matches!(
+            error.kind,
+            crate::error::ErrorKind::Conflict | crate::error::ErrorKind::UnknownOutcome
+        )
+}
+
 /// An export of `item` that waits for room under the cloud's concurrency limit.
 fn queue_export(item: &StartItem, one: ExportRequest, error: &CloudError) -> QueuedStart {
     QueuedStart {

@@ -561,3 +561,43 @@ async fn a_queued_start_in_a_state_is_checked_like_a_request() {
         .expect_err("a foreign region is refused");
     assert!(err.field.starts_with("queued[0].request"), "{err:?}");
 }
+
+/// One image of a selection that the cloud refuses for good (an encrypted Alibaba image)
+/// fails alone: the exports before it keep running and are followed, the ones after it start
+/// or queue. Before, the refusal failed the whole start item, and the exports it had already
+/// started were followed by nobody.
+#[tokio::test]
+async fn one_refused_image_of_a_selection_fails_alone() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    add_images(&emulator, Cloud::Alibaba);
+    let refused = image_id(Cloud::Alibaba, 2);
+    {
+        let mut world = emulator.world();
+        let image = world
+            .images
+            .iter_mut()
+            .find(|i| i.spec.id == refused)
+            .expect("the image");
+        image.spec.flags.encrypted = true;
+    }
+    let item = StartItem {
+        job_id: "queued".into(),
+        index: 0,
+        since: cloud_now(&emulator),
+    };
+    let outcome = client
+        .start_export_item(&export_selection(Cloud::Alibaba), &item)
+        .await
+        .expect("the start answers");
+    assert_eq!(outcome.tasks.len(), LIMIT, "{outcome:?}");
+    assert!(outcome.tasks.iter().all(|t| t.image_id != refused));
+    assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
+    let failure = &outcome.failures[0];
+    assert!(
+        failure.error.message.starts_with(&refused) && failure.error.request_id.is_some(),
+        "the image, the cloud's message and its request id: {failure:?}"
+    );
+    assert_eq!(outcome.queued.len(), IMAGES as usize - LIMIT - 1);
+    assert_eq!(exports_made(&emulator, Cloud::Alibaba), LIMIT);
+}

@@ -32,7 +32,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{CloudReason, QueuedStart, StartOutcome, TaskKind, TaskRef};
-use crate::operations::StartError;
+use crate::operations::{StartError, keeps_its_place};
 
 /// The error name of a start that was still waiting when the job ended.
 pub const STILL_QUEUED: &str = "Start.StillQueued";
@@ -150,7 +150,7 @@ pub async fn start_waiting<L: StartLedger>(
                         again
                     }));
             }
-            Err(StartError::Cloud(error)) if keeps_waiting(&error) => {
+            Err(StartError::Cloud(error)) if keeps_its_place(&error) => {
                 // Throttled or full: asking again in this pass would only be refused again.
                 if error.is_concurrency_limit() || error.kind == ErrorKind::Throttled {
                     full.push(key);
@@ -175,15 +175,6 @@ pub async fn start_waiting<L: StartLedger>(
         }
     }
     pass
-}
-
-/// Whether a start refused with `error` keeps its place: the cloud's limit, throttling, a
-/// failure a retry may cure, or a conflict (the image is busy, possibly with this very start
-/// after a lost answer: the next try looks first and adopts it once it can).
-fn keeps_waiting(error: &CloudError) -> bool {
-    error.is_concurrency_limit()
-        || error.retryable
-        || matches!(error.kind, ErrorKind::Conflict | ErrorKind::UnknownOutcome)
 }
 
 /// The refusal as the state keeps it: its message capped.
