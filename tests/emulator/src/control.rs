@@ -3,7 +3,7 @@
 //! | request | effect |
 //! | --- | --- |
 //! | `GET /_emulator/health` | `{"ok": true}` |
-//! | `GET /_emulator/stats` | requests, highest rate per second and throttled count per action; tasks created; faults injected per kind |
+//! | `GET /_emulator/stats` | requests, highest rate per second and throttled count per action; tasks created; the most exports run at once per cloud and account; faults injected per kind |
 //! | `POST /_emulator/stats/reset` | zeroes the stats |
 //! | `GET /_emulator/faults` | the fault rules with uses left |
 //! | `POST /_emulator/faults` | adds a rule `{"cloud"?, "action"?, "kind", "times"?, "delay_ms"?}` (or a list) |
@@ -102,6 +102,7 @@ fn stats(shared: &Shared) -> ApiResponse {
         &json!({
             "actions": snapshot.actions,
             "tasks_created": snapshot.tasks_created,
+            "most_running_exports": snapshot.most_running_exports,
             "faults_injected": counts.faults_injected,
             "outage_calls_failed": counts.outage_calls_failed,
         }),
