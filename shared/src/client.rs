@@ -330,9 +330,9 @@ mod tests {
         );
         client.jitter = Mutex::new(Jitter::seeded(7));
         let throttled = CloudError::new(
-            Cloud::Tencent,
+            Cloud::ALL[0],
             ErrorKind::Throttled,
-            "RequestLimitExceeded",
+            "Throttled",
             "slow down",
         )
         .with_retry_after(Some(hour));
