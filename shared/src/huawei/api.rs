@@ -51,6 +51,7 @@ mod wire;
 pub use copy::start_sync;
 pub use export::start_export;
 
+use crate::batch::plain_status as plain;
 use crate::client::CloudClient;
 use crate::error::CloudError;
 use crate::model::{CloudReason, TaskKind, TaskRef, TaskState, TaskStatus};
@@ -83,17 +84,6 @@ async fn status_of(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, C
         (TaskKind::Sync, None) => copy::adopted_copy_status(client, task).await,
         // An export adopted from its object: only the object is known.
         (TaskKind::Export, None) => export::adopted_export_status(client, task).await,
-    }
-}
-
-fn plain(task: TaskRef, state: TaskState, progress: Option<u8>, cloud_state: &str) -> TaskStatus {
-    TaskStatus {
-        task,
-        state,
-        progress,
-        cloud_state: cloud_state.to_owned(),
-        reason: None,
-        result: None,
     }
 }
 
