@@ -18,10 +18,32 @@ pub(crate) struct RegionBatches<'t> {
     answers: Vec<Option<Answer>>,
 }
 
+/// The batch a task's status comes from: an export's region, or a copy's destination region.
+pub(crate) enum Batch<'t> {
+    Export(&'t str),
+    Copy(&'t str),
+}
+
+/// The batch of `task` on `cloud`: exports by their region, copies by their destination; a
+/// task of another cloud, or a copy without its destination, cannot be batched.
+fn batch_of(cloud: Cloud, task: &TaskRef) -> Result<Batch<'_>, CloudError> {
+    if task.cloud != cloud {
+        return Err(foreign(cloud, task));
+    }
+    match (task.kind, task.destination_region.as_deref()) {
+        (TaskKind::Export, _) => Ok(Batch::Export(task.region.as_str())),
+        (TaskKind::Sync, Some(destination)) => Ok(Batch::Copy(destination)),
+        (TaskKind::Sync, None) => Err(incomplete(cloud, task, "destination_region")),
+    }
+}
+
 impl<'t> RegionBatches<'t> {
-    /// Groups `tasks`; a task of another cloud, or a copy without its destination, is
-    /// answered at once with an error.
-    fn new(cloud: Cloud, tasks: &'t [TaskRef]) -> Self {
+    /// Groups `tasks` by `route`; a task it refuses is answered at once with its error.
+    fn new(
+        cloud: Cloud,
+        tasks: &'t [TaskRef],
+        route: impl Fn(&'t TaskRef) -> Result<Batch<'t>, CloudError>,
+    ) -> Self {
         let mut batches = Self {
             exports: BTreeMap::new(),
             copies: BTreeMap::new(),
@@ -29,30 +51,20 @@ impl<'t> RegionBatches<'t> {
             answers: vec![None; tasks.len()],
         };
         for (index, task) in tasks.iter().enumerate() {
-            if task.cloud != cloud {
-                batches.answers[index] = Some(Err(foreign(cloud, task)));
-                continue;
-            }
-            match (task.kind, task.destination_region.as_deref()) {
-                (TaskKind::Export, _) => batches
-                    .exports
-                    .entry(task.region.as_str())
-                    .or_default()
-                    .push(index),
-                (TaskKind::Sync, Some(destination)) => {
+            match route(task) {
+                Ok(Batch::Export(region)) => batches.exports.entry(region).or_default().push(index),
+                Ok(Batch::Copy(destination)) => {
                     batches.copies.entry(destination).or_default().push(index)
                 }
-                (TaskKind::Sync, None) => {
-                    batches.answers[index] =
-                        Some(Err(incomplete(cloud, task, "destination_region")));
-                }
+                Err(error) => batches.answers[index] = Some(Err(error)),
             }
         }
         batches
     }
 
     /// Checks `tasks` in batches, exports per region with `exports`, copies per destination
-    /// region with `copies`, and returns the answers in the caller's order.
+    /// region with `copies`, and returns the answers in the caller's order. A task of another
+    /// cloud, or a copy without its destination, is answered at once with an error.
     pub(crate) async fn check<Exports, Copies>(
         cloud: Cloud,
         tasks: &'t [TaskRef],
@@ -63,7 +75,23 @@ impl<'t> RegionBatches<'t> {
         Exports: Future<Output = Vec<Answer>>,
         Copies: Future<Output = Vec<Answer>>,
     {
-        let mut batches = Self::new(cloud, tasks);
+        Self::check_routed(cloud, tasks, |task| batch_of(cloud, task), exports, copies).await
+    }
+
+    /// [`check`](Self::check) with the cloud's own `route`, for a cloud that refuses more
+    /// tasks up front (with its own error codes) than the default grouping does.
+    pub(crate) async fn check_routed<Exports, Copies>(
+        cloud: Cloud,
+        tasks: &'t [TaskRef],
+        route: impl Fn(&'t TaskRef) -> Result<Batch<'t>, CloudError>,
+        exports: impl Fn(&'t str, Vec<&'t TaskRef>) -> Exports,
+        copies: impl Fn(&'t str, Vec<&'t TaskRef>) -> Copies,
+    ) -> Vec<Answer>
+    where
+        Exports: Future<Output = Vec<Answer>>,
+        Copies: Future<Output = Vec<Answer>>,
+    {
+        let mut batches = Self::new(cloud, tasks, route);
         let group = |indexes: &[usize]| indexes.iter().map(|i| &tasks[*i]).collect();
         for (region, indexes) in std::mem::take(&mut batches.exports) {
             let found = exports(region, group(&indexes)).await;

@@ -11,12 +11,12 @@ use serde_json::Value;
 use crate::Cloud;
 use crate::config::CloudCredentials;
 use crate::deadline;
-use crate::endpoints::Endpoints;
+use crate::endpoints::{Endpoints, Target};
 use crate::error::{CloudError, ErrorKind};
 use crate::model::ObjectRef;
 use crate::protocol;
 use crate::retry::{Jitter, Pacer, RetryPolicy};
-use crate::signing::{HttpRequest, SigningParams, Timestamp};
+use crate::signing::{Credentials, HttpRequest, SigningParams, Timestamp};
 use crate::storage;
 use crate::transport::{Transport, TransportError};
 
@@ -33,6 +33,11 @@ pub enum Repeat {
 /// An attempt that cannot have this long before the invocation's deadline is not made: the
 /// caller gets the last error (retryable) and the state machine retries with a fresh invocation.
 const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(2);
+
+/// The longest wait between two attempts of one call, whatever the policy's cap or the
+/// cloud's hint: a configured cap of minutes must not hold one call (and its invocation) that
+/// long.
+const MAX_WAIT: Duration = Duration::from_secs(120);
 
 pub struct CloudClient {
     transport: Transport,
@@ -129,77 +134,88 @@ impl CloudClient {
                 err.to_string(),
             )
         })?;
-        let mut attempt = 1;
-        loop {
-            self.pacer.wait(cloud, action).await;
-            let mut signed = request.clone();
-            signed.host = target.host.clone();
-            let nonce = self.nonce();
-            let params = SigningParams {
-                credentials,
-                time: Timestamp::now(),
+        self.with_retries(|| {
+            self.send_once(
+                cloud,
+                action,
                 region,
                 service,
-                nonce: &nonce,
-            };
-            cloud.prepare(&mut signed, &params).map_err(|err| {
+                request,
+                repeat,
+                credentials,
+                &target,
+            )
+        })
+        .await
+    }
+
+    /// One signed attempt of [`call`](Self::call), paced; its error is already settled for
+    /// `repeat`, so a start that must not repeat never comes back retryable.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_once(
+        &self,
+        cloud: Cloud,
+        action: &str,
+        region: &str,
+        service: &str,
+        request: &HttpRequest,
+        repeat: Repeat,
+        credentials: &Credentials,
+        target: &Target,
+    ) -> Result<Value, CloudError> {
+        self.pacer.wait(cloud, action).await;
+        let mut signed = request.clone();
+        signed.host = target.host.clone();
+        let nonce = self.nonce();
+        let params = SigningParams {
+            credentials,
+            time: Timestamp::now(),
+            region,
+            service,
+            nonce: &nonce,
+        };
+        cloud.prepare(&mut signed, &params).map_err(|err| {
+            CloudError::new(
+                cloud,
+                ErrorKind::InvalidRequest,
+                "Request.Unsignable",
+                err.to_string(),
+            )
+        })?;
+        // A start that must not repeat keeps half of the time left for the lookup that
+        // follows a lost answer.
+        let sent = match (repeat, deadline::remaining()) {
+            (Repeat::Never, Some(left)) => {
+                let limit = Instant::now() + deadline::RESERVE + left / 2;
+                deadline::within(limit, self.transport.send(target.scheme, &signed)).await
+            }
+            _ => self.transport.send(target.scheme, &signed).await,
+        };
+        match sent {
+            Ok(response) => {
+                protocol::parse(cloud, &response).map_err(|error| self.settle(error, repeat))
+            }
+            Err(TransportError::NotSent(message)) => Err(CloudError::new(
+                cloud,
+                ErrorKind::Transient,
+                "Transport.NotSent",
+                message,
+            )),
+            Err(TransportError::Refused(message)) => Err(CloudError::new(
+                cloud,
+                ErrorKind::InvalidRequest,
+                "Request.Refused",
+                message,
+            )),
+            Err(TransportError::OutcomeUnknown(message)) => Err(self.settle(
                 CloudError::new(
                     cloud,
-                    ErrorKind::InvalidRequest,
-                    "Request.Unsignable",
-                    err.to_string(),
-                )
-            })?;
-            // A start that must not repeat keeps half of the time left for the lookup that
-            // follows a lost answer.
-            let sent = match (repeat, deadline::remaining()) {
-                (Repeat::Never, Some(left)) => {
-                    let limit = Instant::now() + deadline::RESERVE + left / 2;
-                    deadline::within(limit, self.transport.send(target.scheme, &signed)).await
-                }
-                _ => self.transport.send(target.scheme, &signed).await,
-            };
-            let error = match sent {
-                Ok(response) => match protocol::parse(cloud, &response) {
-                    Ok(document) => return Ok(document),
-                    Err(error) => self.settle(error, repeat),
-                },
-                Err(TransportError::NotSent(message)) => {
-                    CloudError::new(cloud, ErrorKind::Transient, "Transport.NotSent", message)
-                }
-                Err(TransportError::Refused(message)) => {
-                    return Err(CloudError::new(
-                        cloud,
-                        ErrorKind::InvalidRequest,
-                        "Request.Refused",
-                        message,
-                    ));
-                }
-                Err(TransportError::OutcomeUnknown(message)) => self.settle(
-                    CloudError::new(
-                        cloud,
-                        ErrorKind::UnknownOutcome,
-                        "Transport.OutcomeUnknown",
-                        message,
-                    ),
-                    repeat,
+                    ErrorKind::UnknownOutcome,
+                    "Transport.OutcomeUnknown",
+                    message,
                 ),
-            };
-            if !error.retryable || attempt >= self.retry.max_attempts {
-                return Err(error);
-            }
-            let delay = {
-                let mut jitter = self
-                    .jitter
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                self.retry.delay(attempt, error.retry_after, &mut jitter)
-            };
-            if !deadline::allows(delay + MIN_ATTEMPT_TIME) {
-                return Err(error);
-            }
-            tokio::time::sleep(delay.min(Duration::from_secs(120))).await;
-            attempt += 1;
+                repeat,
+            )),
         }
     }
 
@@ -221,9 +237,8 @@ impl CloudClient {
                 format!("no {cloud} credentials are configured"),
             )
         })?;
-        let mut attempt = 1;
-        loop {
-            let result = storage::head_object(
+        self.with_retries(|| {
+            storage::head_object(
                 &self.transport,
                 &self.endpoints,
                 cloud,
@@ -233,24 +248,44 @@ impl CloudClient {
                 &object.key,
                 not_before,
             )
-            .await;
-            let error = match result {
-                Err(error) if error.retryable && attempt < self.retry.max_attempts => error,
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, has been made `max_attempts` times,
+    /// or the deadline leaves no room for the wait and another attempt.
+    async fn with_retries<T, Attempted>(
+        &self,
+        mut attempt: impl FnMut() -> Attempted,
+    ) -> Result<T, CloudError>
+    where
+        Attempted: Future<Output = Result<T, CloudError>>,
+    {
+        let mut made = 1;
+        loop {
+            let error = match attempt().await {
+                Err(error) if error.retryable && made < self.retry.max_attempts => error,
                 other => return other,
             };
-            let delay = {
-                let mut jitter = self
-                    .jitter
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                self.retry.delay(attempt, error.retry_after, &mut jitter)
-            };
-            if !deadline::allows(delay + MIN_ATTEMPT_TIME) {
+            let Some(wait) = self.wait_before_retry(made, &error) else {
                 return Err(error);
-            }
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+            };
+            tokio::time::sleep(wait).await;
+            made += 1;
         }
+    }
+
+    /// The wait before attempt `made + 1` after `error`, at most [`MAX_WAIT`]; `None` when
+    /// the deadline leaves no room for the policy's wait and one more attempt.
+    fn wait_before_retry(&self, made: u32, error: &CloudError) -> Option<Duration> {
+        let delay = {
+            let mut jitter = self
+                .jitter
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.retry.delay(made, error.retry_after, &mut jitter)
+        };
+        deadline::allows(delay + MIN_ATTEMPT_TIME).then(|| delay.min(MAX_WAIT))
     }
 
     /// What an error means for this call: for a start that must not repeat, anything that may
@@ -270,5 +305,45 @@ impl CloudClient {
             },
             _ => error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::Jitter;
+
+    #[test]
+    fn a_retry_never_waits_longer_than_the_cap_whatever_the_policy_or_hint() {
+        let hour = Duration::from_secs(3_600);
+        let transport = Transport::new(Duration::from_secs(1), Duration::from_secs(1))
+            .expect("an HTTP client without a proxy builds");
+        let mut client = CloudClient::new(
+            transport,
+            Endpoints::real(),
+            CloudCredentials::default(),
+            RetryPolicy {
+                max_attempts: 20,
+                base: hour,
+                cap: hour,
+            },
+        );
+        client.jitter = Mutex::new(Jitter::seeded(7));
+        let throttled = CloudError::new(
+            Cloud::ALL[0],
+            ErrorKind::Throttled,
+            "Throttled",
+            "slow down",
+        )
+        .with_retry_after(Some(hour));
+        let waits: Vec<Duration> = (1..20)
+            .map(|made| {
+                client
+                    .wait_before_retry(made, &throttled)
+                    .expect("no deadline outside an invocation")
+            })
+            .collect();
+        assert!(waits.iter().all(|wait| *wait <= MAX_WAIT), "{waits:?}");
+        assert!(waits.contains(&MAX_WAIT), "{waits:?}");
     }
 }

@@ -123,6 +123,26 @@ pub fn render<'t>(
     Ok(Cow::Owned(out))
 }
 
+/// [`render`] as an owned name, for a request of one image.
+pub fn render_owned(
+    field: &str,
+    template: &str,
+    values: &NameValues<'_>,
+) -> Result<String, ValidationError> {
+    render(field, template, values).map(Cow::into_owned)
+}
+
+/// An optional template rendered (see [`render`]); a field left out stays out.
+pub fn render_optional(
+    field: &str,
+    template: Option<&str>,
+    values: &NameValues<'_>,
+) -> Result<Option<String>, ValidationError> {
+    template
+        .map(|template| render_owned(field, template, values))
+        .transpose()
+}
+
 /// The render checked when a request is validated, before its images are known: the date
 /// 2026-12-02 at 00:00:00, the job `job`, the image `image` and `image_id` (the request's id,
 /// or `image0` with `select`); `{image_name}` without `select` is refused here already. The
@@ -213,5 +233,18 @@ mod tests {
         let err = render("prefix", "{job_id}", &bare).expect_err("no job");
         assert!(err.rule.contains("only in a job"), "{}", err.rule);
         assert!(probe("prefix", "{image_name}", "m-1", false).is_err());
+    }
+
+    #[test]
+    fn an_optional_template_renders_when_given_and_stays_out_otherwise() {
+        let values = values(None);
+        assert_eq!(
+            render_optional("image_name", Some("copy-{image_id}"), &values),
+            Ok(Some("copy-img-web00001".to_owned()))
+        );
+        assert_eq!(render_optional("image_name", None, &values), Ok(None));
+        let err = render_optional("image_name", Some("{image_name}"), &values)
+            .expect_err("no name without select");
+        assert_eq!(err.field, "image_name");
     }
 }

@@ -57,9 +57,8 @@ mod export;
 pub mod list;
 mod wire;
 
-use std::collections::BTreeMap;
-
 use crate::alibaba::request::{CopyImage, ExportImage};
+use crate::batch::{Batch, RegionBatches};
 use crate::client::CloudClient;
 use crate::error::CloudError;
 use crate::model::{StartFailure, TaskKind, TaskRef, TaskStatus};
@@ -89,36 +88,16 @@ pub async fn status(
     client: &CloudClient,
     tasks: &[TaskRef],
 ) -> Vec<Result<TaskStatus, CloudError>> {
-    let mut results: Vec<Option<Result<TaskStatus, CloudError>>> = vec![None; tasks.len()];
-    let mut exports: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut copies: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (index, task) in tasks.iter().enumerate() {
-        match group_of(task) {
-            Ok(Group::Export(region)) => exports.entry(region).or_default().push(index),
-            Ok(Group::Copy(destination)) => copies.entry(destination).or_default().push(index),
-            Err(error) => results[index] = Some(Err(error)),
-        }
-    }
-    for (region, indices) in exports {
-        let group: Vec<&TaskRef> = indices.iter().map(|i| &tasks[*i]).collect();
-        let statuses = export::statuses(client, region, &group).await;
-        for (index, status) in indices.into_iter().zip(statuses) {
-            results[index] = Some(status);
-        }
-    }
-    for (destination, indices) in copies {
-        let group: Vec<&TaskRef> = indices.iter().map(|i| &tasks[*i]).collect();
-        let statuses = copy::statuses(client, destination, &group).await;
-        for (index, status) in indices.into_iter().zip(statuses) {
-            results[index] = Some(status);
-        }
-    }
-    results
-        .into_iter()
-        .map(|result| {
-            result.unwrap_or_else(|| Err(wire::unusable_task("the task was not looked up")))
-        })
-        .collect()
+    // Both batch checks answer every task they are given, so the batches' fallback for a
+    // task left unanswered never applies here.
+    RegionBatches::check_routed(
+        wire::CLOUD,
+        tasks,
+        batch_of,
+        |region, group| async move { export::statuses(client, region, &group).await },
+        |destination, group| async move { copy::statuses(client, destination, &group).await },
+    )
+    .await
 }
 
 /// Cancels a copy: CancelCopyImage in the destination region, for the destination image.
@@ -127,21 +106,16 @@ pub async fn cancel_copy(client: &CloudClient, task: &TaskRef) -> Result<(), Clo
 }
 
 /// Which batch a task's status comes from: exports by their region, copies by their
-/// destination region.
-enum Group<'t> {
-    Export(&'t str),
-    Copy(&'t str),
-}
-
-fn group_of(task: &TaskRef) -> Result<Group<'_>, CloudError> {
+/// destination region. A task this module cannot follow is refused here, with its own code.
+fn batch_of(task: &TaskRef) -> Result<Batch<'_>, CloudError> {
     match task.kind {
-        TaskKind::Sync => copy::target(task).map(|(destination, _)| Group::Copy(destination)),
+        TaskKind::Sync => copy::target(task).map(|(destination, _)| Batch::Copy(destination)),
         TaskKind::Export if task.cloud != wire::CLOUD => Err(wire::unusable_task(format!(
             "not an Alibaba export: a {} task",
             task.cloud
         ))),
         TaskKind::Export => match task.task_id.as_deref() {
-            Some(id) if !id.is_empty() => Ok(Group::Export(&task.region)),
+            Some(id) if !id.is_empty() => Ok(Batch::Export(&task.region)),
             _ => Err(wire::unusable_task(format!(
                 "the export of {} has no task id",
                 task.image_id

@@ -70,11 +70,7 @@ impl ExportImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            prefix: self
-                .prefix
-                .as_deref()
-                .map(|p| crate::names::render("prefix", p, values).map(|p| p.into_owned()))
-                .transpose()?,
+            prefix: crate::names::render_optional("prefix", self.prefix.as_deref(), values)?,
             ..self.clone()
         };
         one.validate()?;
@@ -151,11 +147,11 @@ impl CopyImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            image_name: self
-                .image_name
-                .as_deref()
-                .map(|n| crate::names::render("image_name", n, values).map(|n| n.into_owned()))
-                .transpose()?,
+            image_name: crate::names::render_optional(
+                "image_name",
+                self.image_name.as_deref(),
+                values,
+            )?,
             ..self.clone()
         };
         one.validate()?;

@@ -61,7 +61,7 @@ impl ExportImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            object_key: crate::names::render("object_key", &self.object_key, values)?.into_owned(),
+            object_key: crate::names::render_owned("object_key", &self.object_key, values)?,
             ..self.clone()
         };
         one.validate()?;
@@ -147,7 +147,7 @@ impl CopyImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            image_name: crate::names::render_owned("image_name", &self.image_name, values)?,
             ..self.clone()
         };
         one.validate()?;

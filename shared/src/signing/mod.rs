@@ -14,7 +14,7 @@ pub use digest::{constant_time_eq, hex, hmac_chain, hmac_sha256, sha256_hex};
 pub use encoding::{QueryPair, decode_query, push_encoded_pairs, uri_encode};
 pub use key_cache::derived_key;
 pub use request::HttpRequest;
-pub use time::{CivilTime, Timestamp};
+pub use time::{CivilTime, Timestamp, days_from_civil};
 
 /// The SHA-256 of an empty payload, which every bodyless request hashes to.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -6,6 +6,27 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Days from 1970-01-01 to a proleptic Gregorian date, negative before it (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`Timestamp::civil`]). The month (1–12) and day (1–31)
+/// are the caller's to check; an impossible day such as February 30 counts on into March.
+/// `None` only for a year too far out to count in days.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    // Years start on March 1, so that the leap day falls at the end of each year.
+    let year = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era.checked_mul(146_097)?
+        .checked_add(day_of_era)?
+        .checked_sub(719_468)
+}
+
 /// A UTC instant with one-second resolution, the only precision any of the signatures use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
@@ -88,15 +109,17 @@ impl Timestamp {
         {
             return None;
         }
-        // Days from civil (Howard Hinnant), the inverse of `civil`.
-        let shifted_year = if month <= 2 { year - 1 } else { year };
-        let era = shifted_year / 400;
-        let year_of_era = shifted_year - era * 400;
-        let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-        let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
-        let parsed = Self::from_unix_seconds(days * 86_400 + hour * 3_600 + minute * 60 + second);
+        let days = days_from_civil(
+            i64::try_from(year).ok()?,
+            i64::try_from(month).ok()?,
+            i64::try_from(day).ok()?,
+        )?;
+        // Never negative: the year is 1970 or later.
+        let days = u64::try_from(days).ok()?;
+        let seconds = days
+            .checked_mul(86_400)?
+            .checked_add(hour * 3_600 + minute * 60 + second)?;
+        let parsed = Self::from_unix_seconds(seconds);
         (u64::from(parsed.civil().day) == day).then_some(parsed)
     }
 
@@ -182,6 +205,15 @@ mod tests {
         assert_eq!(civil(1_767_225_600), (2026, 1, 1, 0, 0, 0));
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
         assert_eq!(civil(4_107_542_400), (2100, 3, 1, 0, 0, 0));
+    }
+
+    #[test]
+    fn days_count_from_the_epoch_both_ways() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(1969, 12, 31), Some(-1));
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+        assert_eq!(days_from_civil(0, 3, 1), Some(-719_468));
+        assert_eq!(days_from_civil(i64::MAX, 1, 1), None);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl ExportImages {
                     image_name: name.as_deref(),
                 };
                 let field = format!("file_name_prefixes[{i}]");
-                prefixes.push(crate::names::render(&field, template, &values)?.into_owned());
+                prefixes.push(crate::names::render_owned(&field, template, &values)?);
             }
         }
         let batch = Self {
@@ -264,11 +264,11 @@ impl SyncImages {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            image_name: self
-                .image_name
-                .as_deref()
-                .map(|n| crate::names::render("image_name", n, values).map(|n| n.into_owned()))
-                .transpose()?,
+            image_name: crate::names::render_optional(
+                "image_name",
+                self.image_name.as_deref(),
+                values,
+            )?,
             ..self.clone()
         };
         one.validate()?;

@@ -55,7 +55,7 @@ impl ExportImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            prefix: crate::names::render("prefix", &self.prefix, values)?.into_owned(),
+            prefix: crate::names::render_owned("prefix", &self.prefix, values)?,
             ..self.clone()
         };
         one.validate()?;
@@ -103,7 +103,7 @@ impl CopyImage {
         let one = Self {
             image_id: values.image_id.to_owned(),
             select: None,
-            image_name: crate::names::render("image_name", &self.image_name, values)?.into_owned(),
+            image_name: crate::names::render_owned("image_name", &self.image_name, values)?,
             ..self.clone()
         };
         one.validate()?;

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{CLOUD, LIST_IMAGES, SERVICE, images, ims_request, project, text};
+use super::wire::{CLOUD, LIST_IMAGES, SERVICE, images, ims_request, project, text};
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::select::{ListedImage, Selector};

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
-use crate::signing::HttpRequest;
+use crate::signing::{HttpRequest, days_from_civil};
 use crate::tencent::request;
 
 /// The service in the credential scope.
@@ -288,15 +288,12 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     if !valid {
         return None;
     }
-    // Days since 0000-03-01 (the leap day at the end of each year), as Timestamp::civil
-    // counts them, then since 1970-01-01.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year / 400;
-    let year_of_era = year % 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+    let days = days_from_civil(
+        i64::try_from(year).ok()?,
+        i64::try_from(month).ok()?,
+        i64::try_from(day).ok()?,
+    )?;
+    let days = u64::try_from(days).ok()?;
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 

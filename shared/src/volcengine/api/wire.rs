@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
-use crate::signing::{HttpRequest, uri_encode};
+use crate::signing::{HttpRequest, days_from_civil, uri_encode};
 
 /// The service in the credential scope.
 const SERVICE: &str = "ecs";
@@ -329,20 +329,9 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
+    let days = days_from_civil(year, month, day)?;
     let local = days * 86_400 + hour * 3_600 + minute * 60 + second;
     u64::try_from(local - offset).ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
