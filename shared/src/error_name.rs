@@ -225,10 +225,10 @@ mod tests {
             serde_json::Value::Object(fields) => {
                 let kind = fields.get("Type").and_then(serde_json::Value::as_str);
                 let in_pass = in_pass || kind == Some("Pass");
-                if kind == Some("Fail") || in_pass {
-                    if let Some(error) = fields.get("Error").and_then(serde_json::Value::as_str) {
-                        names.push(error.to_owned());
-                    }
+                if (kind == Some("Fail") || in_pass)
+                    && let Some(error) = fields.get("Error").and_then(serde_json::Value::as_str)
+                {
+                    names.push(error.to_owned());
                 }
                 if let Some(list) = fields
                     .get("ErrorEquals")
