@@ -20,4 +20,4 @@ if [[ "${FUZZ_KNOWN:-1}" == 0 ]]; then
   ignored=()
 fi
 echo "fuzz: $PROPTEST_CASES cases per property"
-cargo test --locked -p imgflow-functions --test fuzz -- --nocapture --test-threads 1 "${ignored[@]}"
+cargo test --locked -p imgflow-functions --test main -- fuzz:: --nocapture --test-threads 1 "${ignored[@]}"

@@ -44,11 +44,12 @@
 
 use crate::Cloud;
 use crate::error::{CloudError, ErrorKind};
+use crate::error_name::ErrorName;
 use crate::signing::Timestamp;
 use crate::signing::sha256_hex;
 
 /// The code of an unconfirmed start: a task may run that this item cannot prove its own.
-pub const UNCONFIRMED: &str = "Start.Unconfirmed";
+pub const UNCONFIRMED: &str = ErrorName::StartUnconfirmed.as_str();
 
 /// The identity of one start item, the same on every attempt of it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod deadline;
 pub mod endpoints;
 pub mod error;
+pub mod error_name;
 pub mod huawei;
 pub mod idempotence;
 pub mod job;

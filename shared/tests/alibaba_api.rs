@@ -2,12 +2,10 @@
 //! their end, failures with ECS's reasons, ECS's error codes, faults the client must survive,
 //! lost start answers that must never start a second task, and the request rate.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::catalog::{BucketSpec, ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::stats::StatsSnapshot;
 use cloud_emulator::{Catalog, EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::alibaba::api;
 use imgflow_shared::alibaba::request::{CopyImage, ExportImage, ImageFormat};

@@ -2,13 +2,11 @@
 //! their end, failures with the cloud's reason, seed error codes, faults survived, and lost
 //! start answers that never lead to a second job.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use cloud_emulator::world::TaskKind as EmulatedTask;
 use cloud_emulator::{Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::{CloudError, ErrorKind};

@@ -10,11 +10,9 @@
 //! the start as unconfirmed (never "did not start", never a second task), and adopts the
 //! export once its objects prove it.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::world::TaskKind as EmulatedKind;
 use cloud_emulator::{Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::ErrorKind;

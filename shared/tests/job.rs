@@ -5,11 +5,9 @@
 //! Every emulator here has a frozen cloud clock: tasks move only when a test advances it, and
 //! the `now` each check gets is the cloud's time.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::world::{Phase, TaskKind as EmulatedTask};
 use cloud_emulator::{Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::ErrorKind;

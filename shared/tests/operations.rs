@@ -1,9 +1,7 @@
 //! The public operations on all four clouds at once, as the functions and the command line
 //! use them: validation before sending, starts, and one status call over mixed tasks.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use imgflow_shared::model::{
     ExportRequest, SyncRequest, TaskRef, TaskResult, TaskState, TaskStatus,
 };

@@ -4,14 +4,12 @@
 //! exported by exactly twelve cloud tasks, with the limit never exceeded. A start still queued
 //! at the deadline ends timed out, naming the limit.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::*;
 use cloud_emulator::RunningEmulator;
 use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::world::{Image, TaskKind as EmulatedKind};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::idempotence::StartItem;

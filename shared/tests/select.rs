@@ -2,14 +2,12 @@
 //! and age is resolved when it starts, through every page of the cloud's listing, with the
 //! emulator's clock (never the wall clock), and a retried start resolves to the same images.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::*;
 use cloud_emulator::RunningEmulator;
 use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::world::Image;
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::alibaba::request::ExportImage;
 use imgflow_shared::idempotence::StartItem;

@@ -3,13 +3,11 @@
 //! codes, faults survived, and lost start answers adopted (copies) or reported unknown
 //! (exports) rather than repeated.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use cloud_emulator::world::{Image, Phase, TaskKind as EmulatedKind};
 use cloud_emulator::{EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::{CloudError, ErrorKind};

@@ -2,12 +2,10 @@
 //! confirmed twice on the destination image, failures with the cloud's words, the seed's
 //! error codes, faults survived, and lost start answers adopted rather than repeated.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::*;
 use cloud_emulator::{Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::{CloudError, ErrorKind};

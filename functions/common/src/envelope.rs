@@ -12,6 +12,7 @@ use aws_lambda_events::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
 use http::HeaderValue;
+use imgflow_shared::error_name::ErrorName;
 use serde_json::Value;
 
 use crate::errors::FunctionError;
@@ -45,8 +46,8 @@ pub enum TriggerError {
 impl From<TriggerError> for FunctionError {
     fn from(error: TriggerError) -> Self {
         let name = match error {
-            TriggerError::Unsupported { .. } => "Trigger.Unsupported",
-            TriggerError::Malformed { .. } => "Request.Invalid",
+            TriggerError::Unsupported { .. } => ErrorName::TriggerUnsupported,
+            TriggerError::Malformed { .. } => ErrorName::RequestInvalid,
         };
         FunctionError::new(name, error.to_string())
     }

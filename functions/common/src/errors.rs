@@ -1,4 +1,4 @@
-//! The stable error names the functions report (lambda_runtime's `Diagnostic.error_type`):
+//! The stable error names the functions report ([`ErrorName`], the closed set) (lambda_runtime's `Diagnostic.error_type`):
 //! the state machine's Retry and Catch match on them, so they never change.
 //!
 //! | name | meaning | state machine |
@@ -18,6 +18,7 @@
 //! `Task.TimedOut`.
 
 use imgflow_shared::error::{CloudError, ErrorKind, ValidationError};
+use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::operations::StartError;
 use lambda_runtime::Diagnostic;
 
@@ -30,7 +31,15 @@ pub struct FunctionError {
 }
 
 impl FunctionError {
-    pub fn new(name: &'static str, message: impl Into<String>) -> Self {
+    /// `name` is an [`ErrorName`]; a `&'static str` is still taken while some callers pass the
+    /// wire value itself, and it must be one of the set (checked in debug builds, so tests
+    /// catch a name outside it).
+    pub fn new(name: impl Into<&'static str>, message: impl Into<String>) -> Self {
+        let name = name.into();
+        debug_assert!(
+            ErrorName::from_wire(name).is_some(),
+            "{name} is not one of the error names (imgflow_shared::error_name::ErrorName)"
+        );
         Self {
             name,
             message: message.into(),
@@ -38,11 +47,11 @@ impl FunctionError {
     }
 
     pub fn invalid(error: &ValidationError) -> Self {
-        Self::new("Request.Invalid", error.to_string())
+        Self::new(ErrorName::RequestInvalid, error.to_string())
     }
 
     pub fn config(message: impl Into<String>) -> Self {
-        Self::new("Config.Invalid", message)
+        Self::new(ErrorName::ConfigInvalid, message)
     }
 
     /// A cloud's error under the name of its kind; the message keeps the cloud's code,
@@ -52,17 +61,17 @@ impl FunctionError {
     }
 }
 
-pub fn cloud_error_name(kind: ErrorKind) -> &'static str {
+pub fn cloud_error_name(kind: ErrorKind) -> ErrorName {
     match kind {
-        ErrorKind::Throttled => "Cloud.Throttled",
-        ErrorKind::Transient => "Cloud.Transient",
-        ErrorKind::Quota => "Cloud.Quota",
-        ErrorKind::Conflict => "Cloud.Conflict",
-        ErrorKind::UnknownOutcome => "Cloud.UnknownOutcome",
+        ErrorKind::Throttled => ErrorName::CloudThrottled,
+        ErrorKind::Transient => ErrorName::CloudTransient,
+        ErrorKind::Quota => ErrorName::CloudQuota,
+        ErrorKind::Conflict => ErrorName::CloudConflict,
+        ErrorKind::UnknownOutcome => ErrorName::CloudUnknownOutcome,
         ErrorKind::InvalidRequest
         | ErrorKind::NotFound
         | ErrorKind::Permission
-        | ErrorKind::Unsupported => "Cloud.Rejected",
+        | ErrorKind::Unsupported => ErrorName::CloudRejected,
     }
 }
 

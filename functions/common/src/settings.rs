@@ -12,6 +12,7 @@
 //! ```
 
 use imgflow_shared::config::CloudCredentials;
+use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::signing::Secret;
 use serde_json::{Value, json};
 
@@ -77,7 +78,10 @@ impl Settings {
                     )
                     .await
                     .map_err(|err| {
-                        FunctionError::new("Aws.Error", format!("reading the secret {arn}: {err}"))
+                        FunctionError::new(
+                            ErrorName::AwsError,
+                            format!("reading the secret {arn}: {err}"),
+                        )
                     })?;
                 let text = answer
                     .get("SecretString")

@@ -29,6 +29,7 @@ use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue};
 use imgflow_shared::error::ValidationError;
+use imgflow_shared::error_name::ErrorName;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -152,7 +153,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 pub fn bad_request(err: &ValidationError) -> Value {
     http_answer(
         400,
-        &json!({"error": "Request.Invalid", "field": err.field, "rule": err.rule, "message": err.to_string()}),
+        &json!({"error": ErrorName::RequestInvalid, "field": err.field, "rule": err.rule, "message": err.to_string()}),
     )
 }
 
@@ -173,7 +174,7 @@ pub fn authenticate(
         tracing::warn!(%message, "webhook refused");
         http_answer(
             401,
-            &json!({"error": "Webhook.Unauthorized", "message": message}),
+            &json!({"error": ErrorName::WebhookUnauthorized, "message": message}),
         )
     };
     let body = raw_body(request).map_err(unauthorized)?;
@@ -196,7 +197,7 @@ pub fn authenticate(
 pub fn unavailable() -> Value {
     http_answer(
         503,
-        &json!({"error": "Webhook.Unavailable", "message": "this webhook is not available; its operator can find the reason in the function's logs"}),
+        &json!({"error": ErrorName::WebhookUnavailable, "message": "this webhook is not available; its operator can find the reason in the function's logs"}),
     )
 }
 

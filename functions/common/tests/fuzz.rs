@@ -17,18 +17,16 @@
 //! Cases per property: `PROPTEST_CASES` (proptest's default, 256, in CI); `tests/fuzz.sh`
 //! runs them at length. A failure prints the shrunk input.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::*;
 use imgflow_functions::{Function, FunctionError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
-use support::*;
 
 /// The error names a handler may return (errors.rs, envelope.rs).
 const NAMES: [&str; 10] = [

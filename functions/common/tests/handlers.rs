@@ -2,11 +2,9 @@
 //! cloud emulator: Step Functions tasks run jobs to their end, webhooks and events that must
 //! start nothing start nothing, and errors carry their stable names.
 
-mod support;
-
+use crate::support::*;
 use imgflow_functions::Function;
 use serde_json::{Value, json};
-use support::*;
 
 #[tokio::test]
 async fn an_export_job_runs_from_step_functions_tasks_to_success() {

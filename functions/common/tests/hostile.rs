@@ -2,14 +2,12 @@
 //! of triggers the functions do not take (the published fixtures in functions/events/foreign/),
 //! Scheduler's own event and retries, and the signing script the README gives users.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::*;
 use imgflow_functions::Function;
 use imgflow_functions::webhook::KEY_RULE;
 use serde_json::{Value, json};
-use support::*;
 
 const FUNCTIONS: [Function; 3] = [
     Function::StartExport,

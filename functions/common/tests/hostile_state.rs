@@ -3,13 +3,11 @@
 //! a job id that would match another job's executions. Each is refused naming the field (or
 //! read without panicking), and nothing is sent anywhere.
 
-mod support;
-
 use std::net::TcpListener;
 
+use crate::support::*;
 use imgflow_functions::Function;
 use serde_json::{Value, json};
-use support::*;
 
 /// A listener nobody answers; connections wait in the kernel's backlog, so counting them
 /// after the call needs no timing.

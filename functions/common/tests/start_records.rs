@@ -2,14 +2,12 @@
 //! function returns, adopted by a retry whose earlier answer was lost. S3 is the path-style
 //! fake of support/fake_aws.rs; the clouds are the in-process emulator.
 
-mod support;
-
+use crate::support::{Harness, after_starts, execution_start, fake_aws, harness_with, start_all};
 use imgflow_functions::Function;
 use imgflow_functions::records;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::model::TaskKind;
 use serde_json::{Value, json};
-use support::{Harness, after_starts, execution_start, fake_aws, harness_with, start_all};
 
 const BUCKET: &str = "imgflow-jobs-test";
 

@@ -34,6 +34,7 @@ pub enum Command {
     /// Run every seed scenario against an in-process cloud emulator (no account needed):
     /// exports and copies on all four clouds, plus one expected failure, with progress bars
     /// and a summary table.
+    #[cfg(feature = "demo")]
     #[command(after_help = after_help())]
     Demo(DemoArgs),
     /// Start an export (the JSON of an ExportRequest) and print the started tasks.
@@ -47,6 +48,7 @@ pub enum Command {
     Status(StatusArgs),
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Print the summary as one JSON document on stdout, without progress bars.

@@ -17,7 +17,10 @@ use imgflow_shared::transport::Transport;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cli::{Cli, Command, CommonArgs, DemoArgs, StartArgs, StatusArgs, WaitArgs};
+#[cfg(feature = "demo")]
+use crate::cli::DemoArgs;
+use crate::cli::{Cli, Command, CommonArgs, StartArgs, StatusArgs, WaitArgs};
+#[cfg(feature = "demo")]
 use crate::demo::{self, DemoOptions};
 use crate::exit::Exit;
 use crate::follow::{FollowOptions, FollowReport, TaskOutcome, follow};
@@ -28,6 +31,7 @@ use crate::report::{Mode, Reporter, StatusReport, TaskBar, TaskError};
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Exit {
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo_command(args).await,
         Command::Export(args) => start_command(Operation::Export, args).await,
         Command::Sync(args) => start_command(Operation::Sync, args).await,
@@ -214,6 +218,7 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
 // ---------------------------------------------------------------------------------------
 // demo
 
+#[cfg(feature = "demo")]
 async fn demo_command(args: DemoArgs) -> Exit {
     let out = Out { json: args.json };
     let mode = if args.json {
@@ -595,7 +600,7 @@ async fn wait_and_print(
         ..FollowOptions::new(wait.time_scale, wait.deadline_minutes.saturating_mul(60))
     };
     let origin_unix = unix_now() - origin.elapsed().as_secs_f64();
-    let followed = follow(client, tasks, &options, &bars, &task_verdict).await;
+    let followed = follow(client, tasks, &options, &bars, &verdict_by_success).await;
     let exit = followed
         .tasks
         .iter()
@@ -626,8 +631,9 @@ async fn wait_and_print(
     exit
 }
 
-/// How a followed task ended, for its bar.
-fn task_verdict(outcome: &TaskOutcome) -> (bool, String) {
+/// How a followed task ended, for its bar: good only if it succeeded (the demo's
+/// `verdict_by_expectation` instead judges a task against what its scenario expects).
+fn verdict_by_success(outcome: &TaskOutcome) -> (bool, String) {
     match (&outcome.error, &outcome.status) {
         (Some(error), _) => (
             false,

@@ -1,5 +1,6 @@
 //! The `imgflow` command line, as a library so that tests can call its parts directly:
-//! [`demo::run`] runs every seed scenario against an in-process cloud emulator, and
+//! `demo::run` (with the `demo` feature) runs every seed scenario against an in-process cloud
+//! emulator, and
 //! [`commands::run`] runs one parsed command line.
 //!
 //! The commands use only the shared crate's public operations (`CloudClient::start_export`,
@@ -8,6 +9,7 @@
 
 pub mod cli;
 pub mod commands;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod exit;
 pub mod follow;

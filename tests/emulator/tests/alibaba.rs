@@ -2,11 +2,9 @@
 //! official SDK signs: exports to OSS, copies between regions, every seed 003 error code,
 //! the other actions' codes, the signature checks, throttling and internal errors.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::catalog::{BucketSpec, ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::{Catalog, EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::signing::{Credentials, HttpRequest, Timestamp, uri_encode};
 use serde_json::Value;

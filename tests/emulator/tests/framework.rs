@@ -1,9 +1,7 @@
 //! The parts every cloud shares: control API, faults, stats, buckets.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::{Fault, FaultKind};
-use common::*;
 
 #[tokio::test]
 async fn control_api_reports_health_clock_and_accepts_faults() {

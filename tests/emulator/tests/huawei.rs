@@ -2,12 +2,10 @@
 //! export and copy jobs to their end, every documented error with its trigger, the gateway's
 //! authentication, throttling and server errors.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::catalog::{BucketSpec, ImageFlags};
 use cloud_emulator::world::{Image, TaskKind};
 use cloud_emulator::{Catalog, EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::signing::{Credentials, HttpRequest, Timestamp};
 use serde_json::{Value, json};

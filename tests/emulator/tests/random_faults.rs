@@ -1,10 +1,8 @@
 //! Random faults at a set rate and whole-cloud outage windows: what the soak benchmark
 //! (tests/e2e/soak.py) relies on.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::{EmulatorConfig, OutageSpec, RandomFaults};
-use common::*;
 use imgflow_shared::signing::HttpRequest;
 use serde_json::Value;
 

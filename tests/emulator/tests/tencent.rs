@@ -2,12 +2,10 @@
 //! ExportImages, SyncImages, DescribeImages, every seed error code, authentication,
 //! throttling and injected faults.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::catalog::{ImageFlags, ImageSpec, ImageState};
 use cloud_emulator::world::Phase;
 use cloud_emulator::{Catalog, EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::signing::{Credentials, HttpRequest, Timestamp};
 use serde_json::{Value, json};

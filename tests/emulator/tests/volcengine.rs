@@ -2,10 +2,8 @@
 //! official SDK signs: ExportImage, CopyImage, DescribeTasks, DescribeImages, the seed's
 //! error codes, the gateway's authentication errors and throttling.
 
-mod common;
-
+use crate::common::*;
 use cloud_emulator::{Catalog, EmulatorConfig, Fault, FaultKind, RunningEmulator};
-use common::*;
 use imgflow_shared::Cloud;
 use imgflow_shared::signing::{Credentials, HttpRequest, Timestamp, uri_encode};
 use serde_json::Value;

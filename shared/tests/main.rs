@@ -1,0 +1,44 @@
+//! The crate's integration tests, one module per former test file, linked into one binary
+//! (`cargo test -p imgflow-shared --test main`; one module: `... --test main job::`).
+//! `common` is what several of them use: a cloud client on a fresh emulator.
+
+mod alibaba_api;
+mod common;
+mod hostile_state;
+mod huawei_api;
+mod idempotent_starts;
+mod job;
+mod operations;
+mod queued_starts;
+mod readme_examples;
+mod sdk_vectors;
+mod select;
+mod sign_check_cli;
+mod tencent_api;
+mod volcengine_api;
+
+/// The crate sets `autotests = false`, so a file in tests/ runs only if it is a module here
+/// (or a `[[test]]` of its own in Cargo.toml): this fails while one is neither.
+#[test]
+fn every_file_in_tests_is_built() {
+    let tests = concat!(env!("CARGO_MANIFEST_DIR"), "/tests");
+    let manifest = include_str!("../Cargo.toml");
+    let main = include_str!("main.rs");
+    for entry in std::fs::read_dir(tests).expect("the tests folder") {
+        let path = entry.expect("a tests/ entry").path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let module = match name.strip_suffix(".rs") {
+            Some("main") => continue,
+            Some(stem) => stem,
+            None if path.join("mod.rs").is_file() => name,
+            None => continue,
+        };
+        assert!(
+            main.contains(&format!("mod {module};"))
+                || manifest.contains(&format!("path = \"tests/{name}\"")),
+            "tests/{name} is neither a module of tests/main.rs nor a [[test]] of its own"
+        );
+    }
+}
