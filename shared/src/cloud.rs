@@ -4,11 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alibaba::Acs3Signer;
-use crate::huawei::SdkHmacSigner;
-use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
-use crate::tencent::Tc3Signer;
-use crate::volcengine::VolcSigner;
+use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
 
 /// One of the four clouds; serialised as its lowercase name (`"tencent"`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -44,12 +40,7 @@ impl Cloud {
         signed_headers: &[&str],
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
-        match self {
-            Cloud::Tencent => Tc3Signer::sign(request, signed_headers, params),
-            Cloud::Alibaba => Acs3Signer::sign(request, signed_headers, params),
-            Cloud::Volcengine => VolcSigner::sign(request, signed_headers, params),
-            Cloud::Huawei => SdkHmacSigner::sign(request, signed_headers, params),
-        }
+        crate::provider::of(self).sign(request, signed_headers, params)
     }
 
     /// Adds this cloud's signing headers to `request` and signs it as the official SDK does.
@@ -58,12 +49,7 @@ impl Cloud {
         request: &mut HttpRequest,
         params: &SigningParams<'_>,
     ) -> Result<Signature, SigningError> {
-        match self {
-            Cloud::Tencent => Tc3Signer::prepare(request, params),
-            Cloud::Alibaba => Acs3Signer::prepare(request, params),
-            Cloud::Volcengine => VolcSigner::prepare(request, params),
-            Cloud::Huawei => SdkHmacSigner::prepare(request, params),
-        }
+        crate::provider::of(self).prepare(request, params)
     }
 }
 

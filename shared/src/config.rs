@@ -74,47 +74,14 @@ impl KeyDocument {
     }
 }
 
-/// The environment variables of each cloud: key id, secret, token.
-const VARIABLES: [(Cloud, [&str; 3]); 4] = [
-    (
-        Cloud::Tencent,
-        [
-            "TENCENTCLOUD_SECRET_ID",
-            "TENCENTCLOUD_SECRET_KEY",
-            "TENCENTCLOUD_SESSION_TOKEN",
-        ],
-    ),
-    (
-        Cloud::Alibaba,
-        [
-            "ALIBABA_CLOUD_ACCESS_KEY_ID",
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-            "ALIBABA_CLOUD_SECURITY_TOKEN",
-        ],
-    ),
-    (
-        Cloud::Volcengine,
-        [
-            "VOLCENGINE_ACCESS_KEY",
-            "VOLCENGINE_SECRET_KEY",
-            "VOLCENGINE_SESSION_TOKEN",
-        ],
-    ),
-    (
-        Cloud::Huawei,
-        [
-            "HUAWEICLOUD_SDK_AK",
-            "HUAWEICLOUD_SDK_SK",
-            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-        ],
-    ),
-];
-
 impl CloudCredentials {
     /// Reads the documented variables through `lookup` (`std::env::var` in practice).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut loaded = Self::default();
-        for (cloud, [id_var, secret_var, token_var]) in VARIABLES {
+        for cloud in Cloud::ALL {
+            let variables = crate::provider::of(cloud).credential_variables();
+            let (id_var, secret_var, token_var) =
+                (variables.key_id, variables.secret, variables.session_token);
             let id = lookup(id_var).filter(|v| !v.is_empty());
             let secret = lookup(secret_var).filter(|v| !v.is_empty());
             let credentials = match (id, secret) {

@@ -11,16 +11,6 @@ use crate::error::ValidationError;
 use crate::transport::Scheme;
 use crate::validate;
 
-/// Volcengine regions served from their own host rather than `open.volcengineapi.com`
-/// (the SDK's bootstrap list).
-const VOLCENGINE_OWN_HOST_REGIONS: [&str; 5] = [
-    "cn-beijing-autodriving",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "cn-shanghai-autodriving",
-    "cn-beijing-selfdrive",
-];
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
     /// `(scheme, host:port)` serving every cloud, path-style buckets included.
@@ -98,7 +88,10 @@ impl Endpoints {
             let Some((cloud, region)) = parsed else {
                 return Err(ExtraRegionError {
                     entry: entry.to_owned(),
-                    rule: "expected `<cloud>:<region>` with cloud tencent, alibaba, volcengine or huawei".into(),
+                    rule: format!(
+                        "expected `<cloud>:<region>` with cloud {}",
+                        Cloud::ALL.map(Cloud::name).join(", ")
+                    ),
                 });
             };
             self = self.with_extra_regions(cloud, [region])?;
@@ -146,16 +139,7 @@ impl Endpoints {
                 path: "/".into(),
             };
         }
-        let host = match cloud {
-            Cloud::Tencent => "cvm.tencentcloudapi.com".to_owned(),
-            Cloud::Alibaba if region == "cn-hangzhou" => "ecs-cn-hangzhou.aliyuncs.com".to_owned(),
-            Cloud::Alibaba => format!("ecs.{region}.aliyuncs.com"),
-            Cloud::Volcengine if VOLCENGINE_OWN_HOST_REGIONS.contains(&region) => {
-                format!("ecs.{region}.volcengineapi.com")
-            }
-            Cloud::Volcengine => "open.volcengineapi.com".to_owned(),
-            Cloud::Huawei => format!("ims.{region}.myhuaweicloud.com"),
-        };
+        let host = crate::provider::of(cloud).api_host(region);
         Target {
             scheme: Scheme::Https,
             host,
@@ -188,12 +172,7 @@ impl Endpoints {
                 path: format!("/{bucket}/{encoded_key}"),
             };
         }
-        let host = match cloud {
-            Cloud::Tencent => format!("{bucket}.cos.{region}.myqcloud.com"),
-            Cloud::Alibaba => format!("{bucket}.oss-{region}.aliyuncs.com"),
-            Cloud::Volcengine => format!("{bucket}.tos-s3-{region}.volces.com"),
-            Cloud::Huawei => format!("{bucket}.obs.{region}.myhuaweicloud.com"),
-        };
+        let host = crate::provider::of(cloud).object_host(bucket, region);
         Target {
             scheme: Scheme::Https,
             host,
@@ -205,10 +184,7 @@ impl Endpoints {
 /// A bucket name by `cloud`'s rule: COS names end in `-<APPID>`; OSS, TOS and OBS names are
 /// S3-style.
 pub fn validate_bucket(cloud: Cloud, field: &str, bucket: &str) -> Result<(), ValidationError> {
-    match cloud {
-        Cloud::Tencent => crate::tencent::request::cos_bucket(field, bucket),
-        _ => validate::bucket_name(field, bucket),
-    }
+    crate::provider::of(cloud).validate_bucket(field, bucket)
 }
 
 /// `http(s)://host[:port][/path]` as its scheme, a non-empty host and the path (`/` when

@@ -105,13 +105,9 @@ impl CloudError {
     /// `errors::CONCURRENCY_LIMITS`): the same start succeeds once one of them ends, so a job
     /// queues it instead of failing it (see [`crate::job::queue`]).
     pub fn is_concurrency_limit(&self) -> bool {
-        let codes = match self.cloud {
-            Cloud::Tencent => crate::tencent::errors::CONCURRENCY_LIMITS,
-            Cloud::Alibaba => crate::alibaba::errors::CONCURRENCY_LIMITS,
-            Cloud::Volcengine => crate::volcengine::errors::CONCURRENCY_LIMITS,
-            Cloud::Huawei => crate::huawei::errors::CONCURRENCY_LIMITS,
-        };
-        codes.contains(&self.code.as_str())
+        crate::provider::of(self.cloud)
+            .concurrency_limits()
+            .contains(&self.code.as_str())
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {

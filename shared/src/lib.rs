@@ -17,6 +17,7 @@ pub mod model;
 pub mod names;
 pub mod operations;
 pub mod protocol;
+pub mod provider;
 pub mod regions;
 pub mod retry;
 pub mod select;

@@ -1,32 +1,24 @@
-//! Reading the four clouds' answers: each cloud wraps success and failure its own way, and
-//! every failure keeps the cloud's code, message and request id.
-
-use std::time::Duration;
+//! Reading the clouds' answers: each cloud wraps success and failure its own way (its
+//! provider's `parse`), and every failure keeps the cloud's code, message and request id.
 
 use serde_json::Value;
 
 use crate::Cloud;
 use crate::error::{CloudError, ErrorKind};
 use crate::transport::RawResponse;
-use crate::{alibaba, huawei, tencent, volcengine};
 
 /// The success document of `response`, or the cloud's error.
 pub fn parse(cloud: Cloud, response: &RawResponse) -> Result<Value, CloudError> {
     let json: Option<Value> = serde_json::from_slice(&response.body).ok();
-    match cloud {
-        Cloud::Tencent => parse_tencent(response, json),
-        Cloud::Alibaba => parse_alibaba(response, json),
-        Cloud::Volcengine => parse_volcengine(response, json),
-        Cloud::Huawei => parse_huawei(response, json),
-    }
+    crate::provider::of(cloud).parse(response, json)
 }
 
-fn text(value: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// An answer that is not the cloud's JSON: a proxy page, a cut-off body, an unexpected status.
-fn unreadable(cloud: Cloud, response: &RawResponse) -> CloudError {
+pub(crate) fn unreadable(cloud: Cloud, response: &RawResponse) -> CloudError {
     let kind = match response.status {
         429 => ErrorKind::Throttled,
         // A 2xx whose body cannot be read may have done its work: the caller must look.
@@ -45,119 +37,9 @@ fn unreadable(cloud: Cloud, response: &RawResponse) -> CloudError {
     .with_http_status(response.status)
 }
 
-/// Tencent: HTTP 200 always; `Response.Error` marks a failure.
-fn parse_tencent(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
-    let Some(body) = json
-        .as_ref()
-        .and_then(|j| j.get("Response"))
-        .filter(|_| response.status == 200)
-    else {
-        return Err(unreadable(Cloud::Tencent, response));
-    };
-    let request_id = text(body, "RequestId");
-    match body.get("Error") {
-        None => Ok(body.clone()),
-        Some(error) => {
-            let code = text(error, "Code").unwrap_or_default();
-            Err(CloudError::new(
-                Cloud::Tencent,
-                tencent::errors::kind_of(&code),
-                code,
-                text(error, "Message").unwrap_or_default(),
-            )
-            .with_request_id(request_id)
-            .with_http_status(response.status))
-        }
-    }
-}
-
-/// Alibaba: a flat document; HTTP 4xx/5xx with `Code` and `Message` on failure. Throttling
-/// can come with `x-acs-retry-after` (milliseconds, as the official SDK reads it).
-fn parse_alibaba(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
-    let Some(body) = json else {
-        return Err(unreadable(Cloud::Alibaba, response));
-    };
-    let code = text(&body, "Code").or_else(|| text(&body, "code"));
-    if (200..300).contains(&response.status) && code.is_none() {
-        return Ok(body);
-    }
-    let code = code.unwrap_or_else(|| format!("HTTP{}", response.status));
-    let retry_after = response
-        .header("x-acs-retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis);
-    let kind = with_status(alibaba::errors::kind_of(&code), response.status);
-    Err(CloudError::new(
-        Cloud::Alibaba,
-        kind,
-        code,
-        text(&body, "Message")
-            .or_else(|| text(&body, "message"))
-            .unwrap_or_default(),
-    )
-    .with_request_id(text(&body, "RequestId").or_else(|| text(&body, "requestId")))
-    .with_http_status(response.status)
-    .with_retry_after(retry_after))
-}
-
-/// Volcengine: `ResponseMetadata.Error` marks a failure, whatever the status.
-fn parse_volcengine(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
-    let Some(body) = json else {
-        return Err(unreadable(Cloud::Volcengine, response));
-    };
-    let metadata = body.get("ResponseMetadata");
-    let request_id = metadata.and_then(|m| text(m, "RequestId"));
-    match metadata.and_then(|m| m.get("Error")) {
-        None if (200..300).contains(&response.status) => Ok(body
-            .get("Result")
-            .cloned()
-            .unwrap_or(Value::Object(Default::default()))),
-        None => Err(unreadable(Cloud::Volcengine, response)),
-        Some(error) => {
-            let code = text(error, "Code").unwrap_or_default();
-            let kind = with_status(volcengine::errors::kind_of(&code), response.status);
-            Err(CloudError::new(
-                Cloud::Volcengine,
-                kind,
-                code,
-                text(error, "Message").unwrap_or_default(),
-            )
-            .with_request_id(request_id)
-            .with_http_status(response.status))
-        }
-    }
-}
-
-/// Huawei: a flat document on success; on failure IMS's `{"error": {"code", "message"}}` or
-/// the gateway's `{"error_code", "error_msg"}`. The request id is in `X-Request-Id`.
-fn parse_huawei(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
-    let request_id = response.header("x-request-id").map(str::to_owned);
-    if (200..300).contains(&response.status) {
-        return json.ok_or_else(|| unreadable(Cloud::Huawei, response).with_request_id(request_id));
-    }
-    let Some(body) = json else {
-        return Err(unreadable(Cloud::Huawei, response).with_request_id(request_id));
-    };
-    let (code, message) = match body.get("error") {
-        Some(error) => (text(error, "code"), text(error, "message")),
-        None => (text(&body, "error_code"), text(&body, "error_msg")),
-    };
-    let code = code.unwrap_or_else(|| format!("HTTP{}", response.status));
-    let request_id = request_id.or_else(|| text(&body, "request_id"));
-    Err(CloudError::new(
-        Cloud::Huawei,
-        huawei::errors::kind_of(&code, response.status),
-        code,
-        message.unwrap_or_default(),
-    )
-    .with_request_id(request_id)
-    .with_http_status(response.status))
-}
-
 /// 429 is throttling and a 5xx transient whatever the code says; other statuses keep the
 /// code's kind.
-fn with_status(kind: ErrorKind, status: u16) -> ErrorKind {
+pub(crate) fn with_status(kind: ErrorKind, status: u16) -> ErrorKind {
     match status {
         429 => ErrorKind::Throttled,
         500..=599 if kind == ErrorKind::InvalidRequest => ErrorKind::Transient,
@@ -167,6 +49,8 @@ fn with_status(kind: ErrorKind, status: u16) -> ErrorKind {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> RawResponse {

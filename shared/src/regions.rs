@@ -127,12 +127,7 @@ pub const HUAWEI: &[&str] = &[
 
 /// The regions of `cloud` this build knows.
 pub fn of(cloud: Cloud) -> &'static [&'static str] {
-    match cloud {
-        Cloud::Tencent => TENCENT,
-        Cloud::Alibaba => ALIBABA,
-        Cloud::Volcengine => VOLCENGINE,
-        Cloud::Huawei => HUAWEI,
-    }
+    crate::provider::of(cloud).regions()
 }
 
 /// Whether `region` is one of `cloud`'s regions.

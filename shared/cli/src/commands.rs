@@ -162,13 +162,9 @@ impl Needs {
     }
 }
 
-fn variables(cloud: Cloud) -> &'static str {
-    match cloud {
-        Cloud::Tencent => "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY",
-        Cloud::Alibaba => "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        Cloud::Volcengine => "VOLCENGINE_ACCESS_KEY and VOLCENGINE_SECRET_KEY",
-        Cloud::Huawei => "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK",
-    }
+fn variables(cloud: Cloud) -> String {
+    let variables = imgflow_shared::provider::of(cloud).credential_variables();
+    format!("{} and {}", variables.key_id, variables.secret)
 }
 
 /// A client with the environment's credentials, after checking that every cloud and Huawei

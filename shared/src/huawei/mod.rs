@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod errors;
+pub mod provider;
 pub mod request;
 pub mod signer;
 

@@ -1,0 +1,90 @@
+//! Huawei Cloud: IMS (SDK-HMAC-SHA256), OBS. What imgflow needs to know of the cloud (see [`crate::provider`]).
+
+use serde_json::Value;
+
+use super::SdkHmacSigner;
+use crate::Cloud;
+use crate::error::CloudError;
+use crate::protocol::{text, unreadable};
+use crate::provider::{CredentialVariables, Provider};
+use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::transport::RawResponse;
+
+pub struct HuaweiCloud;
+
+impl Provider for HuaweiCloud {
+    fn cloud(&self) -> Cloud {
+        Cloud::Huawei
+    }
+
+    fn regions(&self) -> &'static [&'static str] {
+        crate::regions::HUAWEI
+    }
+
+    fn credential_variables(&self) -> CredentialVariables {
+        CredentialVariables {
+            key_id: "HUAWEICLOUD_SDK_AK",
+            secret: "HUAWEICLOUD_SDK_SK",
+            session_token: "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+        }
+    }
+
+    fn api_host(&self, region: &str) -> String {
+        format!("ims.{region}.myhuaweicloud.com")
+    }
+
+    fn object_host(&self, bucket: &str, region: &str) -> String {
+        format!("{bucket}.obs.{region}.myhuaweicloud.com")
+    }
+
+    fn sign(
+        &self,
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        SdkHmacSigner::sign(request, signed_headers, params)
+    }
+
+    fn prepare(
+        &self,
+        request: &mut HttpRequest,
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        SdkHmacSigner::prepare(request, params)
+    }
+
+    fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+        parse_answer(response, json)
+    }
+
+    fn concurrency_limits(&self) -> &'static [&'static str] {
+        super::errors::CONCURRENCY_LIMITS
+    }
+}
+
+/// Huawei: a flat document on success; on failure IMS's `{"error": {"code", "message"}}` or
+/// the gateway's `{"error_code", "error_msg"}`. The request id is in `X-Request-Id`.
+fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let request_id = response.header("x-request-id").map(str::to_owned);
+    if (200..300).contains(&response.status) {
+        return json.ok_or_else(|| unreadable(Cloud::Huawei, response).with_request_id(request_id));
+    }
+    let Some(body) = json else {
+        return Err(unreadable(Cloud::Huawei, response).with_request_id(request_id));
+    };
+    let (code, message) = match body.get("error") {
+        Some(error) => (text(error, "code"), text(error, "message")),
+        None => (text(&body, "error_code"), text(&body, "error_msg")),
+    };
+    let code = code.unwrap_or_else(|| format!("HTTP{}", response.status));
+    let request_id = request_id.or_else(|| text(&body, "request_id"));
+    Err(CloudError::new(
+        Cloud::Huawei,
+        super::errors::kind_of(&code, response.status),
+        code,
+        message.unwrap_or_default(),
+    )
+    .with_request_id(request_id)
+    .with_http_status(response.status))
+}

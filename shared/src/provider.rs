@@ -1,0 +1,88 @@
+//! What a cloud is, in one place per cloud: each cloud folder implements [`Provider`]
+//! (`<cloud>/provider.rs`), and [`of`] registers it. The shared code (signing dispatch, answer
+//! parsing, hosts, credentials, regions, concurrency limits) asks the provider instead of
+//! matching on the cloud, so a fifth cloud brings its folder and one line here
+//! (docs/adding-a-cloud.md lists the rest).
+
+use serde_json::Value;
+
+use crate::Cloud;
+use crate::error::{CloudError, ValidationError};
+use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
+use crate::transport::RawResponse;
+
+/// The environment variables a cloud's keys are read from (the names its official SDK and
+/// CLI use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialVariables {
+    pub key_id: &'static str,
+    pub secret: &'static str,
+    pub session_token: &'static str,
+}
+
+/// One cloud: its identity, regions, hosts, keys, signature, answers and limits.
+pub trait Provider: Sync {
+    fn cloud(&self) -> Cloud;
+
+    /// The regions this build knows (a closed list; configuration may declare more).
+    fn regions(&self) -> &'static [&'static str];
+
+    fn credential_variables(&self) -> CredentialVariables;
+
+    /// The API host of `region` (a known region, checked by the caller).
+    fn api_host(&self, region: &str) -> String;
+
+    /// The virtual-hosted object-storage host of `bucket` in `region` (checked by the caller).
+    fn object_host(&self, bucket: &str, region: &str) -> String;
+
+    /// The bucket naming rule of the cloud's object storage; S3-style unless it says otherwise.
+    fn validate_bucket(&self, field: &str, bucket: &str) -> Result<(), ValidationError> {
+        crate::validate::bucket_name(field, bucket)
+    }
+
+    /// Signs `request` over `signed_headers` with the cloud's algorithm.
+    fn sign(
+        &self,
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError>;
+
+    /// Adds the cloud's signing headers to `request` and signs it as its official SDK does.
+    fn prepare(
+        &self,
+        request: &mut HttpRequest,
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError>;
+
+    /// The success document of an answer (`json` is its body, when it is JSON), or the
+    /// cloud's error with its code, message and request id.
+    fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError>;
+
+    /// Error codes meaning "too many such tasks run at once": a start refused with one is
+    /// queued (see [`crate::job::queue`]).
+    fn concurrency_limits(&self) -> &'static [&'static str];
+}
+
+/// The provider of `cloud`: the one place a cloud is registered.
+pub fn of(cloud: Cloud) -> &'static dyn Provider {
+    match cloud {
+        Cloud::Tencent => &crate::tencent::provider::TencentCloud,
+        Cloud::Alibaba => &crate::alibaba::provider::AlibabaCloud,
+        Cloud::Volcengine => &crate::volcengine::provider::Volcengine,
+        Cloud::Huawei => &crate::huawei::provider::HuaweiCloud,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cloud_is_registered_under_its_own_name() {
+        for cloud in Cloud::ALL {
+            assert_eq!(of(cloud).cloud(), cloud);
+            assert!(!of(cloud).regions().is_empty(), "{cloud}");
+        }
+    }
+}

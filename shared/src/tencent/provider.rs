@@ -1,0 +1,96 @@
+//! Tencent Cloud: CVM (API 3.0, TC3-HMAC-SHA256), COS. What imgflow needs to know of the cloud (see [`crate::provider`]).
+
+use serde_json::Value;
+
+use super::Tc3Signer;
+use crate::Cloud;
+use crate::error::{CloudError, ValidationError};
+use crate::protocol::{text, unreadable};
+use crate::provider::{CredentialVariables, Provider};
+use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::transport::RawResponse;
+
+pub struct TencentCloud;
+
+impl Provider for TencentCloud {
+    fn cloud(&self) -> Cloud {
+        Cloud::Tencent
+    }
+
+    fn regions(&self) -> &'static [&'static str] {
+        crate::regions::TENCENT
+    }
+
+    fn credential_variables(&self) -> CredentialVariables {
+        CredentialVariables {
+            key_id: "TENCENTCLOUD_SECRET_ID",
+            secret: "TENCENTCLOUD_SECRET_KEY",
+            session_token: "TENCENTCLOUD_SESSION_TOKEN",
+        }
+    }
+
+    /// One global endpoint; the region travels in `X-TC-Region`.
+    fn api_host(&self, _region: &str) -> String {
+        "cvm.tencentcloudapi.com".to_owned()
+    }
+
+    fn object_host(&self, bucket: &str, region: &str) -> String {
+        format!("{bucket}.cos.{region}.myqcloud.com")
+    }
+
+    /// COS names end in `-<APPID>`.
+    fn validate_bucket(&self, field: &str, bucket: &str) -> Result<(), ValidationError> {
+        super::request::cos_bucket(field, bucket)
+    }
+
+    fn sign(
+        &self,
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        Tc3Signer::sign(request, signed_headers, params)
+    }
+
+    fn prepare(
+        &self,
+        request: &mut HttpRequest,
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        Tc3Signer::prepare(request, params)
+    }
+
+    fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+        parse_answer(response, json)
+    }
+
+    fn concurrency_limits(&self) -> &'static [&'static str] {
+        super::errors::CONCURRENCY_LIMITS
+    }
+}
+
+/// Tencent: HTTP 200 always; `Response.Error` marks a failure.
+fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let Some(body) = json
+        .as_ref()
+        .and_then(|j| j.get("Response"))
+        .filter(|_| response.status == 200)
+    else {
+        return Err(unreadable(Cloud::Tencent, response));
+    };
+    let request_id = text(body, "RequestId");
+    match body.get("Error") {
+        None => Ok(body.clone()),
+        Some(error) => {
+            let code = text(error, "Code").unwrap_or_default();
+            Err(CloudError::new(
+                Cloud::Tencent,
+                super::errors::kind_of(&code),
+                code,
+                text(error, "Message").unwrap_or_default(),
+            )
+            .with_request_id(request_id)
+            .with_http_status(response.status))
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Volcengine: ECS (HMAC-SHA256 V4), TOS. What imgflow needs to know of the cloud (see [`crate::provider`]).
+
+use serde_json::Value;
+
+use super::VolcSigner;
+use crate::Cloud;
+use crate::error::CloudError;
+use crate::protocol::{text, unreadable, with_status};
+use crate::provider::{CredentialVariables, Provider};
+use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::transport::RawResponse;
+
+/// Volcengine regions served from their own host rather than `open.volcengineapi.com`
+/// (the SDK's bootstrap list).
+const OWN_HOST_REGIONS: [&str; 5] = [
+    "cn-beijing-autodriving",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "cn-shanghai-autodriving",
+    "cn-beijing-selfdrive",
+];
+
+pub struct Volcengine;
+
+impl Provider for Volcengine {
+    fn cloud(&self) -> Cloud {
+        Cloud::Volcengine
+    }
+
+    fn regions(&self) -> &'static [&'static str] {
+        crate::regions::VOLCENGINE
+    }
+
+    fn credential_variables(&self) -> CredentialVariables {
+        CredentialVariables {
+            key_id: "VOLCENGINE_ACCESS_KEY",
+            secret: "VOLCENGINE_SECRET_KEY",
+            session_token: "VOLCENGINE_SESSION_TOKEN",
+        }
+    }
+
+    fn api_host(&self, region: &str) -> String {
+        if OWN_HOST_REGIONS.contains(&region) {
+            format!("ecs.{region}.volcengineapi.com")
+        } else {
+            "open.volcengineapi.com".to_owned()
+        }
+    }
+
+    fn object_host(&self, bucket: &str, region: &str) -> String {
+        format!("{bucket}.tos-s3-{region}.volces.com")
+    }
+
+    fn sign(
+        &self,
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        VolcSigner::sign(request, signed_headers, params)
+    }
+
+    fn prepare(
+        &self,
+        request: &mut HttpRequest,
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        VolcSigner::prepare(request, params)
+    }
+
+    fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+        parse_answer(response, json)
+    }
+
+    fn concurrency_limits(&self) -> &'static [&'static str] {
+        super::errors::CONCURRENCY_LIMITS
+    }
+}
+
+/// Volcengine: `ResponseMetadata.Error` marks a failure, whatever the status.
+fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
+    let Some(body) = json else {
+        return Err(unreadable(Cloud::Volcengine, response));
+    };
+    let metadata = body.get("ResponseMetadata");
+    let request_id = metadata.and_then(|m| text(m, "RequestId"));
+    match metadata.and_then(|m| m.get("Error")) {
+        None if (200..300).contains(&response.status) => Ok(body
+            .get("Result")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()))),
+        None => Err(unreadable(Cloud::Volcengine, response)),
+        Some(error) => {
+            let code = text(error, "Code").unwrap_or_default();
+            let kind = with_status(super::errors::kind_of(&code), response.status);
+            Err(CloudError::new(
+                Cloud::Volcengine,
+                kind,
+                code,
+                text(error, "Message").unwrap_or_default(),
+            )
+            .with_request_id(request_id)
+            .with_http_status(response.status))
+        }
+    }
+}
