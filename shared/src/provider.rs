@@ -59,6 +59,12 @@ pub trait Provider: Sync {
     /// cloud's error with its code, message and request id.
     fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError>;
 
+    /// The documented requests per second of `action`, where the cloud documents one (the
+    /// client paces below it: [`crate::retry::paced_rate`]).
+    fn documented_rate(&self, _action: &str) -> Option<f64> {
+        None
+    }
+
     /// Error codes meaning "too many such tasks run at once": a start refused with one is
     /// queued (see [`crate::job::queue`]).
     fn concurrency_limits(&self) -> &'static [&'static str];

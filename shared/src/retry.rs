@@ -72,12 +72,9 @@ impl Jitter {
 /// Requests per second each action may be sent at: the documented limits where a cloud
 /// documents one, lowered by a fifth for headroom; a conservative default elsewhere.
 pub fn paced_rate(cloud: Cloud, action: &str) -> f64 {
-    let documented = match (cloud, action) {
-        (Cloud::Tencent, "ExportImages") => 20.0,
-        (Cloud::Tencent, "SyncImages") => 10.0,
-        (Cloud::Tencent, "DescribeImages") => 40.0,
-        _ => 10.0,
-    };
+    let documented = crate::provider::of(cloud)
+        .documented_rate(action)
+        .unwrap_or(10.0);
     documented * 0.8
 }
 

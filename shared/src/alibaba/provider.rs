@@ -20,7 +20,7 @@ impl Provider for AlibabaCloud {
     }
 
     fn regions(&self) -> &'static [&'static str] {
-        crate::regions::ALIBABA
+        super::regions::REGIONS
     }
 
     fn credential_variables(&self) -> CredentialVariables {

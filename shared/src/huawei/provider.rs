@@ -18,7 +18,7 @@ impl Provider for HuaweiCloud {
     }
 
     fn regions(&self) -> &'static [&'static str] {
-        crate::regions::HUAWEI
+        super::regions::REGIONS
     }
 
     fn credential_variables(&self) -> CredentialVariables {

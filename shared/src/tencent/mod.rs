@@ -3,6 +3,7 @@
 pub mod api;
 pub mod errors;
 pub mod provider;
+pub mod regions;
 pub mod request;
 pub mod signer;
 

@@ -18,7 +18,7 @@ impl Provider for TencentCloud {
     }
 
     fn regions(&self) -> &'static [&'static str] {
-        crate::regions::TENCENT
+        super::regions::REGIONS
     }
 
     fn credential_variables(&self) -> CredentialVariables {
@@ -62,6 +62,16 @@ impl Provider for TencentCloud {
 
     fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
         parse_answer(response, json)
+    }
+
+    /// CVM's documented limits (the API pages' 请求频率限制).
+    fn documented_rate(&self, action: &str) -> Option<f64> {
+        match action {
+            "ExportImages" => Some(20.0),
+            "SyncImages" => Some(10.0),
+            "DescribeImages" => Some(40.0),
+            _ => None,
+        }
     }
 
     fn concurrency_limits(&self) -> &'static [&'static str] {

@@ -28,7 +28,7 @@ impl Provider for Volcengine {
     }
 
     fn regions(&self) -> &'static [&'static str] {
-        crate::regions::VOLCENGINE
+        super::regions::REGIONS
     }
 
     fn credential_variables(&self) -> CredentialVariables {
