@@ -153,6 +153,29 @@ impl CloudCredentials {
     pub fn huawei_project(&self, region: &str) -> Option<&str> {
         self.huawei_projects.get(region).map(String::as_str)
     }
+
+    /// What these credentials lack for calling `cloud` in every one of `regions` (a request's
+    /// region and a copy's destinations): the cloud's keys, or (Huawei) the project of a
+    /// region. One check for the command line and the functions, run before anything is sent.
+    pub fn missing<'r>(&self, cloud: Cloud, regions: &[&'r str]) -> Option<Missing<'r>> {
+        if self.get(cloud).is_none() {
+            return Some(Missing::Keys);
+        }
+        if cloud == Cloud::Huawei {
+            let region = regions.iter().find(|r| self.huawei_project(r).is_none())?;
+            return Some(Missing::HuaweiProject(region));
+        }
+        None
+    }
+}
+
+/// What [`CloudCredentials::missing`] found missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing<'r> {
+    /// No key pair for the cloud.
+    Keys,
+    /// No Huawei project for this region.
+    HuaweiProject(&'r str),
 }
 
 fn incomplete(variable: &str, missing: &str) -> ConfigError {

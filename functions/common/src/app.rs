@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
+use imgflow_shared::config::Missing;
 use imgflow_shared::deadline;
 use imgflow_shared::endpoints::Endpoints;
 use imgflow_shared::error::ValidationError;
 use imgflow_shared::job::{Job, JobRequests};
-use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind};
+use imgflow_shared::model::TaskKind;
 use imgflow_shared::retry::RetryPolicy;
 use imgflow_shared::transport::Transport;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -108,16 +110,38 @@ impl App {
     ) -> Result<Job, ValidationError> {
         let job = Job::parse(document, kind)?;
         job.check_regions(self.cloud.endpoints())?;
-        let clouds: Vec<_> = match &job.requests {
-            JobRequests::Export(r) => r.iter().map(ExportRequest::cloud).collect(),
-            JobRequests::Sync(r) => r.iter().map(SyncRequest::cloud).collect(),
+        // (cloud, the regions it is called in: a request's region, a copy's destinations)
+        let calls: Vec<(Cloud, Vec<&str>)> = match &job.requests {
+            JobRequests::Export(r) => r.iter().map(|r| (r.cloud(), vec![r.region()])).collect(),
+            JobRequests::Sync(r) => r
+                .iter()
+                .map(|r| {
+                    let destinations = r.destination_regions().iter().map(String::as_str);
+                    (
+                        r.cloud(),
+                        std::iter::once(r.region()).chain(destinations).collect(),
+                    )
+                })
+                .collect(),
         };
-        for (index, cloud) in clouds.into_iter().enumerate() {
-            if self.settings.credentials.get(cloud).is_none() {
-                return Err(ValidationError::new(
-                    format!("requests[{index}].cloud"),
-                    format!("no {cloud} credentials are configured for this deployment"),
-                ));
+        // The same check as the command line's, before anything starts.
+        for (index, (cloud, regions)) in calls.into_iter().enumerate() {
+            match self.settings.credentials.missing(cloud, &regions) {
+                None => {}
+                Some(Missing::Keys) => {
+                    return Err(ValidationError::new(
+                        format!("requests[{index}].cloud"),
+                        format!("no {cloud} credentials are configured for this deployment"),
+                    ));
+                }
+                Some(Missing::HuaweiProject(region)) => {
+                    return Err(ValidationError::new(
+                        format!("requests[{index}].region"),
+                        format!(
+                            "no Huawei Cloud project is configured for region {region} in this deployment (the secret's huawei.projects or HUAWEICLOUD_PROJECT_IDS)"
+                        ),
+                    ));
+                }
             }
         }
         Ok(job)

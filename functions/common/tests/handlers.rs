@@ -588,3 +588,26 @@ async fn a_job_is_planned_run_as_its_chunk_and_summarized() {
         .expect_err("not a summary");
     assert_eq!(refused.name, "Request.Invalid");
 }
+
+/// The functions check a job's clouds as the command line does, before anything starts: a
+/// Huawei copy to a region whose project this deployment does not know is refused, naming the
+/// region (the check used to be the command line's alone; the functions found out at the
+/// start, after the copy's source region had been called).
+#[tokio::test]
+async fn a_huawei_region_without_a_project_is_refused_before_anything_starts() {
+    let h = harness().await;
+    let job = json!({"job_id": "no-project", "kind": "sync", "requests": [
+        {"cloud": "huawei", "region": "cn-north-4", "image_id": "1a5c6615-fa49-5428-a91a-5e09f60c4e36",
+         "destination_regions": ["ap-southeast-1"], "image_name": "copy",
+         "agency_name": "ims_admin_agency"}]});
+    let err = h
+        .call(Function::CheckStatus, json!({"validate": job}))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.name, "Request.Invalid");
+    assert!(
+        err.message.contains("requests[0].region") && err.message.contains("ap-southeast-1"),
+        "{err}"
+    );
+    assert_eq!(h.tasks_created(), 0);
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
-use imgflow_shared::config::CloudCredentials;
+use imgflow_shared::config::{CloudCredentials, Missing};
 use imgflow_shared::endpoints::Endpoints;
 use imgflow_shared::error::{CloudError, ValidationError};
 use imgflow_shared::model::{
@@ -140,23 +140,25 @@ fn cloud_failure(out: Out, what: &str, error: &CloudError) -> Exit {
 // ---------------------------------------------------------------------------------------
 // Configuration
 
-/// What a command will call: each cloud, and the regions whose Huawei project it needs.
+/// What a command will call: each cloud, with the regions it calls it in.
 #[derive(Default)]
 struct Needs {
-    clouds: Vec<Cloud>,
-    huawei_regions: Vec<String>,
+    clouds: Vec<(Cloud, Vec<String>)>,
 }
 
 impl Needs {
     fn add(&mut self, cloud: Cloud, regions: impl IntoIterator<Item = String>) {
-        if !self.clouds.contains(&cloud) {
-            self.clouds.push(cloud);
-        }
-        if cloud == Cloud::Huawei {
-            for region in regions {
-                if !self.huawei_regions.contains(&region) {
-                    self.huawei_regions.push(region);
-                }
+        let index = match self.clouds.iter().position(|(c, _)| *c == cloud) {
+            Some(index) => index,
+            None => {
+                self.clouds.push((cloud, Vec::new()));
+                self.clouds.len() - 1
+            }
+        };
+        let known = &mut self.clouds[index].1;
+        for region in regions {
+            if !known.contains(&region) {
+                known.push(region);
             }
         }
     }
@@ -173,21 +175,23 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
     let config = |message: String| out.fail(Exit::Configuration, &message, Detail::None);
     let credentials =
         CloudCredentials::from_env().map_err(|err| config(format!("{err} (nothing was sent)")))?;
-    for cloud in &needs.clouds {
-        if credentials.get(*cloud).is_none() {
-            return Err(config(format!(
-                "no {cloud} credentials: set {} (and the session token variable for \
-                 temporary keys); nothing was sent",
-                variables(*cloud)
-            )));
-        }
-    }
-    for region in &needs.huawei_regions {
-        if credentials.huawei_project(region).is_none() {
-            return Err(config(format!(
-                "no Huawei Cloud project for region {region}: set \
-                 HUAWEICLOUD_PROJECT_IDS={region}=<project id>[,region=id...]; nothing was sent"
-            )));
+    for (cloud, regions) in &needs.clouds {
+        let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
+        match credentials.missing(*cloud, &regions) {
+            None => {}
+            Some(Missing::Keys) => {
+                return Err(config(format!(
+                    "no {cloud} credentials: set {} (and the session token variable for \
+                     temporary keys); nothing was sent",
+                    variables(*cloud)
+                )));
+            }
+            Some(Missing::HuaweiProject(region)) => {
+                return Err(config(format!(
+                    "no Huawei Cloud project for region {region}: set \
+                     HUAWEICLOUD_PROJECT_IDS={region}=<project id>[,region=id...]; nothing was sent"
+                )));
+            }
         }
     }
     let endpoints = match &common.endpoint {
@@ -275,9 +279,7 @@ async fn start_command(operation: Operation, args: StartArgs) -> Exit {
         Request::Export(r) => needs.add(r.cloud(), [r.region().to_owned()]),
         Request::Sync(r) => {
             let mut regions = vec![r.region().to_owned()];
-            if let SyncRequest::Huawei(huawei) = r {
-                regions.extend(huawei.destination_regions.iter().cloned());
-            }
+            regions.extend(r.destination_regions().iter().cloned());
             needs.add(r.cloud(), regions);
         }
     }
