@@ -163,7 +163,7 @@ impl CloudCredentials {
         }
         if cloud == Cloud::Huawei {
             let region = regions.iter().find(|r| self.huawei_project(r).is_none())?;
-            return Some(Missing::HuaweiProject(region));
+            return Some(Missing::Project(region));
         }
         None
     }
@@ -174,8 +174,8 @@ impl CloudCredentials {
 pub enum Missing<'r> {
     /// No key pair for the cloud.
     Keys,
-    /// No Huawei project for this region.
-    HuaweiProject(&'r str),
+    /// No project for this region (Huawei: one per region).
+    Project(&'r str),
 }
 
 fn incomplete(variable: &str, missing: &str) -> ConfigError {

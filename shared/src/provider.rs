@@ -65,6 +65,10 @@ pub trait Provider: Sync {
         None
     }
 
+    /// With a listing imgflow can read for selectors: the most tags a selector may give (what
+    /// the listing can send as filters). `None`: no selectors on this cloud.
+    fn selector_tags(&self) -> Option<usize>;
+
     /// Error codes meaning "too many such tasks run at once": a start refused with one is
     /// queued (see [`crate::job::queue`]).
     fn concurrency_limits(&self) -> &'static [&'static str];

@@ -68,22 +68,13 @@ fn default_max_images() -> usize {
 
 /// Whether imgflow can list `cloud`'s images for a selector (and so resolve it at start).
 pub fn lists_images(cloud: Cloud) -> bool {
-    matches!(
-        cloud,
-        Cloud::Tencent | Cloud::Alibaba | Cloud::Volcengine | Cloud::Huawei
-    )
+    crate::provider::of(cloud).selector_tags().is_some()
 }
 
-/// The most tags a selector may give on `cloud`: what its listing can send as filters
-/// (Tencent: 10 filters, two of them taken by `image-type` and `image-name`; Alibaba: `Tag.N`
-/// with N ≤ 20; Volcengine: `TagFilters.N`, 10 kept as on Tencent; Huawei: one `tag` filter
-/// per listing, one listing per tag, 10 kept alike).
+/// The most tags a selector may give on `cloud`: what its listing can send as filters (each
+/// provider's `selector_tags`).
 pub fn max_tags(cloud: Cloud) -> usize {
-    match cloud {
-        Cloud::Tencent => 8,
-        Cloud::Alibaba => 20,
-        Cloud::Volcengine | Cloud::Huawei => 10,
-    }
+    crate::provider::of(cloud).selector_tags().unwrap_or(0)
 }
 
 impl Selector {

@@ -134,11 +134,11 @@ impl App {
                         format!("no {cloud} credentials are configured for this deployment"),
                     ));
                 }
-                Some(Missing::HuaweiProject(region)) => {
+                Some(Missing::Project(region)) => {
                     return Err(ValidationError::new(
                         format!("requests[{index}].region"),
                         format!(
-                            "no Huawei Cloud project is configured for region {region} in this deployment (the secret's huawei.projects or HUAWEICLOUD_PROJECT_IDS)"
+                            "no {cloud} project is configured for region {region} in this deployment (the secret's `{cloud}.projects`, or the project variables)"
                         ),
                     ));
                 }

@@ -186,7 +186,7 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
                     variables(*cloud)
                 )));
             }
-            Some(Missing::HuaweiProject(region)) => {
+            Some(Missing::Project(region)) => {
                 return Err(config(format!(
                     "no Huawei Cloud project for region {region}: set \
                      HUAWEICLOUD_PROJECT_IDS={region}=<project id>[,region=id...]; nothing was sent"

@@ -64,6 +64,11 @@ impl Provider for AlibabaCloud {
         parse_answer(response, json)
     }
 
+    /// DescribeImages takes `Tag.N` with N ≤ 20.
+    fn selector_tags(&self) -> Option<usize> {
+        Some(20)
+    }
+
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }

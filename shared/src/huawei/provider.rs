@@ -58,6 +58,11 @@ impl Provider for HuaweiCloud {
         parse_answer(response, json)
     }
 
+    /// one `tag` filter per ListImages, one listing per tag; 10 kept, as on the others.
+    fn selector_tags(&self) -> Option<usize> {
+        Some(10)
+    }
+
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }

@@ -74,6 +74,11 @@ impl Provider for TencentCloud {
         }
     }
 
+    /// 10 filters per DescribeImages, two of them taken by `image-type` and `image-name`.
+    fn selector_tags(&self) -> Option<usize> {
+        Some(8)
+    }
+
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }

@@ -72,6 +72,11 @@ impl Provider for Volcengine {
         parse_answer(response, json)
     }
 
+    /// `TagFilters.N`; 10 kept, as on Tencent.
+    fn selector_tags(&self) -> Option<usize> {
+        Some(10)
+    }
+
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }
