@@ -66,6 +66,10 @@ pub enum ErrorName {
     /// A task may run that its start item cannot prove its own.
     #[serde(rename = "Start.Unconfirmed")]
     StartUnconfirmed,
+    /// A queued start never ran: the job ended while it still waited behind the cloud's
+    /// concurrency limit.
+    #[serde(rename = "Start.StillQueued")]
+    StartStillQueued,
     /// check-status could not be reached for too many rounds in a row.
     #[serde(rename = "Check.Unreachable")]
     CheckUnreachable,
@@ -88,7 +92,7 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name, in the order above.
-    pub const ALL: [ErrorName; 23] = [
+    pub const ALL: [ErrorName; 24] = [
         ErrorName::RequestInvalid,
         ErrorName::RequestMethod,
         ErrorName::RequestConflict,
@@ -106,6 +110,7 @@ impl ErrorName {
         ErrorName::JobNotFound,
         ErrorName::JobStateTooLarge,
         ErrorName::StartUnconfirmed,
+        ErrorName::StartStillQueued,
         ErrorName::CheckUnreachable,
         ErrorName::ExportEndedWithoutObjects,
         ErrorName::TaskFailed,
@@ -134,6 +139,7 @@ impl ErrorName {
             ErrorName::JobNotFound => "Job.NotFound",
             ErrorName::JobStateTooLarge => "Job.StateTooLarge",
             ErrorName::StartUnconfirmed => "Start.Unconfirmed",
+            ErrorName::StartStillQueued => "Start.StillQueued",
             ErrorName::CheckUnreachable => "Check.Unreachable",
             ErrorName::ExportEndedWithoutObjects => "Export.EndedWithoutObjects",
             ErrorName::TaskFailed => "Task.Failed",

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
+use crate::error_name::ErrorName;
 use crate::idempotence::{Attempt, StartItem};
 use crate::model::{
     ExportRequest, QueuedRequest, QueuedStart, StartFailure, StartOutcome, SyncRequest, TaskRef,
@@ -568,7 +569,7 @@ impl CloudClient {
                     results[index] = Some(Err(CloudError::new(
                         task.cloud,
                         crate::error::ErrorKind::InvalidRequest,
-                        "Request.Invalid",
+                        ErrorName::RequestInvalid.as_str(),
                         invalid.to_string(),
                     )));
                 }

@@ -2,6 +2,7 @@
 //! (with `wait_seconds`); as a webhook it answers a job's current status from its execution.
 
 use imgflow_shared::error::ValidationError;
+use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::job::{
     CheckInput, CheckMode, JobPhase, JobState, check_job, check_job_with, plan, strip_position,
     validate_job_id,
@@ -151,7 +152,7 @@ async fn status_webhook(
     if method(request) != "POST" {
         return http_answer(
             405,
-            &json!({"error": "Request.Method", "message": "ask with POST {\"job_id\": ...}"}),
+            &json!({"error": ErrorName::RequestMethod.as_str(), "message": "ask with POST {\"job_id\": ...}"}),
         );
     }
     let document: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -169,7 +170,7 @@ async fn status_webhook(
     let (Some(aws), Some(state_machine_arn)) = (&app.aws, &app.settings.state_machine_arn) else {
         return http_answer(
             500,
-            &json!({"error": "Config.Invalid", "message": "IMGFLOW_STATE_MACHINE_ARN and AWS credentials are needed"}),
+            &json!({"error": ErrorName::ConfigInvalid.as_str(), "message": "IMGFLOW_STATE_MACHINE_ARN and AWS credentials are needed"}),
         );
     };
     if let Some(Err(err)) =
@@ -180,7 +181,7 @@ async fn status_webhook(
     let aws_failed = |err: crate::aws::AwsError| {
         http_answer(
             502,
-            &json!({"error": "Aws.Error", "message": err.to_string()}),
+            &json!({"error": ErrorName::AwsError.as_str(), "message": err.to_string()}),
         )
     };
     let execution_arn = match (execution_arn, job_id) {
@@ -191,7 +192,7 @@ async fn status_webhook(
                 Ok(None) => {
                     return http_answer(
                         404,
-                        &json!({"error": "Job.NotFound", "message": format!("no execution of job {job_id}")}),
+                        &json!({"error": ErrorName::JobNotFound.as_str(), "message": format!("no execution of job {job_id}")}),
                     );
                 }
                 Err(err) => return aws_failed(err),
@@ -204,7 +205,7 @@ async fn status_webhook(
         Err(err) if err.code == "ExecutionDoesNotExist" => {
             return http_answer(
                 404,
-                &json!({"error": "Job.NotFound", "message": err.message}),
+                &json!({"error": ErrorName::JobNotFound.as_str(), "message": err.message}),
             );
         }
         Err(err) => return aws_failed(err),

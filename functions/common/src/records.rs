@@ -34,6 +34,7 @@
 //! command line, local runs) no record is kept, as before.
 
 use imgflow_shared::error::{CloudError, ErrorKind};
+use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::queue::StartLedger;
 use imgflow_shared::model::{QueuedStart, StartFailure, StartOutcome, TaskKind, TaskRef};
@@ -171,7 +172,7 @@ impl<'a> StartRecords<'a> {
                     self.bucket, self.key
                 );
                 return Err(if error.retryable() {
-                    FunctionError::new("Cloud.Transient", message)
+                    FunctionError::new(ErrorName::CloudTransient, message)
                 } else {
                     FunctionError::config(message)
                 });
@@ -311,7 +312,7 @@ impl StartLedger for QueueRecords<'_> {
         };
         records.read().await.map_err(|err| {
             // Nothing is sent: the start keeps its place and is tried at the next check.
-            let kind = if err.name == "Cloud.Transient" {
+            let kind = if err.name == ErrorName::CloudTransient {
                 ErrorKind::Transient
             } else {
                 ErrorKind::Permission

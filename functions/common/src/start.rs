@@ -5,6 +5,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use imgflow_shared::error::ValidationError;
+use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
 use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
@@ -232,7 +233,7 @@ async fn start_from_event(
                 FunctionError::invalid(&ValidationError::new("id", message))
             }
             StartFailure::Aws(message) | StartFailure::Config(message) => {
-                FunctionError::new("Aws.Error", message)
+                FunctionError::new(ErrorName::AwsError, message)
             }
         })?;
     Ok(json!({
@@ -310,7 +311,7 @@ async fn start_from_webhook(
     if method(request) != "POST" {
         return http_answer(
             405,
-            &json!({"error": "Request.Method", "message": "send the job with POST"}),
+            &json!({"error": ErrorName::RequestMethod.as_str(), "message": "send the job with POST"}),
         );
     }
     let document: Value = match serde_json::from_slice(&body) {
@@ -346,13 +347,15 @@ async fn start_from_webhook(
         ),
         Err(StartFailure::Conflict(message)) => http_answer(
             409,
-            &json!({"error": "Request.Conflict", "field": "Idempotency-Key", "message": message}),
+            &json!({"error": ErrorName::RequestConflict.as_str(), "field": "Idempotency-Key", "message": message}),
         ),
-        Err(StartFailure::Aws(message)) => {
-            http_answer(502, &json!({"error": "Aws.Error", "message": message}))
-        }
-        Err(StartFailure::Config(message)) => {
-            http_answer(500, &json!({"error": "Config.Invalid", "message": message}))
-        }
+        Err(StartFailure::Aws(message)) => http_answer(
+            502,
+            &json!({"error": ErrorName::AwsError.as_str(), "message": message}),
+        ),
+        Err(StartFailure::Config(message)) => http_answer(
+            500,
+            &json!({"error": ErrorName::ConfigInvalid.as_str(), "message": message}),
+        ),
     }
 }

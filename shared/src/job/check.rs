@@ -11,6 +11,7 @@ use super::state::{
 use super::summary::JobSummary;
 use crate::client::CloudClient;
 use crate::error::CloudError;
+use crate::error_name::ErrorName;
 use crate::model::{CloudReason, QueuedStart, TaskKind, TaskResult, TaskStatus};
 use crate::retry::Jitter;
 use crate::wait::JobClock;
@@ -234,7 +235,7 @@ fn outgrown(state: JobState, clock: JobClock, jitter: &mut Jitter) -> JobState {
         task.state = TrackedState::Failed;
         task.finished_at = Some(clock.now);
         task.reason = Some(cloud_reason(
-            "Job.StateTooLarge",
+            ErrorName::JobStateTooLarge.as_str(),
             format!(
                 "no longer followed: the job's state grew to {bytes} B, past the {STATE_BYTES_LIMIT} B a state may hold; the task may still be running in the cloud"
             ),
@@ -396,7 +397,7 @@ fn give_up(
         );
         return Some((
             TrackedState::TimedOut,
-            cloud_reason("Task.TimedOut", message),
+            cloud_reason(ErrorName::TaskTimedOut.as_str(), message),
         ));
     }
     if budget_spent {
@@ -406,7 +407,7 @@ fn give_up(
         );
         return Some((
             TrackedState::TimedOut,
-            cloud_reason("Task.TimedOut", message),
+            cloud_reason(ErrorName::TaskTimedOut.as_str(), message),
         ));
     }
     let still = now.saturating_sub(task.changed_at);
@@ -418,7 +419,10 @@ fn give_up(
         && task.check_failures == 0;
     if options.stall_seconds > 0 && reports_progress && still >= options.stall_seconds {
         let message = format!("progress has not moved for {still} s ({where_it_was})");
-        return Some((TrackedState::Stalled, cloud_reason("Task.Stalled", message)));
+        return Some((
+            TrackedState::Stalled,
+            cloud_reason(ErrorName::TaskStalled.as_str(), message),
+        ));
     }
     None
 }
@@ -487,7 +491,7 @@ fn job_reason(
                 .unwrap_or_default();
             // An unknown outcome may hide a running task: never "did not start".
             // A caught error carries its name; a region's failure, the cloud error's text.
-            let unconfirmed = e.error == "Cloud.UnknownOutcome"
+            let unconfirmed = e.error == ErrorName::CloudUnknownOutcome
                 || e.error == crate::idempotence::UNCONFIRMED
                 || e.message.contains(crate::idempotence::UNCONFIRMED)
                 || e.message.contains(" unknown_outcome: ");

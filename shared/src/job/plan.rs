@@ -573,6 +573,7 @@ pub fn job_phase(states: &[JobPhase]) -> JobPhase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error_name::ErrorName;
     use crate::job::spec::MAX_JOB_TASKS;
     use crate::job::state::StartErrorRecord;
     use crate::job::summary::TaskSummary;
@@ -854,7 +855,7 @@ mod tests {
                 start_errors: vec![StartErrorRecord {
                     item: 12,
                     destination_region: None,
-                    error: "Cloud.Rejected".into(),
+                    error: ErrorName::CloudRejected.as_str().into(),
                     message: "encrypted".into(),
                 }],
             },

@@ -31,11 +31,12 @@ use super::state::{StartErrorRecord, TrackedState, TrackedTask};
 use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
+use crate::error_name::ErrorName;
 use crate::model::{CloudReason, QueuedStart, StartOutcome, TaskKind, TaskRef};
 use crate::operations::{StartError, keeps_its_place};
 
 /// The error name of a start that was still waiting when the job ended.
-pub const STILL_QUEUED: &str = "Start.StillQueued";
+pub const STILL_QUEUED: &str = ErrorName::StartStillQueued.as_str();
 
 /// Where a queued start's accepted answer is kept, so that a retried check adopts it instead of
 /// asking the cloud again (the functions' start records); [`NoLedger`] keeps nothing.
@@ -169,7 +170,7 @@ pub async fn start_waiting<L: StartLedger>(
             Err(StartError::Invalid(invalid)) => pass.failed.push(StartErrorRecord {
                 item: queued.item,
                 destination_region: queued.request.destination_regions().first().cloned(),
-                error: "Request.Invalid".to_owned(),
+                error: ErrorName::RequestInvalid.as_str().to_owned(),
                 message: capped(&invalid.to_string()),
             }),
         }

@@ -10,6 +10,7 @@ use super::{incomplete, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
+use crate::error_name::ErrorName;
 use crate::idempotence::{self, Attempt};
 use crate::model::{
     CloudReason, ExportedObject, ObjectRef, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus,
@@ -413,7 +414,7 @@ async fn status_of(
 }
 
 /// The code of an export that ended without its objects (no cloud code exists for it).
-pub const ENDED_WITHOUT_OBJECTS: &str = "Export.EndedWithoutObjects";
+pub const ENDED_WITHOUT_OBJECTS: &str = ErrorName::ExportEndedWithoutObjects.as_str();
 
 /// Whether no export of the task's image runs, asked the only way CVM answers it: an
 /// `ExportImages` dry run of the image into the task's bucket ("检测镜像是否支持导出", the SDK's
