@@ -4,11 +4,10 @@
 
 use super::queue::{NoLedger, StartLedger, start_waiting, still_queued};
 use super::spec::JobOptions;
-use super::state::{
-    CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobPhase, JobState, STATE_BYTES_LIMIT, StartErrorRecord,
-    TrackedState, TrackedTask,
-};
+use super::state::{CHECKS_PER_LAMBDA_OUTAGE, CheckInput, JobState, STATE_BYTES_LIMIT};
 use super::summary::JobSummary;
+use super::task::{JobPhase, StartErrorRecord, TrackedState, TrackedTask};
+use super::text::{MAX_REASON_LINES, capped};
 use crate::client::CloudClient;
 use crate::error::CloudError;
 use crate::error_name::ErrorName;
@@ -16,13 +15,6 @@ use crate::model::{CloudReason, QueuedStart, TaskKind, TaskResult, TaskStatus};
 use crate::retry::Jitter;
 use crate::wait::JobClock;
 use crate::{Cloud, alibaba};
-
-/// The longest cloud message a job keeps per task: a state of a hundred tasks must fit in
-/// Step Functions' 256 KiB, and a message repeats in the summary.
-pub const MAX_MESSAGE_CHARS: usize = 300;
-
-/// The most tasks and start errors the job's `reason` names one by one.
-pub const MAX_REASON_LINES: usize = 10;
 
 /// What a check may do besides reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -368,14 +360,6 @@ fn apply(task: &mut TrackedTask, result: Result<TaskStatus, CloudError>, now: u6
     }
 }
 
-/// `message` cut to [`MAX_MESSAGE_CHARS`] characters (marked with `…`).
-pub fn capped(message: &str) -> String {
-    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((end, _)) => format!("{}…", &message[..end]),
-        None => message.to_owned(),
-    }
-}
-
 /// Why the job stops waiting for an open task, if it does.
 fn give_up(
     task: &TrackedTask,
@@ -602,15 +586,6 @@ mod tests {
         }
         assert_eq!(task.check_error, Some(error));
         assert_eq!(task.reason, None);
-    }
-
-    #[test]
-    fn long_messages_are_cut_on_a_character_boundary() {
-        let message = "é".repeat(MAX_MESSAGE_CHARS + 5);
-        let cut = capped(&message);
-        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
-        assert!(cut.ends_with('…'));
-        assert_eq!(capped("short"), "short");
     }
 
     #[test]

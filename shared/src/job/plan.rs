@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::check::{MAX_REASON_LINES, capped};
+pub use super::chunk::{ChunkRef, results_prefix};
 use super::spec::{Job, JobOptions, JobRequests, MAX_REQUESTS, MAX_TASKS};
-use super::state::{CaughtError, JobPhase, JobState, STATE_BYTES_LIMIT, TrackedState};
+use super::state::{CaughtError, JobState, STATE_BYTES_LIMIT};
 use super::summary::{ItemSummary, JobSummary, ResultsLocation};
+use super::task::{JobPhase, TrackedState};
+use super::text::{MAX_REASON_LINES, capped};
 use crate::Cloud;
 use crate::error::ValidationError;
 use crate::model::TaskKind;
@@ -23,48 +25,6 @@ use crate::model::TaskKind;
 /// The most chunks of one job: the Distributed Map's output (one [`ChunkResult`] of about
 /// 500 B per chunk) must fit in the parent's state.
 pub const MAX_CHUNKS: usize = 400;
-
-/// What a child execution knows of its place in the job (carried in its state).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkRef {
-    /// The chunk's position in the plan (0-based).
-    pub index: usize,
-    /// How many chunks the job has.
-    pub count: usize,
-    /// The chunk's one cloud and region; absent for a job that fits one execution, which
-    /// stays one chunk whatever its clouds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloud: Option<Cloud>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// The indexes in the job's `requests` of this chunk's requests, in order: the child's
-    /// start Map numbers its items with them, so every task keeps its job-wide item.
-    pub items: Vec<usize>,
-    /// The most tasks the chunk's requests may start.
-    pub tasks: usize,
-    /// The parent execution's name: results go under `results/<job_id>/<execution>/`.
-    pub execution: String,
-    /// Whether the chunk's answer carries its per-item summary (a job of one chunk: its
-    /// output looks as it did before jobs were split).
-    #[serde(default)]
-    pub keep_items: bool,
-}
-
-impl ChunkRef {
-    /// Where this chunk's JSON Lines go in the jobs bucket.
-    pub fn results_key(&self, job_id: &str) -> String {
-        format!(
-            "{}{:05}.jsonl",
-            results_prefix(job_id, &self.execution),
-            self.index
-        )
-    }
-}
-
-/// The folder of a job's results in the jobs bucket.
-pub fn results_prefix(job_id: &str, execution: &str) -> String {
-    format!("results/{job_id}/{execution}/")
-}
 
 /// One item of the parent's Distributed Map.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -575,8 +535,8 @@ mod tests {
     use super::*;
     use crate::error_name::ErrorName;
     use crate::job::spec::MAX_JOB_TASKS;
-    use crate::job::state::StartErrorRecord;
     use crate::job::summary::TaskSummary;
+    use crate::job::task::StartErrorRecord;
     use crate::model::{ExportedObject, TaskResult};
 
     fn alibaba(n: usize, region: &str) -> Value {

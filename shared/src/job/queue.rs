@@ -26,8 +26,8 @@
 
 use std::future::Future;
 
-use super::check::capped;
-use super::state::{StartErrorRecord, TrackedState, TrackedTask};
+use super::task::{StartErrorRecord, TrackedState, TrackedTask};
+use super::text::capped;
 use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};

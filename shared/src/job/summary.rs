@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{JobPhase, StartErrorRecord, TrackedState, TrackedTask};
+use super::task::{JobPhase, StartErrorRecord, TrackedState, TrackedTask};
 use crate::Cloud;
 use crate::model::{CloudReason, TaskKind, TaskResult};
 
