@@ -13,6 +13,7 @@ pub mod error_name;
 pub mod huawei;
 pub mod idempotence;
 pub mod job;
+pub mod limits;
 pub mod model;
 pub mod names;
 pub mod operations;

@@ -221,7 +221,7 @@ impl SyncRequest {
                 SyncRequest::Volcengine(r) => Some(r.image_name.as_str()),
                 SyncRequest::Huawei(r) => Some(r.image_name.as_str()),
             };
-            crate::skip::copy_name("image_name", name)?;
+            crate::names::copy_name("image_name", name)?;
         }
         Ok(())
     }
@@ -413,7 +413,7 @@ pub struct StartOutcome {
     pub tasks: Vec<TaskRef>,
     /// With `select`: the images the selector matched (each started or skipped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selected: Option<Vec<crate::select::SelectedImage>>,
+    pub selected: Option<Vec<SelectedImage>>,
     /// Regions (of a multi-region copy) that could not start, with the cloud's error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<StartFailure>,
@@ -422,6 +422,15 @@ pub struct StartOutcome {
     /// fails with the cloud's error instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queued: Vec<QueuedStart>,
+}
+
+/// An image a selector matched, as the execution's output and completion event list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedImage {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
 }
 
 /// One concrete start (one image, one destination for a copy; names rendered, tokens set)

@@ -39,6 +39,30 @@ pub struct NameValues<'a> {
     pub image_name: Option<&'a str>,
 }
 
+/// The rule on a copy's name with `skip_existing` (see [`crate::skip`]): the name is how a
+/// rerun recognises the copy, so it must name the image and stay the same from run to run.
+pub fn copy_name(field: &str, name: Option<&str>) -> Result<(), ValidationError> {
+    let Some(name) = name else {
+        return Err(ValidationError::new(
+            field,
+            "is required with skip_existing: the copy is recognised by its name, which must carry {image_id}",
+        ));
+    };
+    if !name.contains("{image_id}") {
+        return Err(ValidationError::new(
+            field,
+            "must carry {image_id} with skip_existing: the name is how a later run recognises the copy of each image",
+        ));
+    }
+    if name.contains("{date}") || name.contains("{time}") {
+        return Err(ValidationError::new(
+            field,
+            "must not carry {date} or {time} with skip_existing: a name that changes every run is never found again",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `template` carries any placeholder (or a brace).
 pub fn has_placeholders(template: &str) -> bool {
     template.contains(['{', '}'])

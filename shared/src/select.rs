@@ -25,12 +25,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::Cloud;
 use crate::error::ValidationError;
+// Defined beside the queued start that carries it, so that model needs nothing from here.
+pub use crate::model::SelectedImage;
 use crate::validate::{self, Checked};
 
 /// `max_images` when a selector does not say.
 pub const DEFAULT_MAX_IMAGES: usize = 100;
 /// The largest `max_images`: a job tracks at most this many tasks.
-pub const MAX_IMAGES: usize = crate::job::MAX_TASKS;
+pub const MAX_IMAGES: usize = crate::limits::MAX_TASKS;
 /// The longest `created_within_days` (ten years).
 pub const MAX_DAYS: u32 = 3650;
 /// The most `exclude_ids`.
@@ -206,15 +208,6 @@ pub struct ListedImage {
     /// Ready to use (Tencent `NORMAL`, Alibaba `Available`, Volcengine `available`, Huawei
     /// `active`).
     pub ready: bool,
-}
-
-/// An image a selector matched, as the execution's output and completion event list it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SelectedImage {
-    pub id: String,
-    pub name: String,
-    /// Unix seconds.
-    pub created_at: u64,
 }
 
 impl From<&ListedImage> for SelectedImage {

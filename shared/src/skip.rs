@@ -25,37 +25,13 @@ use std::collections::HashMap;
 
 use crate::Cloud;
 use crate::client::CloudClient;
-use crate::error::{CloudError, ErrorKind, ValidationError};
+use crate::error::{CloudError, ErrorKind};
 use crate::model::{
     ExportRequest, ExportedObject, ObjectRef, RegionImage, SyncRequest, TaskKind, TaskRef,
     TaskResult, TaskState, TaskStatus,
 };
 use crate::select::{self, ListedImage, Selector};
-use crate::validate::Checked;
 use crate::{huawei, tencent};
-
-/// The rule on a copy's name with `skip_existing` (see the module docs).
-pub fn copy_name(field: &str, name: Option<&str>) -> Checked {
-    let Some(name) = name else {
-        return Err(ValidationError::new(
-            field,
-            "is required with skip_existing: the copy is recognised by its name, which must carry {image_id}",
-        ));
-    };
-    if !name.contains("{image_id}") {
-        return Err(ValidationError::new(
-            field,
-            "must carry {image_id} with skip_existing: the name is how a later run recognises the copy of each image",
-        ));
-    }
-    if name.contains("{date}") || name.contains("{time}") {
-        return Err(ValidationError::new(
-            field,
-            "must not carry {date} or {time} with skip_existing: a name that changes every run is never found again",
-        ));
-    }
-    Ok(())
-}
 
 /// The creation times of `ids` in `region` (an image the cloud does not list is left out).
 pub async fn creation_times(

@@ -28,7 +28,7 @@
 //!   deadline and a small budget it passes `max_seconds`.
 //!
 //! The budget itself is bounded by the history of one execution (see
-//! [`MAX_CHECKS_LIMIT`](crate::job::MAX_CHECKS_LIMIT)).
+//! [`MAX_CHECKS_LIMIT`](crate::limits::MAX_CHECKS_LIMIT)).
 
 use serde::{Deserialize, Serialize};
 
@@ -266,7 +266,7 @@ pub fn simulate(policy: &WaitPolicy, run_seconds: u64, progress: bool, seed: u64
         started_at: start,
         deadline_at: start + run_seconds + 86_400,
         checks,
-        max_checks: crate::job::MAX_CHECKS_LIMIT,
+        max_checks: crate::limits::MAX_CHECKS_LIMIT,
     };
     let mut status = TaskStatus {
         task: TaskRef {

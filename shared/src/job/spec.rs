@@ -6,16 +6,13 @@ use serde_json::Value;
 
 use crate::endpoints::Endpoints;
 use crate::error::ValidationError;
+pub use crate::limits::{MAX_CHECKS_LIMIT, MAX_TASKS};
 use crate::model::{ExportRequest, SyncRequest, TaskKind};
 use crate::wait::WaitPolicy;
 
 /// At most this many requests per job: the state machine's payload (256 KiB) must hold the
 /// state of every task they start.
 pub const MAX_REQUESTS: usize = 100;
-/// At most this many tasks per job (images of a Tencent export, destination regions of a
-/// copy): a finished export of two disks with long names takes about 1.5 KiB of the job's
-/// state and summary, so 100 stay near 150 KiB, under the 256 KiB a state may hold.
-pub const MAX_TASKS: usize = 100;
 /// At most this many requests per job. A job larger than one execution's limits
 /// ([`MAX_REQUESTS`], [`MAX_TASKS`]) is split into chunks ([`super::plan`]), each run as a
 /// child execution of a Distributed Map.
@@ -41,9 +38,6 @@ pub const EVENTS_PER_START_ITEM: u32 = 9 + 3 * (5 + 6 + 6);
 /// Events outside the loop and the Map: Validate with its retries, Prepare, Notify with its
 /// retries, the outcome.
 pub const EVENTS_OUTSIDE_LOOP: u32 = 120;
-/// The most checks a job may make: what the history holds after the start Map of the largest
-/// job with every start retried to the end, with room left for about 250 retried checks.
-pub const MAX_CHECKS_LIMIT: u32 = 2_000;
 
 const _: () = assert!(
     MAX_CHECKS_LIMIT * EVENTS_PER_CHECK
