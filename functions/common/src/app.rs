@@ -1,29 +1,23 @@
-//! The function's process: configuration and clients built on the first event and kept for
-//! the life of the execution environment, then one handler call per event.
+//! What a function's process keeps: configuration and clients built on the first event and
+//! kept for the life of the execution environment ([`App`]). The handlers use it; the
+//! dispatch to them is in [`crate::dispatch`], so this module needs none of them.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::config::Missing;
-use imgflow_shared::deadline;
 use imgflow_shared::endpoints::Endpoints;
 use imgflow_shared::error::ValidationError;
 use imgflow_shared::job::{Job, JobRequests};
 use imgflow_shared::model::TaskKind;
 use imgflow_shared::retry::RetryPolicy;
 use imgflow_shared::transport::Transport;
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
-use tokio::sync::OnceCell;
-use tracing::Instrument;
 
 use crate::aws::AwsClient;
-use crate::envelope::Envelope;
 use crate::errors::FunctionError;
 use crate::settings::Settings;
-use crate::{check, logging, start};
 
 /// Which of the three functions this process is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,45 +146,4 @@ pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Handles one event for `function`, whatever its trigger.
-pub async fn handle(function: Function, app: &App, event: Value) -> Result<Value, FunctionError> {
-    let envelope = Envelope::detect(event)?;
-    match function {
-        Function::StartExport | Function::StartSync => start::handle(function, app, envelope).await,
-        Function::CheckStatus => check::handle(app, envelope).await,
-    }
-}
-
-/// The whole life of a function's process: logging, then the runtime loop.
-pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
-    logging::init();
-    let app: Arc<OnceCell<App>> = Arc::new(OnceCell::new());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let app = Arc::clone(&app);
-        // lambda_runtime's own span carries the request id and the trace id.
-        let span = tracing::info_span!("invocation", function = function.name());
-        async move {
-            let app = app.get_or_try_init(App::from_env).await.map_err(|err| {
-                tracing::error!(error = err.name, message = %err.message, "configuration failed");
-                Diagnostic::from(err)
-            })?;
-            // Every cloud call stops in time for the answer to reach the state machine.
-            let payload = event.payload;
-            let handled =
-                match deadline::from_epoch_millis(event.context.deadline, SystemTime::now()) {
-                    Some(deadline) => {
-                        deadline::within(deadline, handle(function, app, payload)).await
-                    }
-                    None => handle(function, app, payload).await,
-                };
-            handled.map_err(|err| {
-                tracing::warn!(error = err.name, message = %err.message, "invocation failed");
-                Diagnostic::from(err)
-            })
-        }
-        .instrument(span)
-    }))
-    .await
 }

@@ -13,6 +13,7 @@ pub mod app;
 pub mod aws;
 pub mod base64;
 pub mod check;
+pub mod dispatch;
 pub mod envelope;
 pub mod errors;
 pub mod logging;
@@ -22,5 +23,6 @@ pub mod sfn;
 pub mod start;
 pub mod webhook;
 
-pub use app::{App, Function, handle, run};
+pub use app::{App, Function};
+pub use dispatch::{handle, run};
 pub use errors::FunctionError;
