@@ -390,7 +390,19 @@ async fn a_start_whose_answer_is_lost_is_adopted_when_run_again_for(kind: Kind) 
         "{kind:?}: the lost start ran"
     );
     let again = match first {
-        // Found at once (a listing, or the client token's repeat).
+        // Found at once (a listing, the client token's repeat, or a Tencent dry run that
+        // finds the image held by the export just sent).
+        Ok(first) if kind.found_only_when_done() => {
+            // The retry that follows a lost answer cannot list the running export: it must
+            // neither start a second one nor call it "did not start"; once done, it adopts.
+            assert_unconfirmed(kind, run(&client, kind, &item).await);
+            finish_everything(&emulator);
+            let again = run(&client, kind, &item)
+                .await
+                .unwrap_or_else(|e| panic!("{kind:?}: adopted once done: {e}"));
+            assert_same_task(&emulator, kind, &first, &again);
+            again
+        }
         Ok(first) => {
             let again = run(&client, kind, &item)
                 .await
@@ -666,4 +678,61 @@ async fn a_finished_export_of_the_image_into_another_place_is_not_adopted() {
         .next_back()
         .expect("two exports");
     assert_eq!(started.tasks[0].task_id.as_deref(), Some(newest.as_str()));
+}
+
+/// Soak seed 1 after issue 15, job soak-0031: a Tencent export of an image whose export fails
+/// halfway; ExportImages ran but its answer was lost. The start was retried after the export
+/// had failed, when nothing held the image and no object proved it, and CVM took a second
+/// export. Now the lost answer is followed at once by a dry run: the image is held, so the
+/// export just sent is adopted (without its task id) by the first attempt, followed to its
+/// failure, and no second export is ever asked for.
+#[tokio::test]
+async fn a_lost_tencent_export_answer_is_adopted_at_once_and_followed_to_its_failure() {
+    let emulator = frozen_emulator().await;
+    let client = client(&emulator);
+    let item = item(&emulator);
+    let request = ExportRequest::Tencent(tencent::request::ExportImages {
+        region: "ap-guangzhou".into(),
+        bucket: "imgflow-backup-1250000000".into(),
+        image_ids: vec!["img-fail0001".into()],
+        select: None,
+        skip_existing: false,
+        format: tencent::request::ExportFormat::Qcow2,
+        file_name_prefixes: vec!["lost".into()],
+        only_export_root_disk: false,
+        dry_run: false,
+        role_name: None,
+    });
+    emulator.add_fault(fault(Kind::TencentExport, FaultKind::Lost, 1));
+    let started = client
+        .start_export_item(&request, &item)
+        .await
+        .expect("the export the lost answer hid is adopted");
+    assert_eq!(cloud_tasks(&emulator, Kind::TencentExport), 1);
+    assert_eq!(started.tasks.len(), 1);
+    let task = &started.tasks[0];
+    assert_eq!(task.task_id, None, "the TaskId went with the answer");
+    assert!(!task.objects.is_empty(), "followed by its planned objects");
+    finish_everything(&emulator);
+    let mut seen = status_of(&client, task).await;
+    for _ in 0..3 {
+        if seen.state.is_final() {
+            break;
+        }
+        seen = status_of(&client, &seen.task).await;
+    }
+    assert_eq!(
+        seen.state,
+        imgflow_shared::model::TaskState::Failed,
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.reason.and_then(|r| r.code).as_deref(),
+        Some("Export.EndedWithoutObjects")
+    );
+    assert_eq!(
+        cloud_tasks(&emulator, Kind::TencentExport),
+        1,
+        "no second export"
+    );
 }

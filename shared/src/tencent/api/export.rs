@@ -72,12 +72,74 @@ pub async fn start_export(
             ));
         }
         Err(err) if attempt.look_first && err.kind == ErrorKind::UnknownOutcome => {
-            return Err(idempotence::retry_safely(err));
+            return match running_unanswered(client, request, started_at).await {
+                Ok(Some(tasks)) => Ok(tasks),
+                // Nothing holds the images (or the look failed): nothing of ours runs now.
+                Ok(None) | Err(_) => Err(idempotence::retry_safely(err)),
+            };
         }
         Err(err) => return Err(err),
     };
     let started = Started::read(&answer)?;
     Ok(task_refs(request, &started, started_at))
+}
+
+/// After a start whose answer was lost: its export, if it runs. CVM lists no running export,
+/// but refuses a dry run of an image an export holds (`BUSY`), so a dry run sent at once tells
+/// whether the call took effect. A held image is taken for this start's export and adopted
+/// without a task id, followed by its objects (and by [`image_is_free`] should it end without
+/// them); the retry that would have started a second export, had the first failed before it,
+/// never happens. A dry run that passes means nothing holds the images: `None`, and the start
+/// is retried (looking first). Another export of the same image started in that moment cannot
+/// be told from ours (the idempotence table's row for Tencent exports).
+async fn running_unanswered(
+    client: &CloudClient,
+    request: &ExportImages,
+    since: u64,
+) -> Result<Option<Vec<TaskRef>>, CloudError> {
+    let dry_run = ExportImages {
+        dry_run: true,
+        ..request.clone()
+    };
+    match wire::call(
+        client,
+        "ExportImages",
+        &request.region,
+        &body(&dry_run),
+        Repeat::Safe,
+    )
+    .await
+    {
+        Err(err) if err.code == BUSY => {}
+        _ => return Ok(None),
+    }
+    let images = wire::describe_by_ids(
+        client,
+        &request.region,
+        request.image_ids.iter().map(String::as_str),
+    )
+    .await?;
+    let mut keys = Vec::new();
+    for image in &request.image_ids {
+        let Some(found) = images.get(image) else {
+            return Ok(None);
+        };
+        let planned = planned_keys(request, image, found);
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        keys.extend(planned);
+    }
+    let started = Started {
+        task_id: String::new(),
+        keys,
+    };
+    let mut tasks = task_refs(request, &started, since);
+    for task in &mut tasks {
+        // The TaskId went with the lost answer; an export is followed without it.
+        task.task_id = None;
+    }
+    Ok(Some(tasks))
 }
 
 /// The refusal CVM gives for an image an export (or another operation) holds.
