@@ -245,12 +245,8 @@ impl CloudClient {
             }),
             QueuedRequest::Sync(one) => {
                 let (tasks, failed) = self.sync_one(one, attempt).await;
-                let item = StartItem {
-                    job_id: String::new(),
-                    index: queued.item as u64,
-                    since: queued.since,
-                };
-                let (failures, again) = queue_copies(Some(&item), one, failed);
+                let (failures, again) =
+                    queue_copies(Some((queued.item, queued.since)), one, failed);
                 match (tasks.is_empty() && again.is_empty(), failures.first()) {
                     (true, Some(first)) => Err(StartError::Cloud(first.error.clone())),
                     _ => Ok(StartOutcome {
@@ -317,7 +313,7 @@ impl CloudClient {
         for one in &requests {
             let (started, failed) = self.sync_one(one, attempt).await;
             tasks.extend(started);
-            let (failed, waiting) = queue_copies(item, one, failed);
+            let (failed, waiting) = queue_copies(item.map(place_of), one, failed);
             failures.extend(failed);
             queued.extend(waiting);
         }
@@ -630,25 +626,42 @@ pub fn keeps_its_place(error: &CloudError) -> bool {
         )
 }
 
-/// An export of `item` that waits for room under the cloud's concurrency limit.
-fn queue_export(item: &StartItem, one: ExportRequest, error: &CloudError) -> QueuedStart {
+/// Where a queued start of `item` belongs: the item's index in the job and its window.
+fn place_of(item: &StartItem) -> (usize, u64) {
+    (
+        usize::try_from(item.index).unwrap_or(usize::MAX),
+        item.since,
+    )
+}
+
+/// A start that waits for room under the cloud's concurrency limit.
+fn queued_start(
+    (item, since): (usize, u64),
+    request: QueuedRequest,
+    error: CloudError,
+) -> QueuedStart {
     QueuedStart {
-        item: usize::try_from(item.index).unwrap_or(usize::MAX),
-        since: item.since,
-        request: QueuedRequest::Export(one),
-        error: error.clone(),
+        item,
+        since,
+        request,
+        error,
         attempts: 0,
     }
+}
+
+/// An export of `item` that waits for room under the cloud's concurrency limit.
+fn queue_export(item: &StartItem, one: ExportRequest, error: &CloudError) -> QueuedStart {
+    queued_start(place_of(item), QueuedRequest::Export(one), error.clone())
 }
 
 /// Splits a copy's failed destinations: those refused by the cloud's concurrency limit wait
 /// for room (with a start item), the others stay failures.
 fn queue_copies(
-    item: Option<&StartItem>,
+    place: Option<(usize, u64)>,
     one: &SyncRequest,
     failed: Vec<StartFailure>,
 ) -> (Vec<StartFailure>, Vec<QueuedStart>) {
-    let Some(item) = item else {
+    let Some(place) = place else {
         return (failed, Vec::new());
     };
     let mut failures = Vec::new();
@@ -656,13 +669,8 @@ fn queue_copies(
     for failure in failed {
         match &failure.destination_region {
             Some(destination) if failure.error.is_concurrency_limit() => {
-                queued.push(QueuedStart {
-                    item: usize::try_from(item.index).unwrap_or(usize::MAX),
-                    since: item.since,
-                    request: QueuedRequest::Sync(one.to_destination(destination)),
-                    error: failure.error,
-                    attempts: 0,
-                });
+                let request = QueuedRequest::Sync(one.to_destination(destination));
+                queued.push(queued_start(place, request, failure.error));
             }
             _ => failures.push(failure),
         }

@@ -26,13 +26,14 @@
 
 use std::future::Future;
 
+use super::state::failure_record;
 use super::task::{StartErrorRecord, TrackedState, TrackedTask};
 use super::text::capped;
 use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
 use crate::error_name::ErrorName;
-use crate::model::{CloudReason, QueuedStart, StartOutcome, TaskKind, TaskRef};
+use crate::model::{CloudReason, QueuedStart, StartFailure, StartOutcome, TaskKind, TaskRef};
 use crate::operations::{StartError, keeps_its_place};
 
 /// The error name of a start that was still waiting when the job ended.
@@ -137,12 +138,7 @@ pub async fn start_waiting<L: StartLedger>(
                     outcome
                         .failures
                         .into_iter()
-                        .map(|failure| StartErrorRecord {
-                            item: queued.item,
-                            destination_region: failure.destination_region,
-                            error: capped(&failure.error.code),
-                            message: capped(&failure.error.to_string()),
-                        }),
+                        .map(|failure| failure_record(queued.item, failure)),
                 );
                 pass.waiting
                     .extend(outcome.queued.into_iter().map(|mut again| {
@@ -160,12 +156,11 @@ pub async fn start_waiting<L: StartLedger>(
                 pass.waiting.push(queued);
             }
             Err(StartError::Cloud(error)) => {
-                pass.failed.push(StartErrorRecord {
-                    item: queued.item,
+                let failure = StartFailure {
                     destination_region: queued.request.destination_regions().first().cloned(),
-                    error: capped(&error.code),
-                    message: capped(&error.to_string()),
-                });
+                    error,
+                };
+                pass.failed.push(failure_record(queued.item, failure));
             }
             Err(StartError::Invalid(invalid)) => pass.failed.push(StartErrorRecord {
                 item: queued.item,

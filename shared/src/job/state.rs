@@ -348,7 +348,8 @@ impl From<JobState> for CheckInput {
     }
 }
 
-fn failure_record(item: usize, failure: StartFailure) -> StartErrorRecord {
+/// A start failure of `item` as the job keeps it (code and message capped).
+pub(super) fn failure_record(item: usize, failure: StartFailure) -> StartErrorRecord {
     let error: CloudError = failure.error;
     StartErrorRecord {
         item,
