@@ -16,6 +16,7 @@ pub mod job;
 pub mod limits;
 pub mod model;
 pub mod names;
+pub mod operation;
 pub mod operations;
 pub mod protocol;
 pub mod provider;

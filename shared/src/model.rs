@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoints::{Endpoints, validate_bucket};
 use crate::error::{CloudError, ValidationError};
+use crate::operation::{CopyOperation, ExportOperation};
 use crate::validate;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
@@ -30,86 +31,62 @@ pub enum SyncRequest {
 }
 
 impl ExportRequest {
-    /// Whether work already done is reported as skipped (see [`crate::skip`]).
-    pub fn skip_existing(&self) -> bool {
+    /// The cloud's own request (the one place that matches on the variant).
+    pub fn operation(&self) -> &dyn ExportOperation {
         match self {
-            ExportRequest::Tencent(r) => r.skip_existing,
-            ExportRequest::Alibaba(r) => r.skip_existing,
-            ExportRequest::Volcengine(r) => r.skip_existing,
-            ExportRequest::Huawei(r) => r.skip_existing,
+            ExportRequest::Tencent(r) => r,
+            ExportRequest::Alibaba(r) => r,
+            ExportRequest::Volcengine(r) => r,
+            ExportRequest::Huawei(r) => r,
         }
     }
 
-    /// How many tasks the request starts: one per image (Tencent exports several at once).
-    /// With `select`, the most it may start: `max_images`.
+    pub fn operation_mut(&mut self) -> &mut dyn ExportOperation {
+        match self {
+            ExportRequest::Tencent(r) => r,
+            ExportRequest::Alibaba(r) => r,
+            ExportRequest::Volcengine(r) => r,
+            ExportRequest::Huawei(r) => r,
+        }
+    }
+
+    /// Whether work already done is reported as skipped (see [`crate::skip`]).
+    pub fn skip_existing(&self) -> bool {
+        self.operation().skip_existing()
+    }
+
+    /// How many tasks the request starts: one per image it names. With `select`, the most it
+    /// may start: `max_images`.
     pub fn task_count(&self) -> usize {
-        let select = match self {
-            ExportRequest::Tencent(r) => r.select.as_ref(),
-            ExportRequest::Alibaba(r) => r.select.as_ref(),
-            ExportRequest::Volcengine(r) => r.select.as_ref(),
-            ExportRequest::Huawei(r) => r.select.as_ref(),
-        };
-        match (self, select) {
-            (_, Some(selector)) => selector.max_images,
-            (ExportRequest::Tencent(r), None) => r.image_ids.len(),
-            _ => 1,
+        match self.operation().select() {
+            Some(selector) => selector.max_images,
+            None => self.operation().image_ids().len(),
         }
     }
 
     pub fn cloud(&self) -> Cloud {
-        match self {
-            ExportRequest::Tencent(_) => Cloud::Tencent,
-            ExportRequest::Alibaba(_) => Cloud::Alibaba,
-            ExportRequest::Volcengine(_) => Cloud::Volcengine,
-            ExportRequest::Huawei(_) => Cloud::Huawei,
-        }
+        self.operation().cloud()
     }
 
     pub fn region(&self) -> &str {
-        match self {
-            ExportRequest::Tencent(r) => &r.region,
-            ExportRequest::Alibaba(r) => &r.region,
-            ExportRequest::Volcengine(r) => &r.region,
-            ExportRequest::Huawei(r) => &r.region,
-        }
+        self.operation().region()
     }
 
-    /// The same export, one request per image (a Tencent export of several images is one
-    /// call, which the cloud refuses whole when its limit cannot take them all).
+    /// The images it names (none with `select`).
+    pub fn image_ids(&self) -> Vec<String> {
+        self.operation().image_ids()
+    }
+
+    /// The same export, one request per image (see [`ExportOperation::one_per_image`]).
     pub fn one_per_image(&self) -> Vec<ExportRequest> {
-        match self {
-            ExportRequest::Tencent(r) if r.image_ids.len() > 1 => r
-                .image_ids
-                .iter()
-                .enumerate()
-                .map(|(index, id)| {
-                    ExportRequest::Tencent(tencent::request::ExportImages {
-                        image_ids: vec![id.clone()],
-                        file_name_prefixes: r
-                            .file_name_prefixes
-                            .get(index)
-                            .map(|prefix| vec![prefix.clone()])
-                            .unwrap_or_default(),
-                        ..r.clone()
-                    })
-                })
-                .collect(),
-            other => vec![other.clone()],
-        }
+        self.operation().one_per_image()
     }
 
     /// Checks the cloud's documented rules; a violation names the field and the rule.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        match self {
-            ExportRequest::Tencent(r) => r.validate(),
-            ExportRequest::Alibaba(r) => r.validate(),
-            ExportRequest::Volcengine(r) => r.validate(),
-            ExportRequest::Huawei(r) => r.validate(),
-        }
+        self.operation().validate()
     }
-}
 
-impl ExportRequest {
     /// Checks that the request's region is one `endpoints` may send to (the cloud's closed
     /// list or configuration); [`ExportRequest::validate`] checks its form.
     pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
@@ -118,110 +95,75 @@ impl ExportRequest {
 }
 
 impl SyncRequest {
+    /// The cloud's own request (the one place that matches on the variant).
+    pub fn operation(&self) -> &dyn CopyOperation {
+        match self {
+            SyncRequest::Tencent(r) => r,
+            SyncRequest::Alibaba(r) => r,
+            SyncRequest::Volcengine(r) => r,
+            SyncRequest::Huawei(r) => r,
+        }
+    }
+
+    pub fn operation_mut(&mut self) -> &mut dyn CopyOperation {
+        match self {
+            SyncRequest::Tencent(r) => r,
+            SyncRequest::Alibaba(r) => r,
+            SyncRequest::Volcengine(r) => r,
+            SyncRequest::Huawei(r) => r,
+        }
+    }
+
     /// Whether copies already made are reported as skipped (see [`crate::skip`]).
     pub fn skip_existing(&self) -> bool {
-        match self {
-            SyncRequest::Tencent(r) => r.skip_existing,
-            SyncRequest::Alibaba(r) => r.skip_existing,
-            SyncRequest::Volcengine(r) => r.skip_existing,
-            SyncRequest::Huawei(r) => r.skip_existing,
-        }
+        self.operation().skip_existing()
     }
 
     /// The regions of the request and its destinations as `endpoints` may send to them.
     pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
         let cloud = self.cloud();
         endpoints.check_region(cloud, "region", self.region())?;
-        let destinations = match self {
-            SyncRequest::Tencent(r) => &r.destination_regions,
-            SyncRequest::Alibaba(r) => &r.destination_regions,
-            SyncRequest::Volcengine(r) => &r.destination_regions,
-            SyncRequest::Huawei(r) => &r.destination_regions,
-        };
-        validate::each("destination_regions", destinations, |field, region| {
-            endpoints.check_region(cloud, field, region)
-        })
+        validate::each(
+            "destination_regions",
+            self.destination_regions(),
+            |field, region| endpoints.check_region(cloud, field, region),
+        )
     }
-}
 
-impl SyncRequest {
     /// How many tasks the request starts: one per destination region (and, with `select`,
     /// per image it may select: `max_images`).
     pub fn task_count(&self) -> usize {
-        let (regions, select) = match self {
-            SyncRequest::Tencent(r) => (r.destination_regions.len(), r.select.as_ref()),
-            SyncRequest::Alibaba(r) => (r.destination_regions.len(), r.select.as_ref()),
-            SyncRequest::Volcengine(r) => (r.destination_regions.len(), r.select.as_ref()),
-            SyncRequest::Huawei(r) => (r.destination_regions.len(), r.select.as_ref()),
-        };
-        regions.saturating_mul(select.map_or(1, |s| s.max_images))
+        let regions = self.destination_regions().len();
+        regions.saturating_mul(self.operation().select().map_or(1, |s| s.max_images))
     }
 
     pub fn cloud(&self) -> Cloud {
-        match self {
-            SyncRequest::Tencent(_) => Cloud::Tencent,
-            SyncRequest::Alibaba(_) => Cloud::Alibaba,
-            SyncRequest::Volcengine(_) => Cloud::Volcengine,
-            SyncRequest::Huawei(_) => Cloud::Huawei,
-        }
+        self.operation().cloud()
     }
 
     pub fn region(&self) -> &str {
-        match self {
-            SyncRequest::Tencent(r) => &r.region,
-            SyncRequest::Alibaba(r) => &r.region,
-            SyncRequest::Volcengine(r) => &r.region,
-            SyncRequest::Huawei(r) => &r.region,
-        }
+        self.operation().region()
     }
 
     pub fn image_id(&self) -> &str {
-        match self {
-            SyncRequest::Tencent(r) => &r.image_id,
-            SyncRequest::Alibaba(r) => &r.image_id,
-            SyncRequest::Volcengine(r) => &r.image_id,
-            SyncRequest::Huawei(r) => &r.image_id,
-        }
+        self.operation().image_id()
     }
 
     pub fn destination_regions(&self) -> &[String] {
-        match self {
-            SyncRequest::Tencent(r) => &r.destination_regions,
-            SyncRequest::Alibaba(r) => &r.destination_regions,
-            SyncRequest::Volcengine(r) => &r.destination_regions,
-            SyncRequest::Huawei(r) => &r.destination_regions,
-        }
+        self.operation().destination_regions()
     }
 
     /// The same copy to `destination` alone (a region that has to wait for its start).
     pub fn to_destination(&self, destination: &str) -> SyncRequest {
-        let mut one = self.clone();
-        let regions = match &mut one {
-            SyncRequest::Tencent(r) => &mut r.destination_regions,
-            SyncRequest::Alibaba(r) => &mut r.destination_regions,
-            SyncRequest::Volcengine(r) => &mut r.destination_regions,
-            SyncRequest::Huawei(r) => &mut r.destination_regions,
-        };
-        *regions = vec![destination.to_owned()];
-        one
+        self.operation()
+            .to_destinations(vec![destination.to_owned()])
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
-        match self {
-            SyncRequest::Tencent(r) => r.validate(),
-            SyncRequest::Alibaba(r) => r.validate(),
-            SyncRequest::Volcengine(r) => r.validate(),
-            SyncRequest::Huawei(r) => r.validate(),
-        }?;
+        self.operation().validate()?;
         if self.skip_existing() {
             // The copy's name as written (before rendering) is how a later run finds it.
-            let name = match self {
-                SyncRequest::Tencent(r) => r.image_name.as_deref(),
-                SyncRequest::Alibaba(r) => r.image_name.as_deref(),
-                SyncRequest::Volcengine(r) => Some(r.image_name.as_str()),
-                SyncRequest::Huawei(r) => Some(r.image_name.as_str()),
-            };
-            crate::names::copy_name("image_name", name)?;
+            crate::names::copy_name("image_name", self.operation().image_name())?;
         }
         Ok(())
     }
@@ -336,12 +278,7 @@ impl TaskRef {
 
 /// An image id by `cloud`'s rule.
 pub fn image_id(cloud: Cloud, field: &str, value: &str) -> Result<(), ValidationError> {
-    match cloud {
-        Cloud::Tencent => tencent::request::image_id(field, value),
-        Cloud::Alibaba => alibaba::request::image_id(field, value),
-        Cloud::Volcengine => volcengine::request::image_id(field, value),
-        Cloud::Huawei => huawei::request::image_id(field, value),
-    }
+    crate::provider::of(cloud).validate_image_id(field, value)
 }
 
 /// Where a task is in its life.
@@ -480,13 +417,10 @@ impl QueuedRequest {
         }
     }
 
-    /// The images it starts (one, but for a Tencent export queued as it was sent).
+    /// The images it starts (one, but for an export of several queued as it was sent).
     pub fn image_ids(&self) -> Vec<String> {
         match self {
-            QueuedRequest::Export(ExportRequest::Tencent(r)) => r.image_ids.clone(),
-            QueuedRequest::Export(ExportRequest::Alibaba(r)) => vec![r.image_id.clone()],
-            QueuedRequest::Export(ExportRequest::Volcengine(r)) => vec![r.image_id.clone()],
-            QueuedRequest::Export(ExportRequest::Huawei(r)) => vec![r.image_id.clone()],
+            QueuedRequest::Export(r) => r.image_ids(),
             QueuedRequest::Sync(r) => vec![r.image_id().to_owned()],
         }
     }

@@ -39,6 +39,22 @@ pub struct NameValues<'a> {
     pub image_name: Option<&'a str>,
 }
 
+impl<'a> NameValues<'a> {
+    /// The values of one planned image (its id and, when a selector listed it, its name).
+    pub fn of(
+        (id, name): &'a (String, Option<String>),
+        start: u64,
+        job_id: Option<&'a str>,
+    ) -> Self {
+        Self {
+            start,
+            job_id,
+            image_id: id,
+            image_name: name.as_deref(),
+        }
+    }
+}
+
 /// The rule on a copy's name with `skip_existing` (see [`crate::skip`]): the name is how a
 /// rerun recognises the copy, so it must name the image and stay the same from run to run.
 pub fn copy_name(field: &str, name: Option<&str>) -> Result<(), ValidationError> {

@@ -15,7 +15,10 @@ use crate::model::{
 use crate::names::NameValues;
 use crate::select::{self, ListedImage, Selector};
 use crate::signing::Timestamp;
-use crate::{Cloud, alibaba, huawei, tencent, volcengine};
+use futures_util::future::join_all;
+
+use crate::Cloud;
+use crate::operation::PlannedImage;
 
 /// What a request resolves to before anything is sent (see [`CloudClient::plan_export`]).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -44,23 +47,13 @@ pub trait PlanRequest {
 
 impl PlanRequest for ExportRequest {
     fn image_ids(&self) -> Vec<String> {
-        match self {
-            ExportRequest::Tencent(r) => r.image_ids.clone(),
-            ExportRequest::Alibaba(r) => vec![r.image_id.clone()],
-            ExportRequest::Volcengine(r) => vec![r.image_id.clone()],
-            ExportRequest::Huawei(r) => vec![r.image_id.clone()],
-        }
+        ExportRequest::image_ids(self)
     }
 }
 
 impl PlanRequest for SyncRequest {
     fn image_ids(&self) -> Vec<String> {
-        vec![match self {
-            SyncRequest::Tencent(r) => r.image_id.clone(),
-            SyncRequest::Alibaba(r) => r.image_id.clone(),
-            SyncRequest::Volcengine(r) => r.image_id.clone(),
-            SyncRequest::Huawei(r) => r.image_id.clone(),
-        }]
+        vec![self.image_id().to_owned()]
     }
 }
 
@@ -203,12 +196,7 @@ impl CloudClient {
         one: &ExportRequest,
         attempt: Attempt,
     ) -> Result<Vec<TaskRef>, CloudError> {
-        match one {
-            ExportRequest::Tencent(r) => tencent::api::start_export(self, r, attempt).await,
-            ExportRequest::Alibaba(r) => alibaba::api::start_export(self, r, attempt.since).await,
-            ExportRequest::Volcengine(r) => volcengine::api::start_export(self, r, attempt).await,
-            ExportRequest::Huawei(r) => huawei::api::start_export(self, r, attempt).await,
-        }
+        one.operation().start(self, attempt).await
     }
 
     /// Starts one concrete copy: the tasks of the destinations that started, and the
@@ -218,12 +206,7 @@ impl CloudClient {
         one: &SyncRequest,
         attempt: Attempt,
     ) -> (Vec<TaskRef>, Vec<StartFailure>) {
-        match one {
-            SyncRequest::Tencent(r) => tencent::api::start_sync(self, r, attempt).await,
-            SyncRequest::Alibaba(r) => alibaba::api::start_sync(self, r, attempt.since).await,
-            SyncRequest::Volcengine(r) => volcengine::api::start_sync(self, r, attempt).await,
-            SyncRequest::Huawei(r) => huawei::api::start_sync(self, r, attempt).await,
-        }
+        one.operation().start(self, attempt).await
     }
 
     /// Starts a start that waited behind a concurrency limit, as its item would have: it looks
@@ -339,12 +322,9 @@ impl CloudClient {
         selector: &Selector,
         now: u64,
     ) -> Result<(Vec<ListedImage>, usize), StartError> {
-        let (listed, calls) = match cloud {
-            Cloud::Tencent => tencent::api::list::list(self, region, selector).await?,
-            Cloud::Alibaba => alibaba::api::list::list(self, region, selector).await?,
-            Cloud::Volcengine => volcengine::api::list::list(self, region, selector).await?,
-            Cloud::Huawei => huawei::api::list::list(self, region, selector, now).await?,
-        };
+        let (listed, calls) = crate::provider::of(cloud)
+            .list(self, region, selector, now)
+            .await?;
         Ok((select::choose(selector, listed, now)?, calls))
     }
 
@@ -391,7 +371,7 @@ impl CloudClient {
     /// `since`, the execution's start) and one concrete request per call, every name rendered
     /// for its image (`{date}`/`{time}` from `since`, `{job_id}` from `job_id`) and checked.
     /// A Tencent export with `select` is one ExportImages per
-    /// [`tencent::request::MAX_EXPORT_IMAGES`] images; an Alibaba export with `select` gives
+    /// [`crate::tencent::request::MAX_EXPORT_IMAGES`] images; an Alibaba export with `select` gives
     /// each image its own ClientToken, derived from the request's.
     pub async fn plan_export(
         &self,
@@ -400,72 +380,22 @@ impl CloudClient {
         job_id: Option<&str>,
     ) -> Result<Plan<ExportRequest>, StartError> {
         request.check_regions(self.endpoints())?;
-        let (cloud, region, selector) = match request {
-            ExportRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref()),
-            ExportRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref()),
-            ExportRequest::Volcengine(r) => (Cloud::Volcengine, &r.region, r.select.as_ref()),
-            ExportRequest::Huawei(r) => (Cloud::Huawei, &r.region, r.select.as_ref()),
-        };
+        let operation = request.operation();
+        let (cloud, region, selector) = (operation.cloud(), operation.region(), operation.select());
         let (matched, list_calls) = self.matched(cloud, region, selector, since).await?;
         // (id, name) of every image the request acts on.
-        let images: Vec<(String, Option<String>)> = match (&matched, request) {
-            (Some(chosen), _) => chosen
+        let images: Vec<PlannedImage> = match &matched {
+            Some(chosen) => chosen
                 .iter()
                 .map(|i| (i.id.clone(), Some(i.name.clone())))
                 .collect(),
-            (None, ExportRequest::Tencent(r)) => {
-                r.image_ids.iter().map(|id| (id.clone(), None)).collect()
-            }
-            (None, ExportRequest::Alibaba(r)) => vec![(r.image_id.clone(), None)],
-            (None, ExportRequest::Volcengine(r)) => vec![(r.image_id.clone(), None)],
-            (None, ExportRequest::Huawei(r)) => vec![(r.image_id.clone(), None)],
+            None => operation
+                .image_ids()
+                .into_iter()
+                .map(|id| (id, None))
+                .collect(),
         };
-        fn values<'v>(
-            (id, name): &'v (String, Option<String>),
-            since: u64,
-            job_id: Option<&'v str>,
-        ) -> NameValues<'v> {
-            NameValues {
-                start: since,
-                job_id,
-                image_id: id.as_str(),
-                image_name: name.as_deref(),
-            }
-        }
-        let mut requests = Vec::new();
-        match request {
-            ExportRequest::Tencent(r) => {
-                for chunk in images.chunks(tencent::request::MAX_EXPORT_IMAGES) {
-                    requests.push(ExportRequest::Tencent(r.for_images(chunk, since, job_id)?));
-                }
-            }
-            ExportRequest::Alibaba(r) => {
-                for image in &images {
-                    let mut one = r.for_image(&values(image, since, job_id))?;
-                    if matched.is_some() {
-                        one.client_token = r
-                            .client_token
-                            .as_deref()
-                            .map(|t| alibaba::request::token_for_image(t, &image.0));
-                    }
-                    requests.push(ExportRequest::Alibaba(one));
-                }
-            }
-            ExportRequest::Volcengine(r) => {
-                for image in &images {
-                    requests.push(ExportRequest::Volcengine(
-                        r.for_image(&values(image, since, job_id))?,
-                    ));
-                }
-            }
-            ExportRequest::Huawei(r) => {
-                for image in &images {
-                    requests.push(ExportRequest::Huawei(
-                        r.for_image(&values(image, since, job_id))?,
-                    ));
-                }
-            }
-        }
+        let requests = operation.plan(&images, matched.is_some(), since, job_id)?;
         Ok(Plan {
             requests,
             matched,
@@ -482,46 +412,22 @@ impl CloudClient {
         job_id: Option<&str>,
     ) -> Result<Plan<SyncRequest>, StartError> {
         request.check_regions(self.endpoints())?;
-        let (cloud, region, selector, image_id) = match request {
-            SyncRequest::Tencent(r) => (Cloud::Tencent, &r.region, r.select.as_ref(), &r.image_id),
-            SyncRequest::Alibaba(r) => (Cloud::Alibaba, &r.region, r.select.as_ref(), &r.image_id),
-            SyncRequest::Volcengine(r) => {
-                (Cloud::Volcengine, &r.region, r.select.as_ref(), &r.image_id)
-            }
-            SyncRequest::Huawei(r) => (Cloud::Huawei, &r.region, r.select.as_ref(), &r.image_id),
-        };
+        let operation = request.operation();
+        let (cloud, region, selector) = (operation.cloud(), operation.region(), operation.select());
         let (matched, list_calls) = self.matched(cloud, region, selector, since).await?;
-        let images: Vec<(String, Option<String>)> = match &matched {
+        let images: Vec<PlannedImage> = match &matched {
             Some(chosen) => chosen
                 .iter()
                 .map(|i| (i.id.clone(), Some(i.name.clone())))
                 .collect(),
-            None => vec![(image_id.clone(), None)],
+            None => vec![(operation.image_id().to_owned(), None)],
         };
-        let mut requests = Vec::new();
-        for (id, name) in &images {
-            let values = NameValues {
-                start: since,
-                job_id,
-                image_id: id,
-                image_name: name.as_deref(),
-            };
-            requests.push(match request {
-                SyncRequest::Tencent(r) => SyncRequest::Tencent(r.for_image(&values)?),
-                SyncRequest::Alibaba(r) => {
-                    let mut one = r.for_image(&values)?;
-                    if matched.is_some() {
-                        one.client_token = r
-                            .client_token
-                            .as_deref()
-                            .map(|t| alibaba::request::token_for_image(t, id));
-                    }
-                    SyncRequest::Alibaba(one)
-                }
-                SyncRequest::Volcengine(r) => SyncRequest::Volcengine(r.for_image(&values)?),
-                SyncRequest::Huawei(r) => SyncRequest::Huawei(r.for_image(&values)?),
-            });
-        }
+        let requests = images
+            .iter()
+            .map(|image| {
+                operation.for_image(&NameValues::of(image, since, job_id), matched.is_some())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Plan {
             requests,
             matched,
@@ -538,12 +444,7 @@ impl CloudClient {
         if tasks.is_empty() {
             return Vec::new();
         }
-        match cloud {
-            Cloud::Tencent => tencent::api::status(self, tasks).await,
-            Cloud::Alibaba => alibaba::api::status(self, tasks).await,
-            Cloud::Volcengine => volcengine::api::status(self, tasks).await,
-            Cloud::Huawei => huawei::api::status(self, tasks).await,
-        }
+        crate::provider::of(cloud).status(self, tasks).await
     }
 
     /// The status of each task, in the order given: tasks are grouped per cloud so that each
@@ -571,26 +472,20 @@ impl CloudClient {
                 }
             }
         }
-        let group = |cloud: Cloud| -> (Vec<usize>, Vec<TaskRef>) {
-            let indexes = by_cloud.get(&cloud).cloned().unwrap_or_default();
-            let refs = indexes.iter().map(|i| tasks[*i].clone()).collect();
-            (indexes, refs)
-        };
-        let groups = [
-            group(Cloud::Tencent),
-            group(Cloud::Alibaba),
-            group(Cloud::Volcengine),
-            group(Cloud::Huawei),
-        ];
-        let [tencent, alibaba, volcengine, huawei] = &groups;
-        let answers = tokio::join!(
-            self.status_of_cloud(Cloud::Tencent, &tencent.1),
-            self.status_of_cloud(Cloud::Alibaba, &alibaba.1),
-            self.status_of_cloud(Cloud::Volcengine, &volcengine.1),
-            self.status_of_cloud(Cloud::Huawei, &huawei.1),
-        );
-        let answers = [answers.0, answers.1, answers.2, answers.3];
-        for ((indexes, _), statuses) in groups.into_iter().zip(answers) {
+        let groups: Vec<(Cloud, Vec<usize>, Vec<TaskRef>)> = by_cloud
+            .into_iter()
+            .map(|(cloud, indexes)| {
+                let refs = indexes.iter().map(|i| tasks[*i].clone()).collect();
+                (cloud, indexes, refs)
+            })
+            .collect();
+        let answers = join_all(
+            groups
+                .iter()
+                .map(|(cloud, _, refs)| self.status_of_cloud(*cloud, refs)),
+        )
+        .await;
+        for ((_, indexes, _), statuses) in groups.into_iter().zip(answers) {
             for (index, status) in indexes.into_iter().zip(statuses) {
                 results[index] = Some(status);
             }
@@ -679,15 +574,11 @@ fn queue_copies(
 }
 
 fn with_item_token(mut request: ExportRequest, item: &StartItem) -> ExportRequest {
-    if let ExportRequest::Alibaba(r) = &mut request {
-        r.client_token.get_or_insert_with(|| item.client_token());
-    }
+    request.operation_mut().set_item_token(item.client_token());
     request
 }
 
 fn with_item_token_sync(mut request: SyncRequest, item: &StartItem) -> SyncRequest {
-    if let SyncRequest::Alibaba(r) = &mut request {
-        r.client_token.get_or_insert_with(|| item.client_token());
-    }
+    request.operation_mut().set_item_token(item.client_token());
     request
 }

@@ -21,7 +21,7 @@
 //! by a `HEAD` (their sizes), a copy's image as found. Skipped is success in the job's state,
 //! its summary and its counts (`tasks_skipped` counts them apart).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::Cloud;
 use crate::client::CloudClient;
@@ -30,8 +30,8 @@ use crate::model::{
     ExportRequest, ExportedObject, ObjectRef, RegionImage, SyncRequest, TaskKind, TaskRef,
     TaskResult, TaskState, TaskStatus,
 };
+use crate::operation::Exported;
 use crate::select::{self, ListedImage, Selector};
-use crate::{huawei, tencent};
 
 /// The creation times of `ids` in `region` (an image the cloud does not list is left out).
 pub async fn creation_times(
@@ -40,15 +40,10 @@ pub async fn creation_times(
     region: &str,
     ids: impl IntoIterator<Item = &str>,
 ) -> Result<HashMap<String, u64>, CloudError> {
+    let provider = crate::provider::of(cloud);
     let mut times = HashMap::new();
     for id in ids {
-        let found = match cloud {
-            Cloud::Tencent => tencent::api::list::describe(client, region, id).await?,
-            Cloud::Alibaba => crate::alibaba::api::list::describe(client, region, id).await?,
-            Cloud::Volcengine => crate::volcengine::api::list::describe(client, region, id).await?,
-            Cloud::Huawei => huawei::api::list::describe(client, region, id).await?,
-        };
-        if let Some(image) = found {
+        if let Some(image) = provider.describe(client, region, id).await? {
             times.insert(image.id, image.created_at);
         }
     }
@@ -97,7 +92,27 @@ async fn all_exist(
     Ok(!objects.is_empty())
 }
 
+/// For a cloud whose export of one image writes `objects` known up front: the image, with
+/// them, when every one exists, written at or after the image's creation in `created`.
+pub async fn exported_since_created(
+    client: &CloudClient,
+    cloud: Cloud,
+    region: &str,
+    image_id: &str,
+    objects: Vec<ObjectRef>,
+    created: &HashMap<String, u64>,
+) -> Result<Exported, CloudError> {
+    match created.get(image_id) {
+        Some(at) if all_exist(client, cloud, region, &objects, *at).await? => {
+            Ok(vec![(image_id.to_owned(), objects)])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Splits an export's concrete requests into what still has to start and what is skipped.
+/// A cloud that names its objects after the task (Alibaba) finds nothing done; its
+/// `skip_existing` is refused by validation.
 pub async fn exports(
     client: &CloudClient,
     requests: Vec<ExportRequest>,
@@ -106,91 +121,23 @@ pub async fn exports(
 ) -> Result<(Vec<ExportRequest>, Vec<TaskRef>), CloudError> {
     let (mut start, mut skipped) = (Vec::new(), Vec::new());
     for request in requests {
-        match request {
-            ExportRequest::Tencent(r) => {
-                let done = tencent::api::done_earlier(client, &r).await?;
-                for (id, objects) in &done {
-                    skipped.push(skipped_export(
-                        Cloud::Tencent,
-                        &r.region,
-                        id,
-                        objects.clone(),
-                        since,
-                    ));
-                }
-                let keep: Vec<usize> = (0..r.image_ids.len())
-                    .filter(|i| !done.contains_key(&r.image_ids[*i]))
-                    .collect();
-                if keep.is_empty() {
-                    continue;
-                }
-                let rest = tencent::request::ExportImages {
-                    image_ids: keep.iter().map(|i| r.image_ids[*i].clone()).collect(),
-                    file_name_prefixes: keep
-                        .iter()
-                        .filter_map(|i| r.file_name_prefixes.get(*i).cloned())
-                        .collect(),
-                    ..r
-                };
-                start.push(ExportRequest::Tencent(rest));
-            }
-            ExportRequest::Volcengine(r) => {
-                let object = ObjectRef {
-                    bucket: r.bucket.clone(),
-                    key: r.object_key(),
-                };
-                match created.get(&r.image_id) {
-                    Some(at)
-                        if all_exist(
-                            client,
-                            Cloud::Volcengine,
-                            &r.region,
-                            std::slice::from_ref(&object),
-                            *at,
-                        )
-                        .await? =>
-                    {
-                        skipped.push(skipped_export(
-                            Cloud::Volcengine,
-                            &r.region,
-                            &r.image_id,
-                            vec![object],
-                            since,
-                        ));
-                    }
-                    _ => start.push(ExportRequest::Volcengine(r)),
-                }
-            }
-            ExportRequest::Huawei(r) => {
-                let object = ObjectRef {
-                    bucket: r.bucket.clone(),
-                    key: r.object_key.clone(),
-                };
-                match created.get(&r.image_id) {
-                    Some(at)
-                        if all_exist(
-                            client,
-                            Cloud::Huawei,
-                            &r.region,
-                            std::slice::from_ref(&object),
-                            *at,
-                        )
-                        .await? =>
-                    {
-                        skipped.push(skipped_export(
-                            Cloud::Huawei,
-                            &r.region,
-                            &r.image_id,
-                            vec![object],
-                            since,
-                        ));
-                    }
-                    _ => start.push(ExportRequest::Huawei(r)),
-                }
-            }
-            // Refused by validation (objects named after the task); never skipped.
-            ExportRequest::Alibaba(r) => start.push(ExportRequest::Alibaba(r)),
+        let operation = request.operation();
+        let done = operation.already_exported(client, created).await?;
+        if done.is_empty() {
+            start.push(request);
+            continue;
         }
+        let ids: HashSet<String> = done.iter().map(|(id, _)| id.clone()).collect();
+        for (id, objects) in done {
+            skipped.push(skipped_export(
+                operation.cloud(),
+                operation.region(),
+                &id,
+                objects,
+                since,
+            ));
+        }
+        start.extend(operation.without_images(&ids));
     }
     Ok((start, skipped))
 }
@@ -213,14 +160,9 @@ async fn existing_copy(
         exclude_ids: Vec::new(),
         max_images: select::MAX_IMAGES,
     };
-    let (listed, _) = match cloud {
-        Cloud::Tencent => tencent::api::list::list(client, destination, &selector).await?,
-        Cloud::Alibaba => crate::alibaba::api::list::list(client, destination, &selector).await?,
-        Cloud::Volcengine => {
-            crate::volcengine::api::list::list(client, destination, &selector).await?
-        }
-        Cloud::Huawei => huawei::api::list::list(client, destination, &selector, since).await?,
-    };
+    let (listed, _) = crate::provider::of(cloud)
+        .list(client, destination, &selector, since)
+        .await?;
     Ok(listed
         .into_iter()
         .filter(|image| image.private && image.ready && image.name == name)
@@ -237,36 +179,17 @@ pub async fn copies(
     since: u64,
 ) -> Result<(Vec<SyncRequest>, Vec<TaskRef>), CloudError> {
     let (mut start, mut skipped) = (Vec::new(), Vec::new());
-    for mut request in requests {
-        let cloud = request.cloud();
-        let (region, image_id, name, destinations) = match &request {
-            SyncRequest::Tencent(r) => (
-                &r.region,
-                &r.image_id,
-                r.image_name.clone(),
-                &r.destination_regions,
-            ),
-            SyncRequest::Alibaba(r) => (
-                &r.region,
-                &r.image_id,
-                r.image_name.clone(),
-                &r.destination_regions,
-            ),
-            SyncRequest::Volcengine(r) => (
-                &r.region,
-                &r.image_id,
-                Some(r.image_name.clone()),
-                &r.destination_regions,
-            ),
-            SyncRequest::Huawei(r) => (
-                &r.region,
-                &r.image_id,
-                Some(r.image_name.clone()),
-                &r.destination_regions,
-            ),
-        };
+    for request in &requests {
+        let operation = request.operation();
+        let cloud = operation.cloud();
+        let (region, image_id, destinations) = (
+            operation.region(),
+            operation.image_id(),
+            operation.destination_regions(),
+        );
+        let name = operation.image_name().map(str::to_owned);
         let (Some(name), Some(source_created)) = (name, created.get(image_id).copied()) else {
-            start.push(request);
+            start.push(request.clone());
             continue;
         };
         let mut remaining = Vec::new();
@@ -274,9 +197,9 @@ pub async fn copies(
             match existing_copy(client, cloud, destination, &name, source_created, since).await? {
                 Some(copy) => skipped.push(TaskRef {
                     cloud,
-                    region: region.clone(),
+                    region: region.to_owned(),
                     kind: TaskKind::Sync,
-                    image_id: image_id.clone(),
+                    image_id: image_id.to_owned(),
                     task_id: None,
                     destination_region: Some(destination.clone()),
                     destination_image_id: Some(copy.id),
@@ -291,13 +214,7 @@ pub async fn copies(
         if remaining.is_empty() {
             continue;
         }
-        match &mut request {
-            SyncRequest::Tencent(r) => r.destination_regions = remaining,
-            SyncRequest::Alibaba(r) => r.destination_regions = remaining,
-            SyncRequest::Volcengine(r) => r.destination_regions = remaining,
-            SyncRequest::Huawei(r) => r.destination_regions = remaining,
-        }
-        start.push(request);
+        start.push(operation.to_destinations(remaining));
     }
     Ok((start, skipped))
 }

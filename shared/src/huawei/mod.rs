@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod errors;
+pub mod operation;
 pub mod provider;
 pub mod regions;
 pub mod request;

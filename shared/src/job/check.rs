@@ -14,7 +14,6 @@ use crate::error_name::ErrorName;
 use crate::model::{CloudReason, QueuedStart, TaskKind, TaskResult, TaskStatus};
 use crate::retry::Jitter;
 use crate::wait::JobClock;
-use crate::{Cloud, alibaba};
 
 /// What a check may do besides reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,21 +417,18 @@ fn cloud_reason(code: &str, message: String) -> CloudReason {
     }
 }
 
-/// Asks the cloud to stop a task the job gave up on, where the cloud has a way: Alibaba's
-/// CancelCopyImage. The other clouds' export and copy APIs have no cancel.
+/// Asks the cloud to stop a task the job gave up on, where the cloud has a way (Alibaba's
+/// CancelCopyImage; the other clouds' export and copy APIs have no cancel).
 async fn cancel(client: &CloudClient, task: &mut TrackedTask) -> Option<bool> {
-    match (task.task.cloud, task.task.kind) {
-        (Cloud::Alibaba, TaskKind::Sync) => {
-            let outcome = alibaba::api::cancel_copy(client, &task.task).await;
-            if let (Err(error), Some(reason)) = (&outcome, task.reason.as_mut()) {
-                reason
-                    .message
-                    .push_str(&format!("; cancelling it failed: {error}"));
-            }
-            Some(outcome.is_ok())
-        }
-        _ => None,
+    let outcome = crate::provider::of(task.task.cloud)
+        .cancel(client, &task.task)?
+        .await;
+    if let (Err(error), Some(reason)) = (&outcome, task.reason.as_mut()) {
+        reason
+            .message
+            .push_str(&format!("; cancelling it failed: {error}"));
     }
+    Some(outcome.is_ok())
 }
 
 fn phase(tasks: &[TrackedTask], start_errors: &[super::StartErrorRecord]) -> JobPhase {
@@ -530,6 +526,7 @@ fn kind_word(kind: TaskKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Cloud;
     use crate::error::ErrorKind;
     use crate::model::{TaskRef, TaskState};
 
