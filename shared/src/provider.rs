@@ -24,9 +24,26 @@ pub struct CredentialVariables {
     pub session_token: &'static str,
 }
 
+/// A setting a cloud needs per region besides its keys, as help and errors name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionalSetting {
+    /// What it is (`project`).
+    pub what: &'static str,
+    /// The variable that maps regions to it (`region=id,region=id`).
+    pub variable: &'static str,
+}
+
 /// One cloud: its identity, regions, hosts, keys, signature, answers and limits.
 pub trait Provider: Sync {
     fn cloud(&self) -> Cloud;
+
+    /// The cloud's own name for itself, as help text names it (`Huawei Cloud`).
+    fn display_name(&self) -> &'static str;
+
+    /// What the cloud needs per region besides its keys, if anything.
+    fn regional_setting(&self) -> Option<RegionalSetting> {
+        None
+    }
 
     /// The regions this build knows (a closed list; configuration may declare more).
     fn regions(&self) -> &'static [&'static str];

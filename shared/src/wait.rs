@@ -268,12 +268,15 @@ pub fn simulate(policy: &WaitPolicy, run_seconds: u64, progress: bool, seed: u64
         checks,
         max_checks: crate::limits::MAX_CHECKS_LIMIT,
     };
+    // Any cloud will do: nothing is sent, and the policy does not depend on the cloud.
+    let cloud = crate::Cloud::ALL[0];
+    let region = crate::provider::of(cloud).regions().first().copied();
     let mut status = TaskStatus {
         task: TaskRef {
-            cloud: crate::Cloud::Alibaba,
-            region: "cn-hangzhou".into(),
+            cloud,
+            region: region.unwrap_or_default().into(),
             kind: TaskKind::Export,
-            image_id: "m-simulated".into(),
+            image_id: "simulated".into(),
             task_id: Some("t-simulated".into()),
             destination_region: None,
             destination_image_id: None,

@@ -1,6 +1,7 @@
 //! The command line, as clap parses it.
 
 use clap::{Args, Parser, Subcommand};
+use imgflow_shared::{Cloud, provider};
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -8,8 +9,7 @@ use crate::exit::EXIT_CODES_HELP;
 #[command(
     name = "imgflow",
     version,
-    about = "Export custom VM images of Tencent Cloud, Alibaba Cloud, Volcengine and Huawei \
-             Cloud to object storage, copy them to other regions, and follow the tasks.",
+    about = about(),
     after_help = after_help(),
 )]
 pub struct Cli {
@@ -17,15 +17,40 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What the command does, naming the clouds it knows.
+fn about() -> String {
+    let names: Vec<&str> = Cloud::ALL
+        .iter()
+        .map(|cloud| provider::of(*cloud).display_name())
+        .collect();
+    let clouds = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    format!(
+        "Export custom VM images of {clouds} to object storage, copy them to other regions, \
+         and follow the tasks."
+    )
+}
+
 /// The text after the options in `--help`: where credentials come from, and the exit codes.
 pub fn after_help() -> String {
+    let clouds: Vec<String> = Cloud::ALL
+        .iter()
+        .map(|cloud| {
+            let provider = provider::of(*cloud);
+            let keys = provider.credential_variables();
+            let mut text = format!("{}/{}/{}", keys.key_id, keys.secret, keys.session_token);
+            if let Some(setting) = provider.regional_setting() {
+                text.push_str(&format!(" with {}=region=id,...", setting.variable));
+            }
+            text
+        })
+        .collect();
     format!(
-        "Credentials come from the environment: \
-         TENCENTCLOUD_SECRET_ID/_SECRET_KEY/_SESSION_TOKEN, \
-         ALIBABA_CLOUD_ACCESS_KEY_ID/_ACCESS_KEY_SECRET/_SECURITY_TOKEN, \
-         VOLCENGINE_ACCESS_KEY/_SECRET_KEY/_SESSION_TOKEN, \
-         HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN with HUAWEICLOUD_PROJECT_IDS=region=id,...\n\n\
-         {EXIT_CODES_HELP}"
+        "Credentials come from the environment: {}\n\n{EXIT_CODES_HELP}",
+        clouds.join(", ")
     )
 }
 

@@ -187,9 +187,14 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
                 )));
             }
             Some(Missing::Project(region)) => {
+                let provider = imgflow_shared::provider::of(*cloud);
+                let (what, variable) = provider
+                    .regional_setting()
+                    .map_or(("project", "?"), |s| (s.what, s.variable));
                 return Err(config(format!(
-                    "no Huawei Cloud project for region {region}: set \
-                     HUAWEICLOUD_PROJECT_IDS={region}=<project id>[,region=id...]; nothing was sent"
+                    "no {} {what} for region {region}: set \
+                     {variable}={region}=<{what} id>[,region=id...]; nothing was sent",
+                    provider.display_name()
                 )));
             }
         }
@@ -615,7 +620,7 @@ async fn wait_and_print(
         print_followed(&followed, origin_unix);
         if followed.timed_out {
             let cancelled = if followed.tasks.iter().any(|t| t.cancelled) {
-                "those marked cancelled were cancelled (Alibaba copies); the others "
+                "those marked cancelled were cancelled (where the cloud can cancel); the others "
             } else {
                 "they "
             };

@@ -23,6 +23,10 @@ impl Provider for AlibabaCloud {
         Cloud::Alibaba
     }
 
+    fn display_name(&self) -> &'static str {
+        "Alibaba Cloud"
+    }
+
     fn regions(&self) -> &'static [&'static str] {
         super::regions::REGIONS
     }

@@ -9,7 +9,7 @@ use crate::error::{CloudError, ValidationError};
 use crate::model::{TaskRef, TaskStatus};
 use crate::operation::BoxFuture;
 use crate::protocol::{text, unreadable};
-use crate::provider::{CredentialVariables, Provider};
+use crate::provider::{CredentialVariables, Provider, RegionalSetting};
 use crate::select::{ListedImage, Selector};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;
@@ -19,6 +19,18 @@ pub struct HuaweiCloud;
 impl Provider for HuaweiCloud {
     fn cloud(&self) -> Cloud {
         Cloud::Huawei
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Huawei Cloud"
+    }
+
+    /// IMS addresses every call to a project, one per region.
+    fn regional_setting(&self) -> Option<RegionalSetting> {
+        Some(RegionalSetting {
+            what: "project",
+            variable: "HUAWEICLOUD_PROJECT_IDS",
+        })
     }
 
     fn regions(&self) -> &'static [&'static str] {

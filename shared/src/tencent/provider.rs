@@ -21,6 +21,10 @@ impl Provider for TencentCloud {
         Cloud::Tencent
     }
 
+    fn display_name(&self) -> &'static str {
+        "Tencent Cloud"
+    }
+
     fn regions(&self) -> &'static [&'static str] {
         super::regions::REGIONS
     }

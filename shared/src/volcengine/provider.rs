@@ -31,6 +31,10 @@ impl Provider for Volcengine {
         Cloud::Volcengine
     }
 
+    fn display_name(&self) -> &'static str {
+        "Volcengine"
+    }
+
     fn regions(&self) -> &'static [&'static str] {
         super::regions::REGIONS
     }
