@@ -114,17 +114,16 @@ fn first_input(outcome: StartOutcome, kind: TaskKind, options: JobOptions) -> Ch
 }
 
 /// Checks the job as the state machine does until it ends (the state through JSON from one
-/// check to the next, the cloud clock moved by each wait), asserting after every check that
-/// the cloud never ran more than `LIMIT` exports of the job's cloud. Returns the final state
-/// and the most exports that ran at once.
-async fn drive(
+/// check to the next, the cloud clock moved by each wait), handing every check's state to
+/// `after_each` for its assertions. Returns the final state.
+async fn drive_until_done(
     emulator: &RunningEmulator,
     client: &CloudClient,
-    cloud: Cloud,
     mut input: CheckInput,
-) -> (JobState, usize) {
-    let mut jitter = Jitter::seeded(15);
-    let mut most_running = 0;
+    seed: u64,
+    mut after_each: impl FnMut(&JobState),
+) -> JobState {
+    let mut jitter = Jitter::seeded(seed);
     for _ in 0..400 {
         let state = check_job(
             client,
@@ -134,16 +133,33 @@ async fn drive(
             &mut jitter,
         )
         .await;
-        let running = emulator.world().running_exports(cloud, "default");
-        assert!(running <= LIMIT, "{running} exports ran at once");
-        most_running = most_running.max(running);
+        after_each(&state);
         if state.state != JobPhase::Running {
-            return (state, most_running);
+            return state;
         }
         input = serde_json::from_value(state.to_document()).expect("the next input");
         advance(emulator, state.wait_seconds.max(1) as f64);
     }
     panic!("the job did not end in 400 checks");
+}
+
+/// [`drive_until_done`], asserting after every check that the cloud never ran more than
+/// `LIMIT` exports of the job's cloud. Returns the final state and the most exports that ran
+/// at once.
+async fn drive(
+    emulator: &RunningEmulator,
+    client: &CloudClient,
+    cloud: Cloud,
+    input: CheckInput,
+) -> (JobState, usize) {
+    let mut most_running = 0;
+    let state = drive_until_done(emulator, client, input, 15, |_| {
+        let running = emulator.world().running_exports(cloud, "default");
+        assert!(running <= LIMIT, "{running} exports ran at once");
+        most_running = most_running.max(running);
+    })
+    .await;
+    (state, most_running)
 }
 
 async fn a_selection_beyond_the_limit_queues_the_rest_and_exports_each_image_once(cloud: Cloud) {
@@ -364,27 +380,16 @@ async fn a_start_still_queued_at_the_deadline_times_out_naming_the_limit() {
     // The blockers outlast the job: a deadline of ten minutes.
     let options: JobOptions =
         serde_json::from_value(json!({"deadline_seconds": 600})).expect("options");
-    let mut input = first_input(outcome, TaskKind::Export, options);
-    let mut jitter = Jitter::seeded(3);
-    let state = loop {
-        let state = check_job(
-            &client,
-            input,
-            cloud_now(&emulator),
-            CheckMode::Drive,
-            &mut jitter,
-        )
-        .await;
-        if state.state != JobPhase::Running {
-            break state;
+    let input = first_input(outcome, TaskKind::Export, options);
+    let state = drive_until_done(&emulator, &client, input, 3, |state| {
+        if state.state == JobPhase::Running {
+            assert_eq!(
+                state.summary.tasks_queued, 1,
+                "a running job counts its queued start"
+            );
         }
-        assert_eq!(
-            state.summary.tasks_queued, 1,
-            "a running job counts its queued start"
-        );
-        input = serde_json::from_value(state.to_document()).expect("the next input");
-        advance(&emulator, state.wait_seconds.max(1) as f64);
-    };
+    })
+    .await;
     assert_eq!(state.state, JobPhase::TimedOut, "{:?}", state.reason);
     let task = &state.summary.items[0].tasks[0];
     assert_eq!(task.state, TrackedState::TimedOut);
@@ -503,29 +508,16 @@ async fn huawei_copies_beyond_the_cross_region_limit_wait_for_room() {
         );
         assert_eq!(queued.error.code, "IMG.0060");
     }
-    let mut input = first_input(outcome, TaskKind::Sync, JobOptions::default());
-    let mut jitter = Jitter::seeded(5);
-    let state = loop {
-        let state = check_job(
-            &client,
-            input,
-            cloud_now(&emulator),
-            CheckMode::Drive,
-            &mut jitter,
-        )
-        .await;
+    let input = first_input(outcome, TaskKind::Sync, JobOptions::default());
+    let state = drive_until_done(&emulator, &client, input, 5, |_| {
         assert!(
             emulator
                 .world()
                 .running_copies(Cloud::Huawei, "default", None)
                 <= LIMIT
         );
-        if state.state != JobPhase::Running {
-            break state;
-        }
-        input = serde_json::from_value(state.to_document()).expect("the next input");
-        advance(&emulator, state.wait_seconds.max(1) as f64);
-    };
+    })
+    .await;
     assert_eq!(state.state, JobPhase::Succeeded, "{:?}", state.reason);
     assert_eq!(state.summary.tasks_succeeded, IMAGES as usize);
     let copies = emulator
