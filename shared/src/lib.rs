@@ -21,6 +21,7 @@ pub mod operations;
 pub mod protocol;
 pub mod provider;
 pub mod regions;
+pub mod registry;
 pub mod retry;
 pub mod select;
 pub mod sign_check;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoints::{Endpoints, validate_bucket};
 use crate::error::{CloudError, ValidationError};
-use crate::operation::{CopyOperation, ExportOperation};
+pub use crate::select::SelectedImage;
 use crate::validate;
 use crate::{Cloud, alibaba, huawei, tencent, volcengine};
 
@@ -23,157 +23,20 @@ pub enum ExportRequest {
 /// Copy an image to other regions of the same cloud. Tagged by `cloud`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cloud", rename_all = "lowercase")]
-pub enum SyncRequest {
+pub enum CopyRequest {
     Tencent(tencent::request::SyncImages),
     Alibaba(alibaba::request::CopyImage),
     Volcengine(volcengine::request::CopyImage),
     Huawei(huawei::request::CopyImage),
 }
 
-impl ExportRequest {
-    /// The cloud's own request (the one place that matches on the variant).
-    pub fn operation(&self) -> &dyn ExportOperation {
-        match self {
-            ExportRequest::Tencent(r) => r,
-            ExportRequest::Alibaba(r) => r,
-            ExportRequest::Volcengine(r) => r,
-            ExportRequest::Huawei(r) => r,
-        }
-    }
-
-    pub fn operation_mut(&mut self) -> &mut dyn ExportOperation {
-        match self {
-            ExportRequest::Tencent(r) => r,
-            ExportRequest::Alibaba(r) => r,
-            ExportRequest::Volcengine(r) => r,
-            ExportRequest::Huawei(r) => r,
-        }
-    }
-
-    /// Whether work already done is reported as skipped (see [`crate::skip`]).
-    pub fn skip_existing(&self) -> bool {
-        self.operation().skip_existing()
-    }
-
-    /// How many tasks the request starts: one per image it names. With `select`, the most it
-    /// may start: `max_images`.
-    pub fn task_count(&self) -> usize {
-        match self.operation().select() {
-            Some(selector) => selector.max_images,
-            None => self.operation().image_ids().len(),
-        }
-    }
-
-    pub fn cloud(&self) -> Cloud {
-        self.operation().cloud()
-    }
-
-    pub fn region(&self) -> &str {
-        self.operation().region()
-    }
-
-    /// The images it names (none with `select`).
-    pub fn image_ids(&self) -> Vec<String> {
-        self.operation().image_ids()
-    }
-
-    /// The same export, one request per image (see [`ExportOperation::one_per_image`]).
-    pub fn one_per_image(&self) -> Vec<ExportRequest> {
-        self.operation().one_per_image()
-    }
-
-    /// Checks the cloud's documented rules; a violation names the field and the rule.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        self.operation().validate()
-    }
-
-    /// Checks that the request's region is one `endpoints` may send to (the cloud's closed
-    /// list or configuration); [`ExportRequest::validate`] checks its form.
-    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
-        endpoints.check_region(self.cloud(), "region", self.region())
-    }
-}
-
-impl SyncRequest {
-    /// The cloud's own request (the one place that matches on the variant).
-    pub fn operation(&self) -> &dyn CopyOperation {
-        match self {
-            SyncRequest::Tencent(r) => r,
-            SyncRequest::Alibaba(r) => r,
-            SyncRequest::Volcengine(r) => r,
-            SyncRequest::Huawei(r) => r,
-        }
-    }
-
-    pub fn operation_mut(&mut self) -> &mut dyn CopyOperation {
-        match self {
-            SyncRequest::Tencent(r) => r,
-            SyncRequest::Alibaba(r) => r,
-            SyncRequest::Volcengine(r) => r,
-            SyncRequest::Huawei(r) => r,
-        }
-    }
-
-    /// Whether copies already made are reported as skipped (see [`crate::skip`]).
-    pub fn skip_existing(&self) -> bool {
-        self.operation().skip_existing()
-    }
-
-    /// The regions of the request and its destinations as `endpoints` may send to them.
-    pub fn check_regions(&self, endpoints: &Endpoints) -> Result<(), ValidationError> {
-        let cloud = self.cloud();
-        endpoints.check_region(cloud, "region", self.region())?;
-        validate::each(
-            "destination_regions",
-            self.destination_regions(),
-            |field, region| endpoints.check_region(cloud, field, region),
-        )
-    }
-
-    /// How many tasks the request starts: one per destination region (and, with `select`,
-    /// per image it may select: `max_images`).
-    pub fn task_count(&self) -> usize {
-        let regions = self.destination_regions().len();
-        regions.saturating_mul(self.operation().select().map_or(1, |s| s.max_images))
-    }
-
-    pub fn cloud(&self) -> Cloud {
-        self.operation().cloud()
-    }
-
-    pub fn region(&self) -> &str {
-        self.operation().region()
-    }
-
-    pub fn image_id(&self) -> &str {
-        self.operation().image_id()
-    }
-
-    pub fn destination_regions(&self) -> &[String] {
-        self.operation().destination_regions()
-    }
-
-    /// The same copy to `destination` alone (a region that has to wait for its start).
-    pub fn to_destination(&self, destination: &str) -> SyncRequest {
-        self.operation()
-            .to_destinations(vec![destination.to_owned()])
-    }
-
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        self.operation().validate()?;
-        if self.skip_existing() {
-            // The copy's name as written (before rendering) is how a later run finds it.
-            crate::names::copy_name("image_name", self.operation().image_name())?;
-        }
-        Ok(())
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskKind {
     Export,
-    Sync,
+    /// A copy to another region (`sync` in JSON, as users name it).
+    #[serde(rename = "sync")]
+    Copy,
 }
 
 impl TaskKind {
@@ -181,7 +44,7 @@ impl TaskKind {
     pub fn name(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
-            TaskKind::Sync => "sync",
+            TaskKind::Copy => "sync",
         }
     }
 }
@@ -316,8 +179,13 @@ pub struct RegionImage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TaskResult {
-    Export { objects: Vec<ExportedObject> },
-    Sync { images: Vec<RegionImage> },
+    Export {
+        objects: Vec<ExportedObject>,
+    },
+    #[serde(rename = "sync")]
+    Copy {
+        images: Vec<RegionImage>,
+    },
 }
 
 /// The cloud's reason for a failure, in its own words.
@@ -361,15 +229,6 @@ pub struct StartOutcome {
     pub queued: Vec<QueuedStart>,
 }
 
-/// An image a selector matched, as the execution's output and completion event list it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SelectedImage {
-    pub id: String,
-    pub name: String,
-    /// Unix seconds.
-    pub created_at: u64,
-}
-
 /// One concrete start (one image, one destination for a copy; names rendered, tokens set)
 /// waiting behind a cloud's concurrency limit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,28 +251,29 @@ pub struct QueuedStart {
 #[serde(rename_all = "lowercase")]
 pub enum QueuedRequest {
     Export(ExportRequest),
-    Sync(SyncRequest),
+    #[serde(rename = "sync")]
+    Copy(CopyRequest),
 }
 
 impl QueuedRequest {
     pub fn kind(&self) -> TaskKind {
         match self {
             QueuedRequest::Export(_) => TaskKind::Export,
-            QueuedRequest::Sync(_) => TaskKind::Sync,
+            QueuedRequest::Copy(_) => TaskKind::Copy,
         }
     }
 
     pub fn cloud(&self) -> Cloud {
         match self {
             QueuedRequest::Export(r) => r.cloud(),
-            QueuedRequest::Sync(r) => r.cloud(),
+            QueuedRequest::Copy(r) => r.cloud(),
         }
     }
 
     pub fn region(&self) -> &str {
         match self {
             QueuedRequest::Export(r) => r.region(),
-            QueuedRequest::Sync(r) => r.region(),
+            QueuedRequest::Copy(r) => r.region(),
         }
     }
 
@@ -421,7 +281,7 @@ impl QueuedRequest {
     pub fn image_ids(&self) -> Vec<String> {
         match self {
             QueuedRequest::Export(r) => r.image_ids(),
-            QueuedRequest::Sync(r) => vec![r.image_id().to_owned()],
+            QueuedRequest::Copy(r) => vec![r.image_id().to_owned()],
         }
     }
 
@@ -429,7 +289,7 @@ impl QueuedRequest {
     pub fn destination_regions(&self) -> &[String] {
         match self {
             QueuedRequest::Export(_) => &[],
-            QueuedRequest::Sync(r) => r.destination_regions(),
+            QueuedRequest::Copy(r) => r.destination_regions(),
         }
     }
 
@@ -451,7 +311,7 @@ impl QueuedRequest {
                 r.validate()?;
                 r.check_regions(endpoints)
             }
-            QueuedRequest::Sync(r) => {
+            QueuedRequest::Copy(r) => {
                 r.validate()?;
                 r.check_regions(endpoints)
             }
@@ -500,7 +360,7 @@ mod tests {
             task: TaskRef {
                 cloud: Cloud::Huawei,
                 region: "cn-north-4".into(),
-                kind: TaskKind::Sync,
+                kind: TaskKind::Copy,
                 image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
                 task_id: Some("job-1".into()),
                 destination_region: Some("cn-east-3".into()),
@@ -514,7 +374,7 @@ mod tests {
             progress: Some(100),
             cloud_state: "SUCCESS".into(),
             reason: None,
-            result: Some(TaskResult::Sync {
+            result: Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "cn-east-3".into(),
                     image_id: "new".into(),

@@ -7,11 +7,7 @@
 use serde_json::Value;
 
 use crate::Cloud;
-use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
-use crate::model::{TaskRef, TaskStatus};
-use crate::operation::BoxFuture;
-use crate::select::{ListedImage, Selector};
 use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
 use crate::transport::RawResponse;
 
@@ -96,43 +92,6 @@ pub trait Provider: Sync {
 
     /// An image id by the cloud's rule.
     fn validate_image_id(&self, field: &str, value: &str) -> Result<(), ValidationError>;
-
-    /// The images of `region` a selector may choose from (the listing sends what it can of
-    /// `selector` as filters; [`crate::select::choose`] decides), with the list calls it took.
-    /// `now` is the selection's clock (the start item's window).
-    fn list<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        selector: &'a Selector,
-        now: u64,
-    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>>;
-
-    /// One image of `region` by id, as the listing gives it (`None`: not listed).
-    fn describe<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>>;
-
-    /// The status of each of the cloud's `tasks`, in the order given (the cloud batches its
-    /// calls as it can).
-    fn status<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        tasks: &'a [TaskRef],
-    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>>;
-
-    /// Asks the cloud to stop a task the job gave up on, where the cloud has a way to
-    /// (`None`: it has none for this task).
-    fn cancel<'a>(
-        &'a self,
-        _client: &'a CloudClient,
-        _task: &'a TaskRef,
-    ) -> Option<BoxFuture<'a, Result<(), CloudError>>> {
-        None
-    }
 }
 
 /// The provider of `cloud`: the one place a cloud is registered.

@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use crate::Cloud;
 use crate::error::ValidationError;
 // Defined beside the queued start that carries it, so that model needs nothing from here.
-pub use crate::model::SelectedImage;
 use crate::validate::{self, Checked};
 
 /// `max_images` when a selector does not say.
@@ -135,7 +134,7 @@ impl Selector {
         let excluded = format!("{field}.exclude_ids");
         validate::at_most(&excluded, &self.exclude_ids, MAX_EXCLUDED)?;
         validate::each(&excluded, &self.exclude_ids, |f, id| {
-            crate::model::image_id(cloud, f, id)
+            crate::provider::of(cloud).validate_image_id(f, id)
         })?;
         if !(1..=MAX_IMAGES).contains(&self.max_images) {
             return Err(ValidationError::new(
@@ -208,6 +207,15 @@ pub struct ListedImage {
     /// Ready to use (Tencent `NORMAL`, Alibaba `Available`, Volcengine `available`, Huawei
     /// `active`).
     pub ready: bool,
+}
+
+/// An image a selector matched, as the execution's output and completion event list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedImage {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
 }
 
 impl From<&ListedImage> for SelectedImage {

@@ -27,10 +27,9 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{
-    ExportRequest, ExportedObject, ObjectRef, RegionImage, SyncRequest, TaskKind, TaskRef,
+    CopyRequest, ExportRequest, ExportedObject, ObjectRef, RegionImage, TaskKind, TaskRef,
     TaskResult, TaskState, TaskStatus,
 };
-use crate::operation::Exported;
 use crate::select::{self, ListedImage, Selector};
 
 /// The creation times of `ids` in `region` (an image the cloud does not list is left out).
@@ -40,10 +39,10 @@ pub async fn creation_times(
     region: &str,
     ids: impl IntoIterator<Item = &str>,
 ) -> Result<HashMap<String, u64>, CloudError> {
-    let provider = crate::provider::of(cloud);
+    let operations = crate::registry::operations(cloud);
     let mut times = HashMap::new();
     for id in ids {
-        if let Some(image) = provider.describe(client, region, id).await? {
+        if let Some(image) = operations.describe(client, region, id).await? {
             times.insert(image.id, image.created_at);
         }
     }
@@ -69,44 +68,6 @@ fn skipped_export(
         started_at: since,
         confirmations: 0,
         skipped: true,
-    }
-}
-
-/// Whether every one of `objects` exists, written at or after `created`.
-async fn all_exist(
-    client: &CloudClient,
-    cloud: Cloud,
-    region: &str,
-    objects: &[ObjectRef],
-    created: u64,
-) -> Result<bool, CloudError> {
-    for object in objects {
-        if client
-            .head_object(cloud, region, object, Some(created))
-            .await?
-            .is_none()
-        {
-            return Ok(false);
-        }
-    }
-    Ok(!objects.is_empty())
-}
-
-/// For a cloud whose export of one image writes `objects` known up front: the image, with
-/// them, when every one exists, written at or after the image's creation in `created`.
-pub async fn exported_since_created(
-    client: &CloudClient,
-    cloud: Cloud,
-    region: &str,
-    image_id: &str,
-    objects: Vec<ObjectRef>,
-    created: &HashMap<String, u64>,
-) -> Result<Exported, CloudError> {
-    match created.get(image_id) {
-        Some(at) if all_exist(client, cloud, region, &objects, *at).await? => {
-            Ok(vec![(image_id.to_owned(), objects)])
-        }
-        _ => Ok(Vec::new()),
     }
 }
 
@@ -160,7 +121,7 @@ async fn existing_copy(
         exclude_ids: Vec::new(),
         max_images: select::MAX_IMAGES,
     };
-    let (listed, _) = crate::provider::of(cloud)
+    let (listed, _) = crate::registry::operations(cloud)
         .list(client, destination, &selector, since)
         .await?;
     Ok(listed
@@ -174,10 +135,10 @@ async fn existing_copy(
 /// destinations without a copy) and what is skipped (one task per destination that has one).
 pub async fn copies(
     client: &CloudClient,
-    requests: Vec<SyncRequest>,
+    requests: Vec<CopyRequest>,
     created: &HashMap<String, u64>,
     since: u64,
-) -> Result<(Vec<SyncRequest>, Vec<TaskRef>), CloudError> {
+) -> Result<(Vec<CopyRequest>, Vec<TaskRef>), CloudError> {
     let (mut start, mut skipped) = (Vec::new(), Vec::new());
     for request in &requests {
         let operation = request.operation();
@@ -198,7 +159,7 @@ pub async fn copies(
                 Some(copy) => skipped.push(TaskRef {
                     cloud,
                     region: region.to_owned(),
-                    kind: TaskKind::Sync,
+                    kind: TaskKind::Copy,
                     image_id: image_id.to_owned(),
                     task_id: None,
                     destination_region: Some(destination.clone()),
@@ -258,7 +219,7 @@ pub async fn status(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, 
             }
             Ok(done(TaskResult::Export { objects }))
         }
-        TaskKind::Sync => Ok(done(TaskResult::Sync {
+        TaskKind::Copy => Ok(done(TaskResult::Copy {
             images: vec![RegionImage {
                 region: task.destination_region.clone().unwrap_or_default(),
                 image_id: task.destination_image_id.clone().unwrap_or_default(),

@@ -7,10 +7,10 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, StartFailure, TaskKind, TaskRef, TaskStatus};
 use crate::names::NameValues;
-use crate::operation::{BoxFuture, CopyOperation, ExportOperation, PlannedImage};
-use crate::select::Selector;
+use crate::operation::{BoxFuture, CloudOperations, CopyOperation, ExportOperation, PlannedImage};
+use crate::select::{ListedImage, Selector};
 
 impl ExportOperation for ExportImage {
     fn cloud(&self) -> Cloud {
@@ -111,8 +111,8 @@ impl CopyOperation for CopyImage {
         CopyImage::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Alibaba(CopyImage {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Alibaba(CopyImage {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -123,7 +123,7 @@ impl CopyOperation for CopyImage {
         &self,
         values: &NameValues<'_>,
         selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
+    ) -> Result<CopyRequest, ValidationError> {
         let mut one = CopyImage::for_image(self, values)?;
         if selected {
             one.client_token = self
@@ -131,7 +131,7 @@ impl CopyOperation for CopyImage {
                 .as_deref()
                 .map(|token| token_for_image(token, values.image_id));
         }
-        Ok(SyncRequest::Alibaba(one))
+        Ok(CopyRequest::Alibaba(one))
     }
 
     fn set_item_token(&mut self, token: String) {
@@ -143,6 +143,49 @@ impl CopyOperation for CopyImage {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt.since))
+        Box::pin(api::start_copy(client, self, attempt.since))
+    }
+}
+
+/// Alibaba's listing, status and cancel (see [`CloudOperations`]).
+pub struct AlibabaOperations;
+
+impl CloudOperations for AlibabaOperations {
+    fn list<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        selector: &'a Selector,
+        _now: u64,
+    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
+        Box::pin(super::api::list::list(client, region, selector))
+    }
+
+    fn describe<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
+        Box::pin(super::api::list::describe(client, region, id))
+    }
+
+    fn status<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        tasks: &'a [TaskRef],
+    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
+        Box::pin(super::api::status(client, tasks))
+    }
+
+    /// CancelCopyImage stops a copy; ECS has no cancel for an export.
+    fn cancel<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        task: &'a TaskRef,
+    ) -> Option<BoxFuture<'a, Result<(), CloudError>>> {
+        (task.kind == TaskKind::Copy).then(|| {
+            Box::pin(super::api::cancel_copy(client, task)) as BoxFuture<'a, Result<(), CloudError>>
+        })
     }
 }

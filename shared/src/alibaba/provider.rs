@@ -6,15 +6,12 @@ use serde_json::Value;
 
 use super::Acs3Signer;
 use crate::Cloud;
-use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
-use crate::model::{TaskKind, TaskRef, TaskStatus};
-use crate::operation::BoxFuture;
 use crate::protocol::{text, unreadable, with_status};
 use crate::provider::{CredentialVariables, Provider};
-use crate::select::{ListedImage, Selector};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;
+use crate::validate;
 
 pub struct AlibabaCloud;
 
@@ -80,46 +77,9 @@ impl Provider for AlibabaCloud {
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }
+
     fn validate_image_id(&self, field: &str, value: &str) -> Result<(), ValidationError> {
-        super::request::image_id(field, value)
-    }
-
-    fn list<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        selector: &'a Selector,
-        _now: u64,
-    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
-        Box::pin(super::api::list::list(client, region, selector))
-    }
-
-    fn describe<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
-        Box::pin(super::api::list::describe(client, region, id))
-    }
-
-    fn status<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        tasks: &'a [TaskRef],
-    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
-        Box::pin(super::api::status(client, tasks))
-    }
-
-    /// CancelCopyImage stops a copy; ECS has no cancel for an export.
-    fn cancel<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        task: &'a TaskRef,
-    ) -> Option<BoxFuture<'a, Result<(), CloudError>>> {
-        (task.kind == TaskKind::Sync).then(|| {
-            Box::pin(super::api::cancel_copy(client, task)) as BoxFuture<'a, Result<(), CloudError>>
-        })
+        image_id(field, value)
     }
 }
 
@@ -151,4 +111,9 @@ fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, Cl
     .with_request_id(text(&body, "RequestId").or_else(|| text(&body, "requestId")))
     .with_http_status(response.status)
     .with_retry_after(retry_after))
+}
+
+/// `m-` and lowercase letters or digits.
+pub fn image_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    validate::resource_id(field, value, "m-", 8)
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::provider::image_id;
 use crate::error::ValidationError;
 use crate::validate::{self, Checked};
 
@@ -217,11 +218,6 @@ impl CopyImage {
 pub fn token_for_image(token: &str, image_id: &str) -> String {
     let digest = crate::signing::sha256_hex(format!("{token}\n{image_id}").as_bytes());
     format!("ifw-{}", digest.get(..32).unwrap_or(&digest))
-}
-
-/// `m-` and lowercase letters or digits.
-pub fn image_id(field: &str, value: &str) -> Checked {
-    validate::resource_id(field, value, "m-", 8)
 }
 
 /// 2 to 128 characters, starting with a letter or a Chinese character, not with `aliyun` or

@@ -9,10 +9,12 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, ObjectRef, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, ObjectRef, StartFailure, TaskRef, TaskStatus};
 use crate::names::NameValues;
-use crate::operation::{BoxFuture, CopyOperation, ExportOperation, Exported, PlannedImage};
-use crate::select::Selector;
+use crate::operation::{
+    BoxFuture, CloudOperations, CopyOperation, ExportOperation, Exported, PlannedImage,
+};
+use crate::select::{ListedImage, Selector};
 
 impl ExportOperation for ExportImage {
     fn cloud(&self) -> Cloud {
@@ -77,7 +79,7 @@ impl ExportOperation for ExportImage {
             bucket: self.bucket.clone(),
             key: self.object_key.clone(),
         };
-        Box::pin(crate::skip::exported_since_created(
+        Box::pin(crate::operation::exported_if_all_exist(
             client,
             Cloud::Huawei,
             &self.region,
@@ -121,8 +123,8 @@ impl CopyOperation for CopyImage {
         CopyImage::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Huawei(CopyImage {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Huawei(CopyImage {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -132,8 +134,8 @@ impl CopyOperation for CopyImage {
         &self,
         values: &NameValues<'_>,
         _selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
-        CopyImage::for_image(self, values).map(SyncRequest::Huawei)
+    ) -> Result<CopyRequest, ValidationError> {
+        CopyImage::for_image(self, values).map(CopyRequest::Huawei)
     }
 
     fn start<'a>(
@@ -141,6 +143,38 @@ impl CopyOperation for CopyImage {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt))
+        Box::pin(api::start_copy(client, self, attempt))
+    }
+}
+
+/// Huawei's listing, status and cancel (see [`CloudOperations`]).
+pub struct HuaweiOperations;
+
+impl CloudOperations for HuaweiOperations {
+    fn list<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        selector: &'a Selector,
+        now: u64,
+    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
+        Box::pin(super::api::list::list(client, region, selector, now))
+    }
+
+    fn describe<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
+        Box::pin(super::api::list::describe(client, region, id))
+    }
+
+    fn status<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        tasks: &'a [TaskRef],
+    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
+        Box::pin(super::api::status(client, tasks))
     }
 }

@@ -4,13 +4,9 @@ use serde_json::Value;
 
 use super::SdkHmacSigner;
 use crate::Cloud;
-use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
-use crate::model::{TaskRef, TaskStatus};
-use crate::operation::BoxFuture;
 use crate::protocol::{text, unreadable};
 use crate::provider::{CredentialVariables, Provider, RegionalSetting};
-use crate::select::{ListedImage, Selector};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;
 
@@ -82,35 +78,9 @@ impl Provider for HuaweiCloud {
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }
+
     fn validate_image_id(&self, field: &str, value: &str) -> Result<(), ValidationError> {
-        super::request::image_id(field, value)
-    }
-
-    fn list<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        selector: &'a Selector,
-        now: u64,
-    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
-        Box::pin(super::api::list::list(client, region, selector, now))
-    }
-
-    fn describe<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
-        Box::pin(super::api::list::describe(client, region, id))
-    }
-
-    fn status<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        tasks: &'a [TaskRef],
-    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
-        Box::pin(super::api::status(client, tasks))
+        image_id(field, value)
     }
 }
 
@@ -138,4 +108,23 @@ fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, Cl
     )
     .with_request_id(request_id)
     .with_http_status(response.status))
+}
+
+/// IMS image ids are UUIDs (8-4-4-4-12 hexadecimal digits).
+pub fn image_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    let groups: Vec<&str> = value.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be an IMS image id (a UUID), got `{value}`"),
+        ))
+    }
 }

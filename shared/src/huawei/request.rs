@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::provider::image_id;
 use crate::error::ValidationError;
 use crate::validate::{self, Checked};
 
@@ -203,25 +204,6 @@ fn file_name(field: &str, value: &str) -> Checked {
         ));
     }
     validate::safe_path(field, value)
-}
-
-/// IMS image ids are UUIDs (8-4-4-4-12 hexadecimal digits).
-pub fn image_id(field: &str, value: &str) -> Checked {
-    let groups: Vec<&str> = value.split('-').collect();
-    let lengths = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(lengths)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::new(
-            field,
-            format!("must be an IMS image id (a UUID), got `{value}`"),
-        ))
-    }
 }
 
 /// 1 to 128 characters of letters, digits, spaces, `-`, `_` and `.`, not starting or ending

@@ -420,7 +420,7 @@ fn cloud_reason(code: &str, message: String) -> CloudReason {
 /// Asks the cloud to stop a task the job gave up on, where the cloud has a way (Alibaba's
 /// CancelCopyImage; the other clouds' export and copy APIs have no cancel).
 async fn cancel(client: &CloudClient, task: &mut TrackedTask) -> Option<bool> {
-    let outcome = crate::provider::of(task.task.cloud)
+    let outcome = crate::registry::operations(task.task.cloud)
         .cancel(client, &task.task)?
         .await;
     if let (Err(error), Some(reason)) = (&outcome, task.reason.as_mut()) {
@@ -519,7 +519,7 @@ fn job_reason(
 fn kind_word(kind: TaskKind) -> &'static str {
     match kind {
         TaskKind::Export => "export",
-        TaskKind::Sync => "copy",
+        TaskKind::Copy => "copy",
     }
 }
 
@@ -536,7 +536,7 @@ mod tests {
             TaskRef {
                 cloud: Cloud::Alibaba,
                 region: "cn-hangzhou".into(),
-                kind: TaskKind::Sync,
+                kind: TaskKind::Copy,
                 image_id: "m-x".into(),
                 task_id: Some("t-x".into()),
                 destination_region: Some("cn-shanghai".into()),

@@ -9,10 +9,12 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, StartFailure, TaskRef, TaskStatus};
 use crate::names::NameValues;
-use crate::operation::{BoxFuture, CopyOperation, ExportOperation, Exported, PlannedImage};
-use crate::select::Selector;
+use crate::operation::{
+    BoxFuture, CloudOperations, CopyOperation, ExportOperation, Exported, PlannedImage,
+};
+use crate::select::{ListedImage, Selector};
 
 impl ExportOperation for ExportImages {
     fn cloud(&self) -> Cloud {
@@ -158,8 +160,8 @@ impl CopyOperation for SyncImages {
         SyncImages::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Tencent(SyncImages {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Tencent(SyncImages {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -169,8 +171,8 @@ impl CopyOperation for SyncImages {
         &self,
         values: &NameValues<'_>,
         _selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
-        SyncImages::for_image(self, values).map(SyncRequest::Tencent)
+    ) -> Result<CopyRequest, ValidationError> {
+        SyncImages::for_image(self, values).map(CopyRequest::Tencent)
     }
 
     fn start<'a>(
@@ -178,6 +180,38 @@ impl CopyOperation for SyncImages {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt))
+        Box::pin(api::start_copy(client, self, attempt))
+    }
+}
+
+/// Tencent's listing, status and cancel (see [`CloudOperations`]).
+pub struct TencentOperations;
+
+impl CloudOperations for TencentOperations {
+    fn list<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        selector: &'a Selector,
+        _now: u64,
+    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
+        Box::pin(super::api::list::list(client, region, selector))
+    }
+
+    fn describe<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        region: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
+        Box::pin(super::api::list::describe(client, region, id))
+    }
+
+    fn status<'a>(
+        &'a self,
+        client: &'a CloudClient,
+        tasks: &'a [TaskRef],
+    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
+        Box::pin(super::api::status(client, tasks))
     }
 }

@@ -4,15 +4,12 @@ use serde_json::Value;
 
 use super::Tc3Signer;
 use crate::Cloud;
-use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
-use crate::model::{TaskRef, TaskStatus};
-use crate::operation::BoxFuture;
 use crate::protocol::{text, unreadable};
 use crate::provider::{CredentialVariables, Provider};
-use crate::select::{ListedImage, Selector};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;
+use crate::validate;
 
 pub struct TencentCloud;
 
@@ -90,35 +87,9 @@ impl Provider for TencentCloud {
     fn concurrency_limits(&self) -> &'static [&'static str] {
         super::errors::CONCURRENCY_LIMITS
     }
+
     fn validate_image_id(&self, field: &str, value: &str) -> Result<(), ValidationError> {
-        super::request::image_id(field, value)
-    }
-
-    fn list<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        selector: &'a Selector,
-        _now: u64,
-    ) -> BoxFuture<'a, Result<(Vec<ListedImage>, usize), CloudError>> {
-        Box::pin(super::api::list::list(client, region, selector))
-    }
-
-    fn describe<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        region: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedImage>, CloudError>> {
-        Box::pin(super::api::list::describe(client, region, id))
-    }
-
-    fn status<'a>(
-        &'a self,
-        client: &'a CloudClient,
-        tasks: &'a [TaskRef],
-    ) -> BoxFuture<'a, Vec<Result<TaskStatus, CloudError>>> {
-        Box::pin(super::api::status(client, tasks))
+        image_id(field, value)
     }
 }
 
@@ -145,5 +116,18 @@ fn parse_answer(response: &RawResponse, json: Option<Value>) -> Result<Value, Cl
             .with_request_id(request_id)
             .with_http_status(response.status))
         }
+    }
+}
+
+/// `img-` and eight lowercase letters or digits.
+pub fn image_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    let ok = value.len() == 12 && validate::resource_id(field, value, "img-", 8).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be `img-` followed by 8 lowercase letters or digits, got `{value}`"),
+        ))
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::provider::image_id;
 use crate::error::ValidationError;
 use crate::validate::{self, Checked};
 
@@ -273,19 +274,6 @@ impl SyncImages {
         };
         one.validate()?;
         Ok(one)
-    }
-}
-
-/// `img-` and eight lowercase letters or digits.
-pub fn image_id(field: &str, value: &str) -> Checked {
-    let ok = value.len() == 12 && validate::resource_id(field, value, "img-", 8).is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err(ValidationError::new(
-            field,
-            format!("must be `img-` followed by 8 lowercase letters or digits, got `{value}`"),
-        ))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::provider::image_id;
 use crate::error::ValidationError;
 use crate::validate::{self, Checked};
 
@@ -189,11 +190,6 @@ fn description_text(field: &str, value: &str) -> Checked {
             "must start with a letter or a Chinese character and contain only Chinese characters, letters, digits, spaces, `_ - = , .`, `，` and `。`",
         ))
     }
-}
-
-/// `image-` and lowercase letters or digits.
-pub fn image_id(field: &str, value: &str) -> Checked {
-    validate::resource_id(field, value, "image-", 8)
 }
 
 #[cfg(test)]
