@@ -73,8 +73,8 @@ pub(super) fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
         .filter(|s| !s.is_empty())
 }
 
-pub(super) fn invalid_task(code: &str, message: String) -> CloudError {
-    CloudError::new(CLOUD, ErrorKind::InvalidRequest, code, message)
+pub(super) fn invalid_task(message: String) -> CloudError {
+    CloudError::task_ref_invalid(CLOUD, message)
 }
 
 pub(super) fn unknown_state(what: &str, raw: &str) -> CloudError {
