@@ -10,6 +10,7 @@ use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
 use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
 use imgflow_shared::operations::StartError;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::app::{App, Function};
@@ -236,12 +237,34 @@ async fn start_from_event(
                 FunctionError::new(ErrorName::AwsError, message)
             }
         })?;
-    Ok(json!({
-        "job_id": job.job_id,
-        "execution_name": name,
-        "execution_arn": started.execution_arn,
-        "duplicate": started.duplicate,
-    }))
+    Ok(ExecutionAnswer::new(&job, &name, &started).to_value())
+}
+
+/// The answer to a job handed to the state machine: an event's result, and a webhook's 202
+/// body. A caller finds the execution by `execution_arn`; `duplicate` says that this
+/// delivery repeated one already started, so nothing new runs.
+#[derive(Serialize)]
+struct ExecutionAnswer<'a> {
+    job_id: &'a str,
+    execution_name: &'a str,
+    execution_arn: &'a str,
+    duplicate: bool,
+}
+
+impl<'a> ExecutionAnswer<'a> {
+    fn new(job: &'a Job, name: &'a str, started: &'a sfn::Started) -> Self {
+        Self {
+            job_id: &job.job_id,
+            execution_name: name,
+            execution_arn: &started.execution_arn,
+            duplicate: started.duplicate,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        // Strings and a bool always serialize; Null is never produced.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// What names an event's execution, so that every delivery of one occurrence starts one
@@ -336,15 +359,7 @@ async fn start_from_webhook(
     };
     let name = sfn::execution_name(&job.job_id, kind.name(), &key);
     match start_execution(app, &job, &name).await {
-        Ok(started) => http_answer(
-            202,
-            &json!({
-                "job_id": job.job_id,
-                "execution_name": name,
-                "execution_arn": started.execution_arn,
-                "duplicate": started.duplicate,
-            }),
-        ),
+        Ok(started) => http_answer(202, &ExecutionAnswer::new(&job, &name, &started).to_value()),
         Err(StartFailure::Conflict(message)) => http_answer(
             409,
             &json!({"error": ErrorName::RequestConflict.as_str(), "field": "Idempotency-Key", "message": message}),
