@@ -8,7 +8,9 @@ use imgflow_shared::error::ValidationError;
 use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
-use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskKind};
+use imgflow_shared::model::{
+    self, ExportRequest, QueuedStart, SelectedImage, StartOutcome, SyncRequest, TaskKind, TaskRef,
+};
 use imgflow_shared::operations::StartError;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -138,16 +140,45 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
     for queued in &outcome.queued {
         tracing::info!(%job_id, index, code = %queued.error.code, images = %queued.request.image_ids().join(","), "a start waits behind the cloud's concurrency limit");
     }
-    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
-    if !outcome.queued.is_empty() {
-        // Started by check-status as room frees up (imgflow_shared::job::queue).
-        answer["queued"] = json!(outcome.queued);
+    Ok(StartAnswer {
+        selected: outcome.selected.as_deref(),
+        ..StartAnswer::new(index, &outcome)
     }
-    if let Some(selected) = &outcome.selected {
-        // What the selector matched, for the execution's output and completion event.
-        answer["selected"] = json!(selected);
+    .to_value())
+}
+
+/// A start item's answer, `{"index", "tasks", "failures"}` and, when there are any, the
+/// starts that wait (`queued`) and what a selector matched (`selected`).
+#[derive(Serialize)]
+struct StartAnswer<'a> {
+    index: u64,
+    tasks: &'a [TaskRef],
+    failures: &'a [model::StartFailure],
+    /// Started by check-status as room frees up (imgflow_shared::job::queue).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    queued: &'a [QueuedStart],
+    /// What the selector matched, for the execution's output and completion event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selected: Option<&'a [SelectedImage]>,
+}
+
+impl<'a> StartAnswer<'a> {
+    /// The answer without `selected`, which only a fresh start reports.
+    fn new(index: u64, outcome: &'a StartOutcome) -> Self {
+        Self {
+            index,
+            tasks: &outcome.tasks,
+            failures: &outcome.failures,
+            queued: &outcome.queued,
+            selected: None,
+        }
     }
-    Ok(answer)
+
+    fn to_value(&self) -> Value {
+        // The fields are the model's own serializable types (already serialized once into
+        // the start record); Null is never produced.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// The answer an earlier attempt of this item recorded, if any (see `records`): returned
@@ -175,11 +206,7 @@ async fn adopt_recorded(
             "an earlier attempt's task adopted from its start record"
         );
     }
-    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
-    if !outcome.queued.is_empty() {
-        answer["queued"] = json!(outcome.queued);
-    }
-    Ok(Some(answer))
+    Ok(Some(StartAnswer::new(index, &outcome).to_value()))
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,
