@@ -25,7 +25,7 @@ pub(super) const EXPORT_JOB_TYPE: &str = "imsNativeExportImageJob";
 
 /// The project of `region`: IMS finds everything through it.
 pub(super) fn project<'c>(client: &'c CloudClient, region: &str) -> Result<&'c str, CloudError> {
-    client.credentials().huawei_project(region).ok_or_else(|| {
+    client.credentials().project(CLOUD, region).ok_or_else(|| {
         CloudError::new(
             CLOUD,
             ErrorKind::Permission,
