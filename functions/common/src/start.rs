@@ -401,3 +401,71 @@ async fn start_from_webhook(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The typed answers replaced `json!` literals; their bytes must be the literals' bytes,
+    // which callers and the state machine already read.
+
+    #[test]
+    fn the_execution_answer_is_the_bytes_of_the_literal_it_replaced() {
+        let answer = ExecutionAnswer {
+            job_id: "nightly",
+            execution_name: "nightly-export-0123",
+            execution_arn: "arn:aws:states:us-east-1:1:execution:m:nightly-export-0123",
+            duplicate: true,
+        };
+        let literal = json!({
+            "job_id": answer.job_id,
+            "execution_name": answer.execution_name,
+            "execution_arn": answer.execution_arn,
+            "duplicate": answer.duplicate,
+        });
+        assert_eq!(answer.to_value().to_string(), literal.to_string());
+        assert_eq!(
+            http_answer(202, &answer.to_value()),
+            http_answer(202, &literal)
+        );
+    }
+
+    #[test]
+    fn the_start_answer_is_the_bytes_of_the_literal_it_replaced() {
+        let outcome: StartOutcome = serde_json::from_value(json!({
+            "tasks": [{"cloud": "tencent", "region": "ap-guangzhou", "kind": "export",
+                "image_id": "img-web00001", "task_id": "105000001",
+                "objects": [{"bucket": "b-1250000000", "key": "web.qcow2"}]}],
+            "failures": [{"destination_region": "ap-shanghai", "error": {"cloud": "tencent",
+                "kind": "quota", "retryable": false, "code": "LimitExceeded", "message": "m",
+                "request_id": null, "http_status": null}}],
+            "selected": [{"id": "img-web00001", "name": "web", "created_at": 1}],
+        }))
+        .expect("an outcome");
+        let index = 3;
+        let mut literal =
+            json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
+        assert_eq!(
+            StartAnswer::new(index, &outcome).to_value().to_string(),
+            literal.to_string()
+        );
+        if let Some(selected) = &outcome.selected {
+            literal["selected"] = json!(selected);
+        }
+        let fresh = StartAnswer {
+            selected: outcome.selected.as_deref(),
+            ..StartAnswer::new(index, &outcome)
+        };
+        assert_eq!(fresh.to_value().to_string(), literal.to_string());
+        let empty = StartOutcome {
+            tasks: Vec::new(),
+            selected: None,
+            failures: Vec::new(),
+            queued: Vec::new(),
+        };
+        assert_eq!(
+            StartAnswer::new(0, &empty).to_value().to_string(),
+            r#"{"failures":[],"index":0,"tasks":[]}"#
+        );
+    }
+}
