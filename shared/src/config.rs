@@ -43,9 +43,10 @@ pub type ProjectsFromEnv =
 
 /// How `cloud`'s projects are read, for a project-scoped cloud; `None` for the others.
 ///
-/// Meant as a hook on [`crate::provider::Provider`] (a default of `None`, and Huawei's
-/// `Some(crate::huawei::projects::from_env_with)`); until the trait carries it, this one
-/// function names the cloud.
+/// Meant to come from the provider (a reader beside its
+/// [`regional_setting`](crate::provider::Provider::regional_setting), Huawei's being
+/// `crate::huawei::projects::from_env_with`); until the provider carries it, this one
+/// function names the cloud, and a test keeps it in step with `regional_setting`.
 pub fn projects_from_env(cloud: Cloud) -> Option<ProjectsFromEnv> {
     match cloud {
         Cloud::Huawei => Some(crate::huawei::projects::from_env_with),
@@ -243,6 +244,24 @@ mod tests {
                 && !shown.contains("tc-token")
                 && !shown.contains("hw-secret"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_project_scoped_clouds_are_those_whose_provider_names_a_regional_setting() {
+        for cloud in Cloud::ALL {
+            let setting = crate::provider::of(cloud).regional_setting();
+            assert_eq!(
+                projects_from_env(cloud).is_some(),
+                setting.is_some(),
+                "{cloud}"
+            );
+        }
+        assert_eq!(
+            crate::provider::of(Cloud::Huawei)
+                .regional_setting()
+                .map(|setting| setting.variable),
+            Some(crate::huawei::projects::PROJECT_IDS)
         );
     }
 
