@@ -32,8 +32,8 @@ fn batch_of(cloud: Cloud, task: &TaskRef) -> Result<Batch<'_>, CloudError> {
     }
     match (task.kind, task.destination_region.as_deref()) {
         (TaskKind::Export, _) => Ok(Batch::Export(task.region.as_str())),
-        (TaskKind::Sync, Some(destination)) => Ok(Batch::Copy(destination)),
-        (TaskKind::Sync, None) => Err(incomplete(cloud, task, "destination_region")),
+        (TaskKind::Copy, Some(destination)) => Ok(Batch::Copy(destination)),
+        (TaskKind::Copy, None) => Err(incomplete(cloud, task, "destination_region")),
     }
 }
 

@@ -23,7 +23,7 @@ pub enum ExportRequest {
 /// Copy an image to other regions of the same cloud. Tagged by `cloud`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cloud", rename_all = "lowercase")]
-pub enum SyncRequest {
+pub enum CopyRequest {
     Tencent(tencent::request::SyncImages),
     Alibaba(alibaba::request::CopyImage),
     Volcengine(volcengine::request::CopyImage),
@@ -94,23 +94,23 @@ impl ExportRequest {
     }
 }
 
-impl SyncRequest {
+impl CopyRequest {
     /// The cloud's own request (the one place that matches on the variant).
     pub fn operation(&self) -> &dyn CopyOperation {
         match self {
-            SyncRequest::Tencent(r) => r,
-            SyncRequest::Alibaba(r) => r,
-            SyncRequest::Volcengine(r) => r,
-            SyncRequest::Huawei(r) => r,
+            CopyRequest::Tencent(r) => r,
+            CopyRequest::Alibaba(r) => r,
+            CopyRequest::Volcengine(r) => r,
+            CopyRequest::Huawei(r) => r,
         }
     }
 
     pub fn operation_mut(&mut self) -> &mut dyn CopyOperation {
         match self {
-            SyncRequest::Tencent(r) => r,
-            SyncRequest::Alibaba(r) => r,
-            SyncRequest::Volcengine(r) => r,
-            SyncRequest::Huawei(r) => r,
+            CopyRequest::Tencent(r) => r,
+            CopyRequest::Alibaba(r) => r,
+            CopyRequest::Volcengine(r) => r,
+            CopyRequest::Huawei(r) => r,
         }
     }
 
@@ -154,7 +154,7 @@ impl SyncRequest {
     }
 
     /// The same copy to `destination` alone (a region that has to wait for its start).
-    pub fn to_destination(&self, destination: &str) -> SyncRequest {
+    pub fn to_destination(&self, destination: &str) -> CopyRequest {
         self.operation()
             .to_destinations(vec![destination.to_owned()])
     }
@@ -173,7 +173,9 @@ impl SyncRequest {
 #[serde(rename_all = "lowercase")]
 pub enum TaskKind {
     Export,
-    Sync,
+    /// A copy to another region (`sync` in JSON, as users name it).
+    #[serde(rename = "sync")]
+    Copy,
 }
 
 impl TaskKind {
@@ -181,7 +183,7 @@ impl TaskKind {
     pub fn name(self) -> &'static str {
         match self {
             TaskKind::Export => "export",
-            TaskKind::Sync => "sync",
+            TaskKind::Copy => "sync",
         }
     }
 }
@@ -316,8 +318,13 @@ pub struct RegionImage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TaskResult {
-    Export { objects: Vec<ExportedObject> },
-    Sync { images: Vec<RegionImage> },
+    Export {
+        objects: Vec<ExportedObject>,
+    },
+    #[serde(rename = "sync")]
+    Copy {
+        images: Vec<RegionImage>,
+    },
 }
 
 /// The cloud's reason for a failure, in its own words.
@@ -392,28 +399,29 @@ pub struct QueuedStart {
 #[serde(rename_all = "lowercase")]
 pub enum QueuedRequest {
     Export(ExportRequest),
-    Sync(SyncRequest),
+    #[serde(rename = "sync")]
+    Copy(CopyRequest),
 }
 
 impl QueuedRequest {
     pub fn kind(&self) -> TaskKind {
         match self {
             QueuedRequest::Export(_) => TaskKind::Export,
-            QueuedRequest::Sync(_) => TaskKind::Sync,
+            QueuedRequest::Copy(_) => TaskKind::Copy,
         }
     }
 
     pub fn cloud(&self) -> Cloud {
         match self {
             QueuedRequest::Export(r) => r.cloud(),
-            QueuedRequest::Sync(r) => r.cloud(),
+            QueuedRequest::Copy(r) => r.cloud(),
         }
     }
 
     pub fn region(&self) -> &str {
         match self {
             QueuedRequest::Export(r) => r.region(),
-            QueuedRequest::Sync(r) => r.region(),
+            QueuedRequest::Copy(r) => r.region(),
         }
     }
 
@@ -421,7 +429,7 @@ impl QueuedRequest {
     pub fn image_ids(&self) -> Vec<String> {
         match self {
             QueuedRequest::Export(r) => r.image_ids(),
-            QueuedRequest::Sync(r) => vec![r.image_id().to_owned()],
+            QueuedRequest::Copy(r) => vec![r.image_id().to_owned()],
         }
     }
 
@@ -429,7 +437,7 @@ impl QueuedRequest {
     pub fn destination_regions(&self) -> &[String] {
         match self {
             QueuedRequest::Export(_) => &[],
-            QueuedRequest::Sync(r) => r.destination_regions(),
+            QueuedRequest::Copy(r) => r.destination_regions(),
         }
     }
 
@@ -451,7 +459,7 @@ impl QueuedRequest {
                 r.validate()?;
                 r.check_regions(endpoints)
             }
-            QueuedRequest::Sync(r) => {
+            QueuedRequest::Copy(r) => {
                 r.validate()?;
                 r.check_regions(endpoints)
             }
@@ -500,7 +508,7 @@ mod tests {
             task: TaskRef {
                 cloud: Cloud::Huawei,
                 region: "cn-north-4".into(),
-                kind: TaskKind::Sync,
+                kind: TaskKind::Copy,
                 image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
                 task_id: Some("job-1".into()),
                 destination_region: Some("cn-east-3".into()),
@@ -514,7 +522,7 @@ mod tests {
             progress: Some(100),
             cloud_state: "SUCCESS".into(),
             reason: None,
-            result: Some(TaskResult::Sync {
+            result: Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "cn-east-3".into(),
                     image_id: "new".into(),

@@ -1,7 +1,7 @@
 //! What a cloud's own export and copy requests do, so that the shared code (the model, the
 //! operations, `skip_existing`, the job) never matches on the cloud: each cloud's request
 //! types implement [`ExportOperation`] and [`CopyOperation`] in `<cloud>/operation.rs`, and
-//! [`crate::model::ExportRequest`] / [`crate::model::SyncRequest`] (the tagged documents that
+//! [`crate::model::ExportRequest`] / [`crate::model::CopyRequest`] (the tagged documents that
 //! travel through Step Functions) hand out their variant as one of these.
 //!
 //! The traits stay dyn-compatible: their asynchronous calls return a [`BoxFuture`].
@@ -14,7 +14,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, ObjectRef, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, ObjectRef, StartFailure, TaskRef};
 use crate::names::NameValues;
 use crate::select::Selector;
 
@@ -118,7 +118,7 @@ pub trait CopyOperation: Send + Sync {
     fn validate(&self) -> Result<(), ValidationError>;
 
     /// The same copy to `destinations` only.
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest;
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest;
 
     /// The concrete copy of one image, its names rendered with `values` and checked.
     /// `selected`: the image comes from a selector (a token the user gave is derived).
@@ -126,7 +126,7 @@ pub trait CopyOperation: Send + Sync {
         &self,
         values: &NameValues<'_>,
         selected: bool,
-    ) -> Result<SyncRequest, ValidationError>;
+    ) -> Result<CopyRequest, ValidationError>;
 
     /// See [`ExportOperation::set_item_token`].
     fn set_item_token(&mut self, _token: String) {}

@@ -9,7 +9,7 @@ use crate::error::{CloudError, ValidationError};
 use crate::error_name::ErrorName;
 use crate::idempotence::{Attempt, StartItem};
 use crate::model::{
-    ExportRequest, QueuedRequest, QueuedStart, StartFailure, StartOutcome, SyncRequest, TaskRef,
+    CopyRequest, ExportRequest, QueuedRequest, QueuedStart, StartFailure, StartOutcome, TaskRef,
     TaskStatus,
 };
 use crate::names::NameValues;
@@ -51,7 +51,7 @@ impl PlanRequest for ExportRequest {
     }
 }
 
-impl PlanRequest for SyncRequest {
+impl PlanRequest for CopyRequest {
     fn image_ids(&self) -> Vec<String> {
         vec![self.image_id().to_owned()]
     }
@@ -201,9 +201,9 @@ impl CloudClient {
 
     /// Starts one concrete copy: the tasks of the destinations that started, and the
     /// destinations that did not.
-    async fn sync_one(
+    async fn copy_one(
         &self,
-        one: &SyncRequest,
+        one: &CopyRequest,
         attempt: Attempt,
     ) -> (Vec<TaskRef>, Vec<StartFailure>) {
         one.operation().start(self, attempt).await
@@ -226,8 +226,8 @@ impl CloudClient {
                 failures: Vec::new(),
                 queued: Vec::new(),
             }),
-            QueuedRequest::Sync(one) => {
-                let (tasks, failed) = self.sync_one(one, attempt).await;
+            QueuedRequest::Copy(one) => {
+                let (tasks, failed) = self.copy_one(one, attempt).await;
                 let (failures, again) =
                     queue_copies(Some((queued.item, queued.since)), one, failed);
                 match (tasks.is_empty() && again.is_empty(), failures.first()) {
@@ -245,25 +245,25 @@ impl CloudClient {
 
     /// Validates `request`, then starts one copy per destination region. Regions that fail
     /// are reported in `failures`; the call fails only when no region started.
-    pub async fn start_sync(&self, request: &SyncRequest) -> Result<StartOutcome, StartError> {
+    pub async fn start_copy(&self, request: &CopyRequest) -> Result<StartOutcome, StartError> {
         request.validate()?;
         let attempt = Attempt::fresh(Timestamp::now().unix_seconds());
-        self.sync_with(request, attempt, None).await
+        self.copy_with(request, attempt, None).await
     }
 
     /// Validates `request`, then starts the copies of `item` so that every attempt of the
     /// same item starts at most one copy per destination region (see
     /// [`crate::idempotence`]). A region that failed retryably fails the whole attempt with
     /// that error, so that the caller retries it: the retry adopts the regions that started.
-    pub async fn start_sync_item(
+    pub async fn start_copy_item(
         &self,
-        request: &SyncRequest,
+        request: &CopyRequest,
         item: &StartItem,
     ) -> Result<StartOutcome, StartError> {
         request.validate()?;
-        let request = with_item_token_sync(request.clone(), item);
+        let request = with_item_token_copy(request.clone(), item);
         let outcome = self
-            .sync_with(&request, Attempt::of(item), Some(item))
+            .copy_with(&request, Attempt::of(item), Some(item))
             .await?;
         match outcome.failures.iter().find(|f| f.error.retryable) {
             Some(retryable) => Err(StartError::Cloud(retryable.error.clone())),
@@ -271,16 +271,16 @@ impl CloudClient {
         }
     }
 
-    async fn sync_with(
+    async fn copy_with(
         &self,
-        request: &SyncRequest,
+        request: &CopyRequest,
         attempt: Attempt,
         item: Option<&StartItem>,
     ) -> Result<StartOutcome, StartError> {
         request.check_regions(self.endpoints())?;
         let job_id = item.map(|item| item.job_id.as_str());
         // Every image resolved, every name rendered and checked, before anything is sent.
-        let plan = self.plan_sync(request, attempt.since, job_id).await?;
+        let plan = self.plan_copy(request, attempt.since, job_id).await?;
         let started_at = attempt.since;
         let selected = plan.selected();
         let (requests, mut tasks) = if request.skip_existing() {
@@ -294,7 +294,7 @@ impl CloudClient {
         let mut failures: Vec<StartFailure> = Vec::new();
         let mut queued = Vec::new();
         for one in &requests {
-            let (started, failed) = self.sync_one(one, attempt).await;
+            let (started, failed) = self.copy_one(one, attempt).await;
             tasks.extend(started);
             let (failed, waiting) = queue_copies(item.map(place_of), one, failed);
             failures.extend(failed);
@@ -405,12 +405,12 @@ impl CloudClient {
 
     /// What a copy would start, without starting anything (see
     /// [`plan_export`](Self::plan_export)): one request per image.
-    pub async fn plan_sync(
+    pub async fn plan_copy(
         &self,
-        request: &SyncRequest,
+        request: &CopyRequest,
         since: u64,
         job_id: Option<&str>,
-    ) -> Result<Plan<SyncRequest>, StartError> {
+    ) -> Result<Plan<CopyRequest>, StartError> {
         request.check_regions(self.endpoints())?;
         let operation = request.operation();
         let (cloud, region, selector) = (operation.cloud(), operation.region(), operation.select());
@@ -553,7 +553,7 @@ fn queue_export(item: &StartItem, one: ExportRequest, error: &CloudError) -> Que
 /// for room (with a start item), the others stay failures.
 fn queue_copies(
     place: Option<(usize, u64)>,
-    one: &SyncRequest,
+    one: &CopyRequest,
     failed: Vec<StartFailure>,
 ) -> (Vec<StartFailure>, Vec<QueuedStart>) {
     let Some(place) = place else {
@@ -564,7 +564,7 @@ fn queue_copies(
     for failure in failed {
         match &failure.destination_region {
             Some(destination) if failure.error.is_concurrency_limit() => {
-                let request = QueuedRequest::Sync(one.to_destination(destination));
+                let request = QueuedRequest::Copy(one.to_destination(destination));
                 queued.push(queued_start(place, request, failure.error));
             }
             _ => failures.push(failure),
@@ -578,7 +578,7 @@ fn with_item_token(mut request: ExportRequest, item: &StartItem) -> ExportReques
     request
 }
 
-fn with_item_token_sync(mut request: SyncRequest, item: &StartItem) -> SyncRequest {
+fn with_item_token_copy(mut request: CopyRequest, item: &StartItem) -> CopyRequest {
     request.operation_mut().set_item_token(item.client_token());
     request
 }

@@ -27,7 +27,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{
-    ExportRequest, ExportedObject, ObjectRef, RegionImage, SyncRequest, TaskKind, TaskRef,
+    CopyRequest, ExportRequest, ExportedObject, ObjectRef, RegionImage, TaskKind, TaskRef,
     TaskResult, TaskState, TaskStatus,
 };
 use crate::operation::Exported;
@@ -174,10 +174,10 @@ async fn existing_copy(
 /// destinations without a copy) and what is skipped (one task per destination that has one).
 pub async fn copies(
     client: &CloudClient,
-    requests: Vec<SyncRequest>,
+    requests: Vec<CopyRequest>,
     created: &HashMap<String, u64>,
     since: u64,
-) -> Result<(Vec<SyncRequest>, Vec<TaskRef>), CloudError> {
+) -> Result<(Vec<CopyRequest>, Vec<TaskRef>), CloudError> {
     let (mut start, mut skipped) = (Vec::new(), Vec::new());
     for request in &requests {
         let operation = request.operation();
@@ -198,7 +198,7 @@ pub async fn copies(
                 Some(copy) => skipped.push(TaskRef {
                     cloud,
                     region: region.to_owned(),
-                    kind: TaskKind::Sync,
+                    kind: TaskKind::Copy,
                     image_id: image_id.to_owned(),
                     task_id: None,
                     destination_region: Some(destination.clone()),
@@ -258,7 +258,7 @@ pub async fn status(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, 
             }
             Ok(done(TaskResult::Export { objects }))
         }
-        TaskKind::Sync => Ok(done(TaskResult::Sync {
+        TaskKind::Copy => Ok(done(TaskResult::Copy {
             images: vec![RegionImage {
                 region: task.destination_region.clone().unwrap_or_default(),
                 image_id: task.destination_image_id.clone().unwrap_or_default(),

@@ -236,7 +236,7 @@ async fn statuses_are_batched_per_region_and_keep_the_callers_order() {
         );
     }
     let (copies, failures) =
-        api::start_sync(&client, &copy(FAILING, &[SHANGHAI, BEIJING]), started_at).await;
+        api::start_copy(&client, &copy(FAILING, &[SHANGHAI, BEIJING]), started_at).await;
     assert!(failures.is_empty(), "{failures:?}");
     let mut broken = tasks[0].clone();
     broken.task_id = None;
@@ -315,13 +315,13 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
     let started_at = now();
     let mut request = copy(WEB, &[SHANGHAI, BEIJING]);
     request.image_name = Some("web-copy".into());
-    let (tasks, failures) = api::start_sync(&client, &request, started_at).await;
+    let (tasks, failures) = api::start_copy(&client, &request, started_at).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks.len(), 2);
     for (task, region) in tasks.iter().zip([SHANGHAI, BEIJING]) {
         assert_eq!(
             (task.kind, task.region.as_str(), task.image_id.as_str()),
-            (TaskKind::Sync, REGION, WEB)
+            (TaskKind::Copy, REGION, WEB)
         );
         assert_eq!(task.destination_region.as_deref(), Some(region));
         assert_eq!(task.task_id, None, "copies are not tasks on Alibaba");
@@ -366,7 +366,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
                 .all(|s| s.state == TaskState::Succeeded),
             "it stays succeeded"
         );
-        let Some(TaskResult::Sync { images }) = &second.result else {
+        let Some(TaskResult::Copy { images }) = &second.result else {
             panic!("a sync result: {second:?}");
         };
         assert_eq!(images.len(), 1);
@@ -407,7 +407,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
 async fn a_failing_copy_fails_with_the_image_state() {
     let emulator = slow_emulator().await;
     let client = client(&emulator);
-    let (tasks, failures) = api::start_sync(&client, &copy(FAILING, &[SHANGHAI]), now()).await;
+    let (tasks, failures) = api::start_copy(&client, &copy(FAILING, &[SHANGHAI]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     let history = follow(&emulator, &client, tasks, 120.0).await;
     let failed = final_status(&history[0]);
@@ -424,7 +424,7 @@ async fn a_failing_copy_fails_with_the_image_state() {
 async fn a_copy_can_be_cancelled_and_then_is_gone() {
     let emulator = slow_emulator().await;
     let client = client(&emulator);
-    let (tasks, _) = api::start_sync(&client, &copy(MID, &[SHANGHAI]), now()).await;
+    let (tasks, _) = api::start_copy(&client, &copy(MID, &[SHANGHAI]), now()).await;
     let task = tasks.first().expect("a copy");
     advance(&emulator, 1_000.0);
     let running = api::status(&client, std::slice::from_ref(task)).await;
@@ -452,7 +452,7 @@ async fn a_copy_can_be_cancelled_and_then_is_gone() {
     assert!(again.request_id.is_some());
 
     // A finished copy cannot be cancelled; an export is not a copy.
-    let (done, _) = api::start_sync(&client, &copy(WEB, &[BEIJING]), now()).await;
+    let (done, _) = api::start_copy(&client, &copy(WEB, &[BEIJING]), now()).await;
     advance(&emulator, 5_000.0);
     let error = api::cancel_copy(&client, &done[0])
         .await
@@ -524,7 +524,7 @@ async fn copy_errors_are_per_region_failures_with_ecs_code() {
     let emulator = emulator().await;
     let client = client(&emulator);
     let (tasks, failures) =
-        api::start_sync(&client, &copy(SHARED, &[SHANGHAI, BEIJING]), now()).await;
+        api::start_copy(&client, &copy(SHARED, &[SHANGHAI, BEIJING]), now()).await;
     assert!(tasks.is_empty());
     assert_eq!(failures.len(), 2);
     for (failure, region) in failures.iter().zip([SHANGHAI, BEIJING]) {
@@ -535,14 +535,14 @@ async fn copy_errors_are_per_region_failures_with_ecs_code() {
         );
         assert!(failure.error.request_id.is_some());
     }
-    let (_, failures) = api::start_sync(&client, &copy(MISSING, &[SHANGHAI]), now()).await;
+    let (_, failures) = api::start_copy(&client, &copy(MISSING, &[SHANGHAI]), now()).await;
     assert_eq!(
         (failures[0].error.kind, failures[0].error.code.as_str()),
         (ErrorKind::NotFound, "InvalidImageId.NotFound")
     );
     // One region fails, the other starts.
     let (tasks, failures) =
-        api::start_sync(&client, &copy(WEB, &["cn-atlantis", SHANGHAI]), now()).await;
+        api::start_copy(&client, &copy(WEB, &["cn-atlantis", SHANGHAI]), now()).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].destination_region.as_deref(), Some(SHANGHAI));
     assert_eq!(
@@ -571,7 +571,7 @@ async fn tasks_ecs_does_not_know_are_errors() {
         skipped: false,
     };
     let copy_ref = TaskRef {
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         task_id: None,
         destination_region: Some(SHANGHAI.into()),
         destination_image_id: Some("m-uf6unknownimage00000".into()),
@@ -631,7 +631,7 @@ async fn throttling_and_server_errors_on_status_calls_are_retried() {
     let exports = api::start_export(&client, &export(MID), now())
         .await
         .expect("starts");
-    let (copies, _) = api::start_sync(&client, &copy(DB, &[SHANGHAI]), now()).await;
+    let (copies, _) = api::start_copy(&client, &copy(DB, &[SHANGHAI]), now()).await;
     advance(&emulator, 1_000.0);
     let tasks = [exports[0].clone(), copies[0].clone()];
 
@@ -658,7 +658,7 @@ async fn resets_lost_and_cut_answers_on_status_calls_are_retried() {
     let exports = api::start_export(&client, &export(MID), now())
         .await
         .expect("starts");
-    let (copies, _) = api::start_sync(&client, &copy(DB, &[SHANGHAI]), now()).await;
+    let (copies, _) = api::start_copy(&client, &copy(DB, &[SHANGHAI]), now()).await;
     advance(&emulator, 1_000.0);
     let tasks = [exports[0].clone(), copies[0].clone()];
     for kind in [FaultKind::Reset, FaultKind::Lost, FaultKind::Truncated] {
@@ -756,7 +756,7 @@ async fn a_lost_copy_answer_is_adopted_not_repeated() {
     let emulator = emulator().await;
     let client = client(&emulator);
     emulator.add_fault(fault("CopyImage", FaultKind::Lost, 1));
-    let (tasks, failures) = api::start_sync(&client, &copy(WEB, &[SHANGHAI, BEIJING]), now()).await;
+    let (tasks, failures) = api::start_copy(&client, &copy(WEB, &[SHANGHAI, BEIJING]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks.len(), 2);
     assert_eq!(
@@ -795,11 +795,11 @@ async fn a_lost_copy_answer_with_a_client_token_is_repeated_safely() {
         client_token: Some("job-7".into()),
         ..copy(WEB, &[SHANGHAI])
     };
-    let (tasks, failures) = api::start_sync(&client, &request, now()).await;
+    let (tasks, failures) = api::start_copy(&client, &request, now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks_created(&emulator, "copy"), 1);
     assert_eq!(requests(&emulator, "CopyImage"), 3);
-    let (again, _) = api::start_sync(&client, &request, now()).await;
+    let (again, _) = api::start_copy(&client, &request, now()).await;
     assert_eq!(again[0].destination_image_id, tasks[0].destination_image_id);
     assert_eq!(tasks_created(&emulator, "copy"), 1);
     assert_within_limits(&emulator, 0);
@@ -898,7 +898,7 @@ async fn every_request_field_reaches_ecs() {
         description: Some("x".into()),
         ..copy(WEB, &[SHANGHAI])
     };
-    let (_, failures) = api::start_sync(&client, &bad_description, now()).await;
+    let (_, failures) = api::start_copy(&client, &bad_description, now()).await;
     assert_eq!(failures[0].error.code, "InvalidDescription.Malformed");
     assert_within_limits(&emulator, 0);
 }
@@ -923,7 +923,7 @@ async fn batches_stop_at_one_hundred_ids() {
     let copies = (0..150).map(|n| TaskRef {
         cloud: Cloud::Alibaba,
         region: REGION.into(),
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         image_id: WEB.into(),
         task_id: None,
         destination_region: Some(SHANGHAI.into()),

@@ -304,7 +304,7 @@ async fn copies_reach_each_region_and_succeed_on_the_second_finished_answer() {
     let client = client(&emulator);
     let request = copy_request(WEB, &[EAST, SOUTHEAST]);
     request.validate().expect("valid");
-    let (tasks, failures) = api::start_sync(&client, &request, now()).await;
+    let (tasks, failures) = api::start_copy(&client, &request, now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks.len(), 2);
     let jobs = copy_jobs(&emulator);
@@ -318,7 +318,7 @@ async fn copies_reach_each_region_and_succeed_on_the_second_finished_answer() {
                 task.image_id.as_str(),
                 task.destination_region.as_deref()
             ),
-            (TaskKind::Sync, REGION, WEB, Some(destination))
+            (TaskKind::Copy, REGION, WEB, Some(destination))
         );
         let job = task.task_id.as_deref().expect("a job id");
         let (_, region, new_image) = jobs
@@ -353,7 +353,7 @@ async fn copies_reach_each_region_and_succeed_on_the_second_finished_answer() {
             "unfinished answers keep confirmations at 0: {statuses:?}"
         );
         assert_eq!(last.task.destination_image_id.as_deref(), Some(&*new_image));
-        let Some(TaskResult::Sync { images }) = &last.result else {
+        let Some(TaskResult::Copy { images }) = &last.result else {
             panic!("a sync result: {last:?}");
         };
         assert_eq!(images.len(), 1);
@@ -382,7 +382,7 @@ async fn vault_id_is_sent_and_a_region_without_a_project_is_refused_before_sendi
     let client = client(&emulator);
     // A full-ECS image copies only with its vault (IMG.0130 without).
     let mut request = copy_request(DATABASE, &[EAST]);
-    let (_, failures) = api::start_sync(&client, &request, now()).await;
+    let (_, failures) = api::start_copy(&client, &request, now()).await;
     assert_eq!(failures.len(), 1);
     assert_cloud_error(
         &failures[0].error,
@@ -392,7 +392,7 @@ async fn vault_id_is_sent_and_a_region_without_a_project_is_refused_before_sendi
     );
     request.vault_id = Some("3b5816b5-f29c-4172-9d9a-76c719a659ce".into());
     request.destination_regions = vec![EAST.into(), NO_PROJECT.into()];
-    let (tasks, failures) = api::start_sync(&client, &request, now()).await;
+    let (tasks, failures) = api::start_copy(&client, &request, now()).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].destination_region.as_deref(), Some(EAST));
     assert_eq!(failures.len(), 1);
@@ -410,7 +410,7 @@ async fn a_failing_image_fails_with_the_jobs_reason() {
     let emulator = emulator().await;
     let client = client(&emulator);
     let export = export_one(&client, &export_request(FAILS, "exports/fails.qcow2")).await;
-    let (copies, failures) = api::start_sync(&client, &copy_request(FAILS, &[EAST]), now()).await;
+    let (copies, failures) = api::start_copy(&client, &copy_request(FAILS, &[EAST]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     for task in [&export, &copies[0]] {
         let statuses = poll(&emulator, &client, task, 120.0).await;
@@ -464,7 +464,7 @@ async fn seed_errors_keep_the_clouds_code_message_and_request_id() {
     assert_cloud_error(&err, ErrorKind::Conflict, "IMG.0148", 400);
 
     let (tasks, failures) =
-        api::start_sync(&client, &copy_request(ENCRYPTED, &[EAST]), now()).await;
+        api::start_copy(&client, &copy_request(ENCRYPTED, &[EAST]), now()).await;
     assert!(tasks.is_empty());
     assert_eq!(failures[0].destination_region.as_deref(), Some(EAST));
     assert_cloud_error(&failures[0].error, ErrorKind::Unsupported, "IMG.0105", 400);
@@ -500,7 +500,7 @@ async fn faults_on_status_reads_are_retried() {
     let emulator = emulator().await;
     let client = client(&emulator);
     let task = export_one(&client, &export_request(WEB, "exports/faults.qcow2")).await;
-    let (copies, _) = api::start_sync(&client, &copy_request(WEB, &[EAST]), now()).await;
+    let (copies, _) = api::start_copy(&client, &copy_request(WEB, &[EAST]), now()).await;
     let kinds = [
         FaultKind::Throttle,
         FaultKind::ServerError,
@@ -599,7 +599,7 @@ async fn a_lost_or_cut_copy_answer_adopts_the_one_copy_it_created() {
         let emulator = emulator().await;
         let client = client(&emulator);
         emulator.add_fault(start_fault("CopyImageCrossRegion", kind));
-        let (tasks, failures) = api::start_sync(&client, &copy_request(WEB, &[EAST]), now()).await;
+        let (tasks, failures) = api::start_copy(&client, &copy_request(WEB, &[EAST]), now()).await;
         assert!(failures.is_empty(), "{kind:?}: {failures:?}");
         assert_eq!(tasks_created(&emulator, "copy"), 1, "{kind:?}");
         assert_eq!(requests(&emulator, "CopyImageCrossRegion"), 1, "{kind:?}");
@@ -633,10 +633,10 @@ async fn a_lost_copy_answer_with_two_candidates_stays_unknown() {
     let client = client(&emulator);
     let started_at = now();
     let request = copy_request(WEB, &[EAST]);
-    let (first, _) = api::start_sync(&client, &request, started_at).await;
+    let (first, _) = api::start_copy(&client, &request, started_at).await;
     assert_eq!(first.len(), 1);
     emulator.add_fault(start_fault("CopyImageCrossRegion", FaultKind::Lost));
-    let (tasks, failures) = api::start_sync(&client, &request, started_at).await;
+    let (tasks, failures) = api::start_copy(&client, &request, started_at).await;
     assert!(tasks.is_empty(), "{tasks:?}");
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].destination_region.as_deref(), Some(EAST));

@@ -17,7 +17,7 @@ use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::ErrorKind;
 use imgflow_shared::idempotence::{StartItem, UNCONFIRMED};
-use imgflow_shared::model::{ExportRequest, StartOutcome, SyncRequest, TaskRef};
+use imgflow_shared::model::{CopyRequest, ExportRequest, StartOutcome, TaskRef};
 use imgflow_shared::operations::StartError;
 use imgflow_shared::{alibaba, huawei, tencent, volcengine};
 
@@ -49,7 +49,7 @@ const ALL: [Kind; 9] = [
 
 enum Start {
     Export(ExportRequest),
-    Sync(SyncRequest),
+    Sync(CopyRequest),
 }
 
 impl Kind {
@@ -115,7 +115,7 @@ impl Kind {
                     role_name: None,
                 }))
             }
-            Kind::TencentSync => Start::Sync(SyncRequest::Tencent(tencent::request::SyncImages {
+            Kind::TencentSync => Start::Sync(CopyRequest::Tencent(tencent::request::SyncImages {
                 region: "ap-guangzhou".into(),
                 image_id: "img-web00001".into(),
                 select: None,
@@ -139,7 +139,7 @@ impl Kind {
                         .then(|| "users-own-token-1".to_owned()),
                 }))
             }
-            Kind::AlibabaCopy => Start::Sync(SyncRequest::Alibaba(alibaba::request::CopyImage {
+            Kind::AlibabaCopy => Start::Sync(CopyRequest::Alibaba(alibaba::request::CopyImage {
                 region: "cn-hangzhou".into(),
                 image_id: "m-bp1web000000000000001".into(),
                 select: None,
@@ -160,7 +160,7 @@ impl Kind {
                 },
             )),
             Kind::VolcengineCopy => {
-                Start::Sync(SyncRequest::Volcengine(volcengine::request::CopyImage {
+                Start::Sync(CopyRequest::Volcengine(volcengine::request::CopyImage {
                     region: "cn-beijing".into(),
                     image_id: "image-ycweb000000000000001".into(),
                     select: None,
@@ -183,7 +183,7 @@ impl Kind {
                     quick_export: false,
                 }))
             }
-            Kind::HuaweiCopy => Start::Sync(SyncRequest::Huawei(huawei::request::CopyImage {
+            Kind::HuaweiCopy => Start::Sync(CopyRequest::Huawei(huawei::request::CopyImage {
                 region: "cn-north-4".into(),
                 image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
                 select: None,
@@ -214,7 +214,7 @@ async fn run(
 ) -> Result<StartOutcome, StartError> {
     match kind.start() {
         Start::Export(request) => client.start_export_item(&request, item).await,
-        Start::Sync(request) => client.start_sync_item(&request, item).await,
+        Start::Sync(request) => client.start_copy_item(&request, item).await,
     }
 }
 
@@ -522,15 +522,15 @@ async fn a_task_from_before_the_window_is_never_adopted_for(kind: Kind) {
 }
 
 /// Sends `kind`'s start for two destination regions.
-fn two_regions(kind: Kind) -> SyncRequest {
+fn two_regions(kind: Kind) -> CopyRequest {
     let Start::Sync(mut request) = kind.start() else {
         panic!("{kind:?} is not a copy");
     };
     let (regions, extra) = match &mut request {
-        SyncRequest::Alibaba(r) => (&mut r.destination_regions, "cn-beijing"),
-        SyncRequest::Volcengine(r) => (&mut r.destination_regions, "cn-guangzhou"),
-        SyncRequest::Huawei(r) => (&mut r.destination_regions, "ap-southeast-1"),
-        SyncRequest::Tencent(r) => (&mut r.destination_regions, "ap-beijing"),
+        CopyRequest::Alibaba(r) => (&mut r.destination_regions, "cn-beijing"),
+        CopyRequest::Volcengine(r) => (&mut r.destination_regions, "cn-guangzhou"),
+        CopyRequest::Huawei(r) => (&mut r.destination_regions, "ap-southeast-1"),
+        CopyRequest::Tencent(r) => (&mut r.destination_regions, "ap-beijing"),
     };
     regions.push(extra.to_owned());
     request
@@ -548,7 +548,7 @@ async fn a_copy_region_that_failed_retryably_is_retried_and_the_started_one_adop
         let request = two_regions(kind);
         let times = if kind.has_token() { 4 } else { 1 };
         emulator.add_fault(fault(kind, FaultKind::ServerError, times));
-        let error = match client.start_sync_item(&request, &item).await {
+        let error = match client.start_copy_item(&request, &item).await {
             Err(StartError::Cloud(error)) => error,
             other => panic!("{kind:?}: expected a retryable error, got {other:?}"),
         };
@@ -559,7 +559,7 @@ async fn a_copy_region_that_failed_retryably_is_retried_and_the_started_one_adop
             "{kind:?}: the other region started"
         );
         let retried = client
-            .start_sync_item(&request, &item)
+            .start_copy_item(&request, &item)
             .await
             .unwrap_or_else(|e| panic!("{kind:?}: the retry starts: {e}"));
         assert_eq!(retried.tasks.len(), 2, "{kind:?}: {retried:?}");
@@ -585,12 +585,12 @@ async fn several_candidates_in_the_window_are_unconfirmed_and_nothing_is_started
     };
     for _ in 0..2 {
         client
-            .start_sync(&request)
+            .start_copy(&request)
             .await
             .expect("a copy without an item");
     }
     assert_eq!(cloud_tasks(&emulator, kind), 2);
-    match client.start_sync_item(&request, &item).await {
+    match client.start_copy_item(&request, &item).await {
         Err(StartError::Cloud(error)) => {
             assert_eq!(error.kind, ErrorKind::UnknownOutcome, "{error}");
             assert_eq!(error.code, UNCONFIRMED, "{error}");

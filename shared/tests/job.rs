@@ -15,7 +15,7 @@ use imgflow_shared::job::{
     CHECKS_PER_LAMBDA_OUTAGE, CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry,
     StartErrorRecord, TrackedState, check_job,
 };
-use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskResult};
+use imgflow_shared::model::{CopyRequest, ExportRequest, TaskKind, TaskResult};
 use imgflow_shared::retry::Jitter;
 use imgflow_shared::wait::WaitPolicy;
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ fn export(request: Value) -> ExportRequest {
     serde_json::from_value(request).expect("a valid export request")
 }
 
-fn sync(request: Value) -> SyncRequest {
+fn sync(request: Value) -> CopyRequest {
     serde_json::from_value(request).expect("a valid sync request")
 }
 
@@ -636,7 +636,7 @@ async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_onl
         "destination_regions": ["cn-shanghai"], "image_name": "web-copy",
         "client_token": "job-deadline"
     }));
-    let outcome = client.start_sync(&request).await.expect("the copy starts");
+    let outcome = client.start_copy(&request).await.expect("the copy starts");
     let copy_image = outcome.tasks[0]
         .destination_image_id
         .clone()
@@ -652,7 +652,7 @@ async fn past_the_deadline_an_alibaba_copy_times_out_and_is_cancelled_unless_onl
         failures: outcome.failures,
         selected: outcome.selected,
     }];
-    let input = first_input("deadline", TaskKind::Sync, options, starts);
+    let input = first_input("deadline", TaskKind::Copy, options, starts);
 
     // 300 of the copy's 1800 s.
     advance(&emulator, 300.0);
@@ -1042,7 +1042,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
         "destination_regions": ["cn-shanghai"], "image_name": "web-copy",
         "client_token": "job-round-trip"
     }));
-    let outcome = client.start_sync(&request).await.expect("the copy starts");
+    let outcome = client.start_copy(&request).await.expect("the copy starts");
     let starts = vec![StartEntry::Started {
         queued: Vec::new(),
         index: 0,
@@ -1054,7 +1054,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
         stall_seconds: 0,
         ..JobOptions::default()
     };
-    let input = first_input("round-trip", TaskKind::Sync, options, starts);
+    let input = first_input("round-trip", TaskKind::Copy, options, starts);
     let states = drive(&emulator, &client, input).await;
 
     for state in &states {
@@ -1095,7 +1095,7 @@ async fn a_job_state_round_trips_through_json_and_the_next_check_takes_it() {
     let json = serde_json::to_value(confirming).expect("serialises");
     assert_eq!(json["tasks"][0]["task"]["confirmations"], 1);
     assert_eq!(json["state"], "running");
-    let Some(TaskResult::Sync { images }) = &last.tasks[0].result else {
+    let Some(TaskResult::Copy { images }) = &last.tasks[0].result else {
         panic!("{:?}", last.tasks[0])
     };
     assert_eq!(images.len(), 1);
@@ -1137,7 +1137,7 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
             "cloud": "alibaba", "region": "cn-hangzhou", "image_id": image,
             "destination_regions": ["cn-shanghai"], "image_name": format!("copy-{index}")
         }));
-        let outcome = client.start_sync(&request).await.expect("the copy starts");
+        let outcome = client.start_copy(&request).await.expect("the copy starts");
         starts.push(StartEntry::Started {
             queued: Vec::new(),
             index,
@@ -1150,7 +1150,7 @@ async fn a_copy_queued_behind_the_clouds_limit_does_not_stall() {
         stall_seconds: 300,
         ..JobOptions::default()
     };
-    let input = first_input("queued", TaskKind::Sync, options, starts);
+    let input = first_input("queued", TaskKind::Copy, options, starts);
     advance(&emulator, 100.0);
     let first = check(&client, input, cloud_now(&emulator), CheckMode::Drive).await;
     let queued = &first.tasks[5];

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use imgflow_shared::model::{
-    ExportRequest, SyncRequest, TaskRef, TaskResult, TaskState, TaskStatus,
+    CopyRequest, ExportRequest, TaskRef, TaskResult, TaskState, TaskStatus,
 };
 use imgflow_shared::operations::StartError;
 
@@ -21,7 +21,7 @@ fn export_requests() -> Vec<ExportRequest> {
     serde_json::from_value(json).expect("valid requests")
 }
 
-fn sync_requests() -> Vec<SyncRequest> {
+fn sync_requests() -> Vec<CopyRequest> {
     let json = serde_json::json!([
         {"cloud": "tencent", "region": "ap-guangzhou", "image_id": "img-web00001",
          "destination_regions": ["ap-shanghai", "ap-beijing"]},
@@ -101,7 +101,7 @@ async fn syncs_on_all_four_clouds_finish_with_new_images_per_region() {
     let client = client(&emulator);
     let mut tasks = Vec::new();
     for request in sync_requests() {
-        let outcome = client.start_sync(&request).await.expect("starts");
+        let outcome = client.start_copy(&request).await.expect("starts");
         assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
         tasks.extend(outcome.tasks);
     }
@@ -110,7 +110,7 @@ async fn syncs_on_all_four_clouds_finish_with_new_images_per_region() {
     assert!(checks >= 2, "a copy needs two finished answers");
     for status in statuses {
         assert_eq!(status.state, TaskState::Succeeded, "{status:?}");
-        let Some(TaskResult::Sync { images }) = &status.result else {
+        let Some(TaskResult::Copy { images }) = &status.result else {
             panic!("{status:?}")
         };
         assert_eq!(images.len(), 1);

@@ -17,7 +17,7 @@ use imgflow_shared::job::queue::STILL_QUEUED;
 use imgflow_shared::job::{
     CheckInput, CheckMode, JobOptions, JobPhase, JobState, StartEntry, TrackedState, check_job,
 };
-use imgflow_shared::model::{ExportRequest, QueuedRequest, StartOutcome, SyncRequest, TaskKind};
+use imgflow_shared::model::{CopyRequest, ExportRequest, QueuedRequest, StartOutcome, TaskKind};
 use imgflow_shared::retry::Jitter;
 use serde_json::json;
 
@@ -483,7 +483,7 @@ async fn huawei_copies_beyond_the_cross_region_limit_wait_for_room() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
     add_images(&emulator, Cloud::Huawei);
-    let request: SyncRequest = serde_json::from_value(json!({
+    let request: CopyRequest = serde_json::from_value(json!({
         "cloud": "huawei", "region": "cn-north-4", "destination_regions": ["cn-east-3"],
         "select": {"tags": {"batch": "q"}}, "image_name": "copy-{image_id}",
         "agency_name": "ims_admin_agency",
@@ -495,7 +495,7 @@ async fn huawei_copies_beyond_the_cross_region_limit_wait_for_room() {
         since: cloud_now(&emulator),
     };
     let outcome = client
-        .start_sync_item(&request, &item)
+        .start_copy_item(&request, &item)
         .await
         .expect("started and queued");
     assert_eq!(outcome.tasks.len(), LIMIT);
@@ -508,7 +508,7 @@ async fn huawei_copies_beyond_the_cross_region_limit_wait_for_room() {
         );
         assert_eq!(queued.error.code, "IMG.0060");
     }
-    let input = first_input(outcome, TaskKind::Sync, JobOptions::default());
+    let input = first_input(outcome, TaskKind::Copy, JobOptions::default());
     let state = drive_until_done(&emulator, &client, input, 5, |_| {
         assert!(
             emulator

@@ -1,7 +1,7 @@
 //! The JSON examples in README.md parse as the model and pass validation: the documentation
 //! cannot drift from the code.
 
-use imgflow_shared::model::{ExportRequest, SyncRequest, TaskStatus};
+use imgflow_shared::model::{CopyRequest, ExportRequest, TaskStatus};
 
 fn examples(kind: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
@@ -33,7 +33,7 @@ fn every_sync_example_parses_and_validates() {
     let blocks = examples("sync");
     assert_eq!(blocks.len(), 4, "one example per cloud");
     for block in blocks {
-        let request: SyncRequest =
+        let request: CopyRequest =
             serde_json::from_str(&block).unwrap_or_else(|e| panic!("{e}: {block}"));
         assert_eq!(request.validate(), Ok(()), "{block}");
     }

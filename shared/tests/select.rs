@@ -11,7 +11,7 @@ use cloud_emulator::world::Image;
 use imgflow_shared::Cloud;
 use imgflow_shared::alibaba::request::ExportImage;
 use imgflow_shared::idempotence::StartItem;
-use imgflow_shared::model::{ExportRequest, SyncRequest, TaskKind, TaskState};
+use imgflow_shared::model::{CopyRequest, ExportRequest, TaskKind, TaskState};
 use imgflow_shared::operations::StartError;
 use imgflow_shared::select::Selector;
 use imgflow_shared::tencent::request::{ExportImages, SyncImages};
@@ -292,7 +292,7 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
     TENCENT.add(&emulator);
-    let request = SyncRequest::Tencent(SyncImages {
+    let request = CopyRequest::Tencent(SyncImages {
         region: REGION.into(),
         image_id: String::new(),
         select: Some(selector(serde_json::json!({
@@ -304,7 +304,7 @@ async fn a_tencent_copy_by_selector_copies_each_selected_image() {
         image_set_required: true,
         dry_run: false,
     });
-    let outcome = client.start_sync(&request).await.expect("the copies start");
+    let outcome = client.start_copy(&request).await.expect("the copies start");
     let mut copied: Vec<String> = outcome.tasks.iter().map(|t| t.image_id.clone()).collect();
     copied.sort();
     assert_eq!(copied, TENCENT.ids(0..2));
@@ -422,7 +422,7 @@ async fn a_huawei_export_and_copy_by_selector_render_each_images_names_and_a_ret
     }
 
     // Copies: the newest `sel-b`, named per image and run.
-    let copy: SyncRequest = serde_json::from_value(serde_json::json!({
+    let copy: CopyRequest = serde_json::from_value(serde_json::json!({
         "cloud": "huawei", "region": HUAWEI.region, "select": {"name": "sel-b", "newest_per_name": 1},
         "destination_regions": ["cn-east-3"], "image_name": "{image_name}-copy-{date}",
         "agency_name": "ims_admin_agency"
@@ -430,13 +430,13 @@ async fn a_huawei_export_and_copy_by_selector_render_each_images_names_and_a_ret
     .expect("parses");
     let item = StartItem { index: 1, ..item };
     let copied = client
-        .start_sync_item(&copy, &item)
+        .start_copy_item(&copy, &item)
         .await
         .expect("the copy starts");
     assert_eq!(copied.tasks.len(), 1);
     assert_eq!(copied.tasks[0].image_id, HUAWEI.id(1));
     let again = client
-        .start_sync_item(&copy, &item)
+        .start_copy_item(&copy, &item)
         .await
         .expect("the retry adopts");
     assert_eq!(again.tasks.len(), 1);
@@ -463,21 +463,21 @@ async fn a_volcengine_copy_by_selector_names_each_copy_after_its_image_and_a_ret
         index: 0,
         since: start,
     };
-    let copy: SyncRequest = serde_json::from_value(serde_json::json!({
+    let copy: CopyRequest = serde_json::from_value(serde_json::json!({
         "cloud": "volcengine", "region": VOLCENGINE.region,
         "select": {"name": "sel-b", "newest_per_name": 2},
         "destination_regions": ["cn-shanghai"], "image_name": "bk{date}-{image_id}"
     }))
     .expect("parses");
     let first = client
-        .start_sync_item(&copy, &item)
+        .start_copy_item(&copy, &item)
         .await
         .expect("the copies start");
     let mut sources: Vec<String> = first.tasks.iter().map(|t| t.image_id.clone()).collect();
     sources.sort();
     assert_eq!(sources, VOLCENGINE.ids([1, 3].into_iter()));
     let again = client
-        .start_sync_item(&copy, &item)
+        .start_copy_item(&copy, &item)
         .await
         .expect("the retry adopts");
     let ids = |o: &imgflow_shared::model::StartOutcome| {
@@ -513,7 +513,7 @@ async fn a_volcengine_copy_by_selector_names_each_copy_after_its_image_and_a_ret
             .collect::<Vec<_>>()
     );
     // One name for every selected image could not tell their copies apart.
-    let same: Result<SyncRequest, _> = serde_json::from_value(serde_json::json!({
+    let same: Result<CopyRequest, _> = serde_json::from_value(serde_json::json!({
         "cloud": "volcengine", "region": VOLCENGINE.region, "select": {"name": "sel-b"},
         "destination_regions": ["cn-shanghai"], "image_name": "copy"
     }));
@@ -656,8 +656,8 @@ fn a_job_counts_a_selector_at_its_max_images_so_the_task_limit_holds_after_resol
         })
     };
     // Two regions × 50 images is one request's 100 tasks (one execution's); × 51 is more.
-    assert!(Job::parse(&job(50), Some(TaskKind::Sync)).is_ok());
-    let err = Job::parse(&job(51), Some(TaskKind::Sync)).expect_err("102 tasks");
+    assert!(Job::parse(&job(50), Some(TaskKind::Copy)).is_ok());
+    let err = Job::parse(&job(51), Some(TaskKind::Copy)).expect_err("102 tasks");
     assert_eq!(err.field, "requests[0]");
     assert!(err.rule.contains("102 tasks"), "{}", err.rule);
     // The default max_images (100) with two regions is refused the same way.
@@ -666,7 +666,7 @@ fn a_job_counts_a_selector_at_its_max_images_so_the_task_limit_holds_after_resol
         .as_object_mut()
         .expect("an object")
         .remove("max_images");
-    assert!(Job::parse(&default, Some(TaskKind::Sync)).is_err());
+    assert!(Job::parse(&default, Some(TaskKind::Copy)).is_err());
 }
 
 #[tokio::test]
@@ -742,7 +742,7 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
     let emulator = frozen_emulator().await;
     let client = client(&emulator);
     HUAWEI.add(&emulator);
-    let copy = |destinations: &[&str]| -> SyncRequest {
+    let copy = |destinations: &[&str]| -> CopyRequest {
         serde_json::from_value(serde_json::json!({
             "cloud": "huawei", "region": HUAWEI.region,
             "select": {"name": "sel-b", "newest_per_name": 1},
@@ -757,7 +757,7 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
         since: cloud_now(&emulator),
     };
     let first = client
-        .start_sync_item(&copy(&["cn-east-3"]), &first_item)
+        .start_copy_item(&copy(&["cn-east-3"]), &first_item)
         .await
         .expect("the copy starts");
     assert_eq!(first.tasks.len(), 1);
@@ -768,7 +768,7 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
     for _ in 0..6 {
         let status = client.status(&tasks).await.remove(0).expect("a status");
         tasks = vec![status.task.clone()];
-        if let Some(imgflow_shared::model::TaskResult::Sync { images }) = status.result {
+        if let Some(imgflow_shared::model::TaskResult::Copy { images }) = status.result {
             made = Some(images[0].image_id.clone());
             break;
         }
@@ -781,7 +781,7 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
         ..first_item
     };
     let second = client
-        .start_sync_item(&copy(&["cn-east-3", "ap-southeast-1"]), &second_item)
+        .start_copy_item(&copy(&["cn-east-3", "ap-southeast-1"]), &second_item)
         .await
         .expect("the rerun starts");
     let skipped: Vec<_> = second.tasks.iter().filter(|t| t.skipped).collect();
@@ -807,7 +807,7 @@ async fn a_copy_is_skipped_in_the_region_that_holds_one_and_made_in_the_other() 
     assert_eq!(status.cloud_state, "skipped");
 
     // A name without {image_id} cannot tell the copies apart: refused with skip_existing.
-    let unnamed: SyncRequest = serde_json::from_value(serde_json::json!({
+    let unnamed: CopyRequest = serde_json::from_value(serde_json::json!({
         "cloud": "huawei", "region": HUAWEI.region, "image_id": HUAWEI.id(1),
         "destination_regions": ["cn-east-3"], "image_name": "backup {date}",
         "agency_name": "ims_admin_agency", "skip_existing": true

@@ -13,7 +13,7 @@ use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::{CloudError, ErrorKind};
 use imgflow_shared::model::{RegionImage, TaskKind, TaskRef, TaskResult, TaskState, TaskStatus};
 use imgflow_shared::signing::HttpRequest;
-use imgflow_shared::tencent::api::{start_export, start_sync, status};
+use imgflow_shared::tencent::api::{start_copy, start_export, status};
 use imgflow_shared::tencent::request::{ExportFormat, ExportImages, SyncImages};
 use imgflow_shared::transport::{Scheme, Transport};
 
@@ -360,7 +360,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
     let emulator = still_emulator().await;
     let client = client(&emulator);
     let started_at = now();
-    let (tasks, failures) = start_sync(
+    let (tasks, failures) = start_copy(
         &client,
         &sync_of(WEB, &[SHANGHAI, BEIJING], Some("web-copy-2025")),
         started_at,
@@ -384,7 +384,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
                 task.region.as_str(),
                 task.image_id.as_str()
             ),
-            (Cloud::Tencent, TaskKind::Sync, REGION, WEB)
+            (Cloud::Tencent, TaskKind::Copy, REGION, WEB)
         );
         assert_eq!((task.started_at, task.confirmations), (started_at, 0));
     }
@@ -430,7 +430,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
         assert_eq!(last.state, TaskState::Succeeded, "{last:?}");
         assert_eq!(
             last.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: task.destination_region.clone().expect("region"),
                     image_id: task.destination_image_id.clone().expect("id"),
@@ -445,7 +445,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
 async fn an_unfinished_answer_resets_the_confirmations() {
     let emulator = still_emulator().await;
     let client = client(&emulator);
-    let (tasks, _) = start_sync(&client, &sync_of(WEB, &[SHANGHAI], None), now()).await;
+    let (tasks, _) = start_copy(&client, &sync_of(WEB, &[SHANGHAI], None), now()).await;
     let mut task = tasks[0].clone();
     task.confirmations = 1;
     let current = status_of(&client, &task).await;
@@ -462,7 +462,7 @@ async fn copies_without_an_image_set_are_found_by_name() {
     let client = client(&emulator);
     let mut request = sync_of(WEB, &[SHANGHAI, BEIJING], None);
     request.image_set_required = false;
-    let (tasks, failures) = start_sync(&client, &request, now()).await;
+    let (tasks, failures) = start_copy(&client, &request, now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     let found: Vec<(String, String)> = tasks
         .iter()
@@ -483,7 +483,7 @@ async fn copies_without_an_image_set_are_found_by_name() {
 async fn a_failing_copy_fails_with_the_image_state() {
     let emulator = emulator().await;
     let client = client(&emulator);
-    let (tasks, failures) = start_sync(&client, &sync_of(FAILING, &[SHANGHAI], None), now()).await;
+    let (tasks, failures) = start_copy(&client, &sync_of(FAILING, &[SHANGHAI], None), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     let seen = poll(&emulator, &client, &tasks[0], 300.0).await;
     let last = seen.last().expect("statuses");
@@ -675,7 +675,7 @@ async fn copy_refusals_are_each_regions_failure() {
         ),
     ];
     for (image, regions, kind, code) in cases {
-        let (tasks, failures) = start_sync(&client, &sync_of(image, regions, None), now()).await;
+        let (tasks, failures) = start_copy(&client, &sync_of(image, regions, None), now()).await;
         assert!(tasks.is_empty());
         assert_eq!(failures.len(), regions.len());
         for (failure, region) in failures.iter().zip(regions) {
@@ -690,7 +690,7 @@ async fn copy_refusals_are_each_regions_failure() {
 async fn status_checks_survive_every_injected_fault() {
     let emulator = emulator().await;
     let client = client(&emulator);
-    let (tasks, _) = start_sync(&client, &sync_of(WEB, &[SHANGHAI], None), now()).await;
+    let (tasks, _) = start_copy(&client, &sync_of(WEB, &[SHANGHAI], None), now()).await;
     let task = &tasks[0];
     for kind in [
         FaultKind::Throttle,
@@ -785,7 +785,7 @@ async fn a_lost_copy_answer_is_adopted_from_the_destination_images() {
         emulator.add_fault(fault("SyncImages", kind, 1));
         let before = requests(&emulator, "SyncImages");
         let (tasks, failures) =
-            start_sync(&client, &sync_of(image, &[SHANGHAI, BEIJING], None), now()).await;
+            start_copy(&client, &sync_of(image, &[SHANGHAI, BEIJING], None), now()).await;
         assert!(failures.is_empty(), "{kind:?}: {failures:?}");
         assert_eq!(
             requests(&emulator, "SyncImages"),
@@ -813,7 +813,7 @@ async fn a_lost_copy_answer_is_adopted_from_the_destination_images() {
     // The adopted copies run to the end like any other.
     let (tasks, _) = {
         emulator.add_fault(fault("SyncImages", FaultKind::Lost, 1));
-        start_sync(&client, &sync_of(MID, &[SHANGHAI], Some("mid-copy")), now()).await
+        start_copy(&client, &sync_of(MID, &[SHANGHAI], Some("mid-copy")), now()).await
     };
     let seen = poll(&emulator, &client, &tasks[0], 3_600.0).await;
     assert_eq!(seen.last().expect("statuses").state, TaskState::Succeeded);
@@ -840,7 +840,7 @@ async fn an_ambiguous_lost_copy_keeps_its_unknown_outcome() {
         world.images.push(twin);
     }
     emulator.add_fault(fault("SyncImages", FaultKind::Lost, 1));
-    let (tasks, failures) = start_sync(
+    let (tasks, failures) = start_copy(
         &client,
         &sync_of(WEB, &[SHANGHAI, BEIJING], None),
         started_at,
@@ -864,7 +864,7 @@ async fn a_throttled_copy_start_is_retried_once_and_statuses_keep_their_order() 
     let client = client(&emulator);
     emulator.add_fault(fault("SyncImages", FaultKind::Throttle, 1));
     let (copies, failures) =
-        start_sync(&client, &sync_of(WEB, &[SHANGHAI, BEIJING], None), now()).await;
+        start_copy(&client, &sync_of(WEB, &[SHANGHAI, BEIJING], None), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks_created(&emulator, "copy"), 2);
     let exports = start_export(&client, &export_of(&[DB], BUCKET), now())
@@ -893,7 +893,7 @@ async fn a_throttled_copy_start_is_retried_once_and_statuses_keep_their_order() 
 async fn a_burst_of_status_checks_stays_within_the_rate_limit() {
     let emulator = emulator().await;
     let client = client(&emulator);
-    let (tasks, _) = start_sync(&client, &sync_of(WEB, &[SHANGHAI, BEIJING], None), now()).await;
+    let (tasks, _) = start_copy(&client, &sync_of(WEB, &[SHANGHAI, BEIJING], None), now()).await;
     // Each call is two DescribeImages (one per destination region): 120 requests at 40/s.
     for _ in 0..60 {
         assert!(status(&client, &tasks).await.iter().all(Result::is_ok));

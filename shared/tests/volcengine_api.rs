@@ -12,7 +12,7 @@ use imgflow_shared::error::{CloudError, ErrorKind};
 use imgflow_shared::model::{ObjectRef, RegionImage, TaskKind, TaskRef, TaskResult, TaskState};
 use imgflow_shared::signing::HttpRequest;
 use imgflow_shared::transport::{Scheme, Transport};
-use imgflow_shared::volcengine::api::{start_export, start_sync, status};
+use imgflow_shared::volcengine::api::{start_copy, start_export, status};
 use imgflow_shared::volcengine::request::{CopyImage, ExportImage};
 
 const REGION: &str = "cn-beijing";
@@ -251,7 +251,7 @@ async fn statuses_keep_their_order_and_are_batched_per_region() {
     let client = client(&emulator);
     let web = one_export(&client, &export_of(WEB, BUCKET, "a1")).await;
     let windows = one_export(&client, &export_of(WINDOWS, BUCKET, "a2")).await;
-    let (copies, failures) = start_sync(&client, &copy_of(BIG, &[SHANGHAI]), now()).await;
+    let (copies, failures) = start_copy(&client, &copy_of(BIG, &[SHANGHAI]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     let mut foreign = web.clone();
     foreign.cloud = Cloud::Alibaba;
@@ -300,13 +300,13 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
     let client = client(&emulator);
     let started_at = now();
     let (tasks, failures) =
-        start_sync(&client, &copy_of(WEB, &[SHANGHAI, GUANGZHOU]), started_at).await;
+        start_copy(&client, &copy_of(WEB, &[SHANGHAI, GUANGZHOU]), started_at).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks.len(), 2);
     for (task, region) in tasks.iter().zip([SHANGHAI, GUANGZHOU]) {
         assert_eq!(
             (task.kind, task.region.as_str(), task.image_id.as_str()),
-            (TaskKind::Sync, REGION, WEB)
+            (TaskKind::Copy, REGION, WEB)
         );
         assert_eq!(task.destination_region.as_deref(), Some(region));
         assert_eq!((task.started_at, task.confirmations), (started_at, 0));
@@ -340,7 +340,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
         let image_id = task.destination_image_id.clone().expect("image");
         assert_eq!(
             last.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage { region, image_id }]
             })
         );
@@ -358,7 +358,7 @@ async fn a_copy_to_two_regions_succeeds_on_the_second_finished_answer() {
 async fn an_unfinished_answer_resets_the_confirmations() {
     let emulator = emulator().await;
     let client = client(&emulator);
-    let (tasks, _) = start_sync(&client, &copy_of(BIG, &[SHANGHAI]), now()).await;
+    let (tasks, _) = start_copy(&client, &copy_of(BIG, &[SHANGHAI]), now()).await;
     let mut task = tasks[0].clone();
     task.confirmations = 1;
     let current = status_of(&client, &task).await;
@@ -402,7 +402,7 @@ async fn a_failing_image_fails_with_the_cloud_reason() {
     );
     assert!(last.result.is_none());
 
-    let (copies, failures) = start_sync(&client, &copy_of(FAILING, &[SHANGHAI]), now()).await;
+    let (copies, failures) = start_copy(&client, &copy_of(FAILING, &[SHANGHAI]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     let seen = poll(&emulator, &client, &copies[0], 200.0).await;
     let last = seen.last().expect("final");
@@ -462,7 +462,7 @@ async fn refused_starts_keep_the_cloud_code_kind_and_request_id() {
     }
 
     let (tasks, failures) =
-        start_sync(&client, &copy_of(BUSY, &[SHANGHAI, GUANGZHOU]), now()).await;
+        start_copy(&client, &copy_of(BUSY, &[SHANGHAI, GUANGZHOU]), now()).await;
     assert!(tasks.is_empty());
     assert_eq!(failures.len(), 2);
     for (failure, region) in failures.iter().zip([SHANGHAI, GUANGZHOU]) {
@@ -473,13 +473,13 @@ async fn refused_starts_keep_the_cloud_code_kind_and_request_id() {
             "OperationDenied.ResourceLocked",
         );
     }
-    let (_, failures) = start_sync(&client, &copy_of(MISSING, &[SHANGHAI]), now()).await;
+    let (_, failures) = start_copy(&client, &copy_of(MISSING, &[SHANGHAI]), now()).await;
     assert_cloud_error(
         &failures[0].error,
         ErrorKind::NotFound,
         "InvalidImage.NotFound",
     );
-    let (_, failures) = start_sync(&client, &copy_of(SHARED, &[SHANGHAI]), now()).await;
+    let (_, failures) = start_copy(&client, &copy_of(SHARED, &[SHANGHAI]), now()).await;
     assert_eq!(
         failures[0].error.code,
         "InvalidImageForCopyImage.UnSupported"
@@ -489,7 +489,7 @@ async fn refused_starts_keep_the_cloud_code_kind_and_request_id() {
     // The Description travels: one the cloud's rule refuses (it must start with a letter).
     let mut described = copy_of(WEB, &[SHANGHAI]);
     described.description = Some("9 starts with a digit".into());
-    let (_, failures) = start_sync(&client, &described, now()).await;
+    let (_, failures) = start_copy(&client, &described, now()).await;
     assert_cloud_error(
         &failures[0].error,
         ErrorKind::InvalidRequest,
@@ -498,7 +498,7 @@ async fn refused_starts_keep_the_cloud_code_kind_and_request_id() {
 
     // One region refused, the other started.
     let (tasks, failures) =
-        start_sync(&client, &copy_of(WEB, &["cn-nowhere-1", SHANGHAI]), now()).await;
+        start_copy(&client, &copy_of(WEB, &["cn-nowhere-1", SHANGHAI]), now()).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].destination_region.as_deref(), Some(SHANGHAI));
     assert_eq!(
@@ -536,7 +536,7 @@ async fn tasks_the_cloud_does_not_know_are_errors() {
         skipped: false,
     };
     let copy = TaskRef {
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         task_id: None,
         destination_region: Some(SHANGHAI.into()),
         destination_image_id: Some("image-unknown000000000000".into()),
@@ -559,7 +559,7 @@ async fn status_reads_survive_throttling_server_errors_and_broken_answers() {
     let emulator = emulator().await;
     let client = client(&emulator);
     let export = one_export(&client, &export_of(BIG, BUCKET, "big01")).await;
-    let (copies, _) = start_sync(&client, &copy_of(WEB, &[SHANGHAI]), now()).await;
+    let (copies, _) = start_copy(&client, &copy_of(WEB, &[SHANGHAI]), now()).await;
     let copy = copies[0].clone();
     for kind in [
         FaultKind::Throttle,
@@ -685,7 +685,7 @@ async fn a_lost_copy_answer_adopts_the_image_created_in_that_region() {
     let emulator = emulator().await;
     let client = client(&emulator);
     emulator.add_fault(fault("CopyImage", FaultKind::Lost));
-    let (tasks, failures) = start_sync(&client, &copy_of(WEB, &[SHANGHAI, GUANGZHOU]), now()).await;
+    let (tasks, failures) = start_copy(&client, &copy_of(WEB, &[SHANGHAI, GUANGZHOU]), now()).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(tasks.len(), 2);
     assert_eq!(
@@ -717,7 +717,7 @@ async fn a_failed_copy_start_with_nothing_to_adopt_stays_unknown() {
     let emulator = emulator().await;
     let client = client(&emulator);
     emulator.add_fault(fault("CopyImage", FaultKind::ServerError));
-    let (tasks, failures) = start_sync(&client, &copy_of(WEB, &[SHANGHAI]), now()).await;
+    let (tasks, failures) = start_copy(&client, &copy_of(WEB, &[SHANGHAI]), now()).await;
     assert!(tasks.is_empty());
     let error = &failures[0].error;
     assert_eq!(

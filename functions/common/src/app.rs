@@ -107,7 +107,7 @@ impl App {
         // (cloud, the regions it is called in: a request's region, a copy's destinations)
         let calls: Vec<(Cloud, Vec<&str>)> = match &job.requests {
             JobRequests::Export(r) => r.iter().map(|r| (r.cloud(), vec![r.region()])).collect(),
-            JobRequests::Sync(r) => r
+            JobRequests::Copy(r) => r
                 .iter()
                 .map(|r| {
                     let destinations = r.destination_regions().iter().map(String::as_str);

@@ -362,7 +362,7 @@ mod tests {
                 },
                 TaskKind::Export,
             ),
-            super::key(&item, TaskKind::Sync),
+            super::key(&item, TaskKind::Copy),
         ] {
             assert_ne!(key, other);
         }

@@ -9,7 +9,7 @@ use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
 use imgflow_shared::model::{
-    self, ExportRequest, QueuedStart, SelectedImage, StartOutcome, SyncRequest, TaskKind, TaskRef,
+    self, CopyRequest, ExportRequest, QueuedStart, SelectedImage, StartOutcome, TaskKind, TaskRef,
 };
 use imgflow_shared::operations::StartError;
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub async fn handle(
     envelope: Envelope,
 ) -> Result<Value, FunctionError> {
     let kind = match function {
-        Function::StartSync => TaskKind::Sync,
+        Function::StartSync => TaskKind::Copy,
         _ => TaskKind::Export,
     };
     match envelope {
@@ -105,15 +105,15 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
             }
             .map_err(start_failed)?
         }
-        TaskKind::Sync => {
-            let request: SyncRequest = serde_json::from_value(request).map_err(invalid)?;
+        TaskKind::Copy => {
+            let request: CopyRequest = serde_json::from_value(request).map_err(invalid)?;
             if let Some(answer) = adopt_recorded(records.as_ref(), &job_id, index).await? {
                 return Ok(answer);
             }
             tracing::info!(%job_id, index, cloud = %request.cloud(), region = request.region(), "starting a copy");
             match &item {
-                Some(item) => app.cloud.start_sync_item(&request, item).await,
-                None => app.cloud.start_sync(&request).await,
+                Some(item) => app.cloud.start_copy_item(&request, item).await,
+                None => app.cloud.start_copy(&request).await,
             }
             .map_err(start_failed)?
         }

@@ -734,7 +734,7 @@ fn accepted_jobs_reach_only_the_clouds_own_hosts() {
                 .iter()
                 .map(|r| (r.cloud(), serde_json::to_value(r).unwrap_or(Value::Null)))
                 .collect(),
-            JobRequests::Sync(r) => r
+            JobRequests::Copy(r) => r
                 .iter()
                 .map(|r| (r.cloud(), serde_json::to_value(r).unwrap_or(Value::Null)))
                 .collect(),

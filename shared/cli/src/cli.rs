@@ -65,7 +65,7 @@ pub enum Command {
     /// Start an export (the JSON of an ExportRequest) and print the started tasks.
     #[command(after_help = after_help())]
     Export(StartArgs),
-    /// Start a copy to other regions (the JSON of a SyncRequest) and print the started tasks.
+    /// Start a copy to other regions (the JSON of a CopyRequest) and print the started tasks.
     #[command(after_help = after_help())]
     Sync(StartArgs),
     /// Print the status of tasks (the JSON `export`/`sync --json` printed).

@@ -9,7 +9,7 @@ use imgflow_shared::config::{CloudCredentials, Missing};
 use imgflow_shared::endpoints::Endpoints;
 use imgflow_shared::error::{CloudError, ValidationError};
 use imgflow_shared::model::{
-    ExportRequest, StartFailure, StartOutcome, SyncRequest, TaskRef, TaskState, TaskStatus,
+    CopyRequest, ExportRequest, StartFailure, StartOutcome, TaskRef, TaskState, TaskStatus,
 };
 use imgflow_shared::operations::StartError;
 use imgflow_shared::retry::RetryPolicy;
@@ -263,7 +263,7 @@ enum Operation {
 
 enum Request {
     Export(ExportRequest),
-    Sync(SyncRequest),
+    Sync(CopyRequest),
 }
 
 async fn start_command(operation: Operation, args: StartArgs) -> Exit {
@@ -297,7 +297,7 @@ async fn start_command(operation: Operation, args: StartArgs) -> Exit {
     }
     let (what, started) = match &request {
         Request::Export(r) => ("export", client.start_export(r).await),
-        Request::Sync(r) => ("sync", client.start_sync(r).await),
+        Request::Sync(r) => ("sync", client.start_copy(r).await),
     };
     let outcome = match started {
         Ok(outcome) => outcome,
@@ -352,7 +352,7 @@ async fn plan_command(
     let now = unix_now() as u64;
     let planned = match request {
         Request::Export(r) => plan_export(client, r, now, job_id).await,
-        Request::Sync(r) => plan_sync(client, r, now, job_id).await,
+        Request::Sync(r) => plan_copy(client, r, now, job_id).await,
     };
     let plan = match planned {
         Ok(plan) => plan,
@@ -420,14 +420,14 @@ async fn plan_export(
     }))
 }
 
-async fn plan_sync(
+async fn plan_copy(
     client: &CloudClient,
-    request: &SyncRequest,
+    request: &CopyRequest,
     now: u64,
     job_id: Option<&str>,
 ) -> Result<serde_json::Value, StartError> {
     request.validate()?;
-    let plan = client.plan_sync(request, now, job_id).await?;
+    let plan = client.plan_copy(request, now, job_id).await?;
     let selected = plan.selected();
     let (requests, skipped) = if request.skip_existing() {
         let created = client

@@ -52,10 +52,10 @@ pub fn state(state: TaskState) -> &'static str {
 /// `export img-web00001` or `sync img-web00001 -> ap-shanghai`.
 pub fn task_label(task: &TaskRef) -> String {
     match (task.kind, &task.destination_region) {
-        (TaskKind::Sync, Some(destination)) => {
+        (TaskKind::Copy, Some(destination)) => {
             format!("sync {} -> {destination}", task.image_id)
         }
-        (TaskKind::Sync, None) => format!("sync {}", task.image_id),
+        (TaskKind::Copy, None) => format!("sync {}", task.image_id),
         (TaskKind::Export, _) => format!("export {}", task.image_id),
     }
 }
@@ -77,7 +77,7 @@ pub fn image_line(image: &RegionImage) -> String {
 pub fn result_lines(status: &TaskStatus) -> Vec<String> {
     match (&status.result, &status.reason) {
         (Some(TaskResult::Export { objects }), _) => objects.iter().map(object_line).collect(),
-        (Some(TaskResult::Sync { images }), _) => images.iter().map(image_line).collect(),
+        (Some(TaskResult::Copy { images }), _) => images.iter().map(image_line).collect(),
         (None, Some(reason)) => vec![match &reason.code {
             Some(code) => format!("{code}: {}", reason.message),
             None => reason.message.clone(),

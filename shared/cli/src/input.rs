@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use imgflow_shared::error::ValidationError;
-use imgflow_shared::model::{ExportRequest, SyncRequest, TaskRef, TaskStatus};
+use imgflow_shared::model::{CopyRequest, ExportRequest, TaskRef, TaskStatus};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -71,8 +71,8 @@ pub fn export_request(source: &str, text: &str) -> Result<ExportRequest, InputEr
 }
 
 /// A sync request, parsed and checked against its cloud's rules.
-pub fn sync_request(source: &str, text: &str) -> Result<SyncRequest, InputError> {
-    let request: SyncRequest = parse(source, text, "sync request")?;
+pub fn sync_request(source: &str, text: &str) -> Result<CopyRequest, InputError> {
+    let request: CopyRequest = parse(source, text, "sync request")?;
     request.validate().map_err(InputError::Invalid)?;
     Ok(request)
 }

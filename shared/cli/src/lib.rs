@@ -4,7 +4,7 @@
 //! [`commands::run`] runs one parsed command line.
 //!
 //! The commands use only the shared crate's public operations (`CloudClient::start_export`,
-//! `start_sync`, `status`) and its wait policy: what the command line does is what the Lambda
+//! `start_copy`, `status`) and its wait policy: what the command line does is what the Lambda
 //! functions and the state machine do.
 
 pub mod cli;

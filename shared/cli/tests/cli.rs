@@ -198,7 +198,7 @@ async fn sync_wait_json_ends_with_succeeded_statuses() {
     let mut regions = Vec::new();
     for status in &report.statuses {
         assert_eq!(status.state, TaskState::Succeeded, "{status:#?}");
-        let Some(TaskResult::Sync { images }) = &status.result else {
+        let Some(TaskResult::Copy { images }) = &status.result else {
             panic!("{status:#?}")
         };
         assert_eq!(images.len(), 1);

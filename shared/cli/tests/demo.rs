@@ -52,7 +52,7 @@ async fn every_scenario_ends_as_expected_within_a_minute() {
                             assert!(!task.objects.is_empty(), "{task:#?}");
                             assert!(task.objects.iter().all(|o| o.size > 0), "{task:#?}");
                         }
-                        TaskKind::Sync => {
+                        TaskKind::Copy => {
                             let destination =
                                 task.task.destination_region.clone().expect("a destination");
                             assert!(

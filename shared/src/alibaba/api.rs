@@ -75,7 +75,7 @@ pub async fn start_export(
 
 /// Starts one CopyImage per destination region: a task per region that started, a failure
 /// (with ECS's error) per region that did not.
-pub async fn start_sync(
+pub async fn start_copy(
     client: &CloudClient,
     request: &CopyImage,
     started_at: u64,
@@ -110,7 +110,7 @@ pub async fn cancel_copy(client: &CloudClient, task: &TaskRef) -> Result<(), Clo
 /// ([`TASK_REF_INVALID`](crate::error::TASK_REF_INVALID)).
 fn batch_of(task: &TaskRef) -> Result<Batch<'_>, CloudError> {
     match task.kind {
-        TaskKind::Sync => copy::target(task).map(|(destination, _)| Batch::Copy(destination)),
+        TaskKind::Copy => copy::target(task).map(|(destination, _)| Batch::Copy(destination)),
         TaskKind::Export if task.cloud != wire::CLOUD => Err(wire::unusable_task(format!(
             "not an Alibaba export: a {} task",
             task.cloud

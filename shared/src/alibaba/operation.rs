@@ -7,7 +7,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, StartFailure, TaskRef};
 use crate::names::NameValues;
 use crate::operation::{BoxFuture, CopyOperation, ExportOperation, PlannedImage};
 use crate::select::Selector;
@@ -111,8 +111,8 @@ impl CopyOperation for CopyImage {
         CopyImage::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Alibaba(CopyImage {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Alibaba(CopyImage {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -123,7 +123,7 @@ impl CopyOperation for CopyImage {
         &self,
         values: &NameValues<'_>,
         selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
+    ) -> Result<CopyRequest, ValidationError> {
         let mut one = CopyImage::for_image(self, values)?;
         if selected {
             one.client_token = self
@@ -131,7 +131,7 @@ impl CopyOperation for CopyImage {
                 .as_deref()
                 .map(|token| token_for_image(token, values.image_id));
         }
-        Ok(SyncRequest::Alibaba(one))
+        Ok(CopyRequest::Alibaba(one))
     }
 
     fn set_item_token(&mut self, token: String) {
@@ -143,6 +143,6 @@ impl CopyOperation for CopyImage {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt.since))
+        Box::pin(api::start_copy(client, self, attempt.since))
     }
 }

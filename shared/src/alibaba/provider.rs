@@ -117,7 +117,7 @@ impl Provider for AlibabaCloud {
         client: &'a CloudClient,
         task: &'a TaskRef,
     ) -> Option<BoxFuture<'a, Result<(), CloudError>>> {
-        (task.kind == TaskKind::Sync).then(|| {
+        (task.kind == TaskKind::Copy).then(|| {
             Box::pin(super::api::cancel_copy(client, task)) as BoxFuture<'a, Result<(), CloudError>>
         })
     }

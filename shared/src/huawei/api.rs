@@ -48,7 +48,7 @@ mod export;
 pub mod list;
 mod wire;
 
-pub use copy::start_sync;
+pub use copy::start_copy;
 pub use export::start_export;
 
 use crate::batch::plain_status as plain;
@@ -79,9 +79,9 @@ async fn status_of(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, C
     }
     match (task.kind, task.task_id.as_deref()) {
         (TaskKind::Export, Some(job_id)) => export::export_status(client, task, job_id).await,
-        (TaskKind::Sync, Some(job_id)) => copy::copy_status(client, task, job_id).await,
+        (TaskKind::Copy, Some(job_id)) => copy::copy_status(client, task, job_id).await,
         // A copy adopted after a lost answer: only its image is known.
-        (TaskKind::Sync, None) => copy::adopted_copy_status(client, task).await,
+        (TaskKind::Copy, None) => copy::adopted_copy_status(client, task).await,
         // An export adopted from its object: only the object is known.
         (TaskKind::Export, None) => export::adopted_export_status(client, task).await,
     }

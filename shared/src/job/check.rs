@@ -519,7 +519,7 @@ fn job_reason(
 fn kind_word(kind: TaskKind) -> &'static str {
     match kind {
         TaskKind::Export => "export",
-        TaskKind::Sync => "copy",
+        TaskKind::Copy => "copy",
     }
 }
 
@@ -536,7 +536,7 @@ mod tests {
             TaskRef {
                 cloud: Cloud::Alibaba,
                 region: "cn-hangzhou".into(),
-                kind: TaskKind::Sync,
+                kind: TaskKind::Copy,
                 image_id: "m-x".into(),
                 task_id: Some("t-x".into()),
                 destination_region: Some("cn-shanghai".into()),

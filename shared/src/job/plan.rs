@@ -80,7 +80,7 @@ pub fn plan(job: &Job, execution: &str, now: u64) -> Result<Plan, ValidationErro
             })
             .map(|(c, g, n, v)| (c, g, n, v.unwrap_or(Value::Null)))
             .collect(),
-        JobRequests::Sync(r) => r
+        JobRequests::Copy(r) => r
             .iter()
             .map(|r| {
                 (

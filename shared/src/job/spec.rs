@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::endpoints::Endpoints;
 use crate::error::ValidationError;
 pub use crate::limits::{MAX_CHECKS_LIMIT, MAX_TASKS};
-use crate::model::{ExportRequest, SyncRequest, TaskKind};
+use crate::model::{CopyRequest, ExportRequest, TaskKind};
 use crate::wait::WaitPolicy;
 
 /// At most this many requests per job: the state machine's payload (256 KiB) must hold the
@@ -132,21 +132,21 @@ impl JobOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobRequests {
     Export(Vec<ExportRequest>),
-    Sync(Vec<SyncRequest>),
+    Copy(Vec<CopyRequest>),
 }
 
 impl JobRequests {
     pub fn kind(&self) -> TaskKind {
         match self {
             JobRequests::Export(_) => TaskKind::Export,
-            JobRequests::Sync(_) => TaskKind::Sync,
+            JobRequests::Copy(_) => TaskKind::Copy,
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             JobRequests::Export(r) => r.len(),
-            JobRequests::Sync(r) => r.len(),
+            JobRequests::Copy(r) => r.len(),
         }
     }
 
@@ -232,13 +232,13 @@ impl Job {
             TaskKind::Export => {
                 JobRequests::Export(parse_items(&items, |r: &ExportRequest| r.validate())?)
             }
-            TaskKind::Sync => {
-                JobRequests::Sync(parse_items(&items, |r: &SyncRequest| r.validate())?)
+            TaskKind::Copy => {
+                JobRequests::Copy(parse_items(&items, |r: &CopyRequest| r.validate())?)
             }
         };
         let counts: Vec<usize> = match &requests {
             JobRequests::Export(r) => r.iter().map(ExportRequest::task_count).collect(),
-            JobRequests::Sync(r) => r.iter().map(SyncRequest::task_count).collect(),
+            JobRequests::Copy(r) => r.iter().map(CopyRequest::task_count).collect(),
         };
         // A request is never split: its tasks run in one child execution.
         if let Some((index, count)) = counts.iter().enumerate().find(|(_, n)| **n > MAX_TASKS) {
@@ -285,7 +285,7 @@ impl Job {
                 .iter()
                 .enumerate()
                 .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
-            JobRequests::Sync(r) => r
+            JobRequests::Copy(r) => r
                 .iter()
                 .enumerate()
                 .try_for_each(|(i, r)| r.check_regions(endpoints).map_err(|e| (i, e))),
@@ -299,7 +299,7 @@ impl Job {
     pub fn to_value(&self) -> Value {
         let requests = match &self.requests {
             JobRequests::Export(r) => serde_json::to_value(r),
-            JobRequests::Sync(r) => serde_json::to_value(r),
+            JobRequests::Copy(r) => serde_json::to_value(r),
         }
         .unwrap_or(Value::Null);
         serde_json::json!({

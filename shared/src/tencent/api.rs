@@ -67,13 +67,13 @@
 //! `TaskRef.Invalid`. A dry run that passes (`DryRunOperation`) starts nothing and returns
 //! no task.
 
+mod copy;
 mod export;
 pub mod list;
-mod sync;
 mod wire;
 
+pub use copy::start_copy;
 pub use export::{done_earlier, start_export};
-pub use sync::start_sync;
 
 use crate::Cloud;
 use crate::batch::{self, RegionBatches};
@@ -91,7 +91,7 @@ pub async fn status(
         Cloud::Tencent,
         tasks,
         |region, group| async move { export::statuses(client, region, &group).await },
-        |destination, group| async move { sync::statuses(client, destination, &group).await },
+        |destination, group| async move { copy::statuses(client, destination, &group).await },
     )
     .await
 }

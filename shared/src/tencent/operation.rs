@@ -9,7 +9,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, StartFailure, TaskRef};
 use crate::names::NameValues;
 use crate::operation::{BoxFuture, CopyOperation, ExportOperation, Exported, PlannedImage};
 use crate::select::Selector;
@@ -158,8 +158,8 @@ impl CopyOperation for SyncImages {
         SyncImages::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Tencent(SyncImages {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Tencent(SyncImages {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -169,8 +169,8 @@ impl CopyOperation for SyncImages {
         &self,
         values: &NameValues<'_>,
         _selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
-        SyncImages::for_image(self, values).map(SyncRequest::Tencent)
+    ) -> Result<CopyRequest, ValidationError> {
+        SyncImages::for_image(self, values).map(CopyRequest::Tencent)
     }
 
     fn start<'a>(
@@ -178,6 +178,6 @@ impl CopyOperation for SyncImages {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt))
+        Box::pin(api::start_copy(client, self, attempt))
     }
 }

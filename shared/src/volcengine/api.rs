@@ -45,7 +45,7 @@ mod export;
 pub mod list;
 mod wire;
 
-pub use copy::start_sync;
+pub use copy::start_copy;
 pub use export::start_export;
 
 use crate::Cloud;

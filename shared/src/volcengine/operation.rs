@@ -9,7 +9,7 @@ use crate::Cloud;
 use crate::client::CloudClient;
 use crate::error::{CloudError, ValidationError};
 use crate::idempotence::Attempt;
-use crate::model::{ExportRequest, ObjectRef, StartFailure, SyncRequest, TaskRef};
+use crate::model::{CopyRequest, ExportRequest, ObjectRef, StartFailure, TaskRef};
 use crate::names::NameValues;
 use crate::operation::{BoxFuture, CopyOperation, ExportOperation, Exported, PlannedImage};
 use crate::select::Selector;
@@ -121,8 +121,8 @@ impl CopyOperation for CopyImage {
         CopyImage::validate(self)
     }
 
-    fn to_destinations(&self, destinations: Vec<String>) -> SyncRequest {
-        SyncRequest::Volcengine(CopyImage {
+    fn to_destinations(&self, destinations: Vec<String>) -> CopyRequest {
+        CopyRequest::Volcengine(CopyImage {
             destination_regions: destinations,
             ..self.clone()
         })
@@ -132,8 +132,8 @@ impl CopyOperation for CopyImage {
         &self,
         values: &NameValues<'_>,
         _selected: bool,
-    ) -> Result<SyncRequest, ValidationError> {
-        CopyImage::for_image(self, values).map(SyncRequest::Volcengine)
+    ) -> Result<CopyRequest, ValidationError> {
+        CopyImage::for_image(self, values).map(CopyRequest::Volcengine)
     }
 
     fn start<'a>(
@@ -141,6 +141,6 @@ impl CopyOperation for CopyImage {
         client: &'a CloudClient,
         attempt: Attempt,
     ) -> BoxFuture<'a, (Vec<TaskRef>, Vec<StartFailure>)> {
-        Box::pin(api::start_sync(client, self, attempt))
+        Box::pin(api::start_copy(client, self, attempt))
     }
 }

@@ -167,7 +167,7 @@ async fn run_scenario(
     };
     let started = match parse_request(scenario) {
         Ok(DemoRequest::Export(request)) => client.start_export(&request).await,
-        Ok(DemoRequest::Sync(request)) => client.start_sync(&request).await,
+        Ok(DemoRequest::Sync(request)) => client.start_copy(&request).await,
         Err(err) => Err(StartError::Invalid(ValidationError::new("request", err))),
     };
     let outcome: StartOutcome = match started {
@@ -269,7 +269,7 @@ fn task_summary(outcome: &TaskOutcome) -> TaskSummary {
     let status = outcome.status.as_ref();
     let (objects, images) = match status.and_then(|s| s.result.clone()) {
         Some(TaskResult::Export { objects }) => (objects, Vec::new()),
-        Some(TaskResult::Sync { images }) => (Vec::new(), images),
+        Some(TaskResult::Copy { images }) => (Vec::new(), images),
         None => (Vec::new(), Vec::new()),
     };
     TaskSummary {

@@ -2,7 +2,7 @@
 //! what it expects back.
 
 use imgflow_shared::Cloud;
-use imgflow_shared::model::{ExportRequest, SyncRequest};
+use imgflow_shared::model::{CopyRequest, ExportRequest};
 use serde_json::{Value, json};
 
 use super::Expectation;
@@ -18,7 +18,7 @@ pub fn nightly_request() -> Value {
 #[derive(Clone, Debug)]
 pub(super) enum DemoRequest {
     Export(ExportRequest),
-    Sync(SyncRequest),
+    Sync(CopyRequest),
 }
 
 #[derive(Clone, Debug)]
@@ -140,8 +140,8 @@ pub fn scenario_count() -> usize {
 }
 
 pub(super) fn parse_request(scenario: &Scenario) -> Result<DemoRequest, String> {
-    let is_sync = scenario.request.get("destination_regions").is_some();
-    let parsed = if is_sync {
+    let is_copy = scenario.request.get("destination_regions").is_some();
+    let parsed = if is_copy {
         serde_json::from_value(scenario.request.clone()).map(DemoRequest::Sync)
     } else {
         serde_json::from_value(scenario.request.clone()).map(DemoRequest::Export)

@@ -30,7 +30,7 @@ fn task_delivered(task: &TaskSummary) -> bool {
     task.state == Some(TaskState::Succeeded)
         && match task.task.kind {
             TaskKind::Export => !task.objects.is_empty() && task.objects.iter().all(|o| o.size > 0),
-            TaskKind::Sync => {
+            TaskKind::Copy => {
                 !task.images.is_empty()
                     && task.images.iter().all(|image| {
                         Some(&image.region) == task.task.destination_region.as_ref()

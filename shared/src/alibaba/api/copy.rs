@@ -90,7 +90,7 @@ fn task_ref(request: &CopyImage, destination: &str, image_id: String, started_at
     TaskRef {
         cloud: CLOUD,
         region: request.region.clone(),
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         image_id: request.image_id.clone(),
         task_id: None,
         destination_region: Some(destination.to_owned()),
@@ -169,7 +169,7 @@ async fn find_lost_copy(
 
 /// The destination region and image of a copy's TaskRef.
 pub(super) fn target(task: &TaskRef) -> Result<(&str, &str), CloudError> {
-    if task.cloud != CLOUD || task.kind != TaskKind::Sync {
+    if task.cloud != CLOUD || task.kind != TaskKind::Copy {
         return Err(wire::unusable_task(format!(
             "not an Alibaba copy: a {} {:?} task",
             task.cloud, task.kind
@@ -306,7 +306,7 @@ fn finished(task: &TaskRef, word: &str) -> TaskStatus {
     confirmed.confirmations = task.confirmations.saturating_add(1);
     let mut status = if task.confirmations >= 1 {
         let mut status = wire::status(&confirmed, TaskState::Succeeded, word);
-        status.result = Some(TaskResult::Sync {
+        status.result = Some(TaskResult::Copy {
             images: vec![RegionImage {
                 region: task.destination_region.clone().unwrap_or_default(),
                 image_id: task.destination_image_id.clone().unwrap_or_default(),
@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(second.state, TaskState::Succeeded);
         assert_eq!(
             second.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "cn-shanghai".into(),
                     image_id: "m-uf6copy".into()

@@ -22,14 +22,14 @@ use crate::signing::{Timestamp, uri_encode};
 /// that may have run before), each region's copy an earlier attempt made is adopted instead
 /// (see [`find_copy`]); several candidates are unconfirmed, and a failed lookup sends
 /// nothing. An unknown outcome is looked up at once, and is retryable when it shows no copy.
-pub async fn start_sync(
+pub async fn start_copy(
     client: &CloudClient,
     request: &CopyImage,
     attempt: impl Into<Attempt>,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
     let attempt: Attempt = attempt.into();
     crate::batch::per_destination(&request.destination_regions, |destination| {
-        start_copy(client, request, destination, attempt)
+        start_to_destination(client, request, destination, attempt)
     })
     .await
 }
@@ -52,7 +52,7 @@ pub(super) fn copy_body(request: &CopyImage, destination: &str) -> Value {
     body
 }
 
-async fn start_copy(
+async fn start_to_destination(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
@@ -129,7 +129,7 @@ fn copy_task(
     TaskRef {
         cloud: CLOUD,
         region: request.region.clone(),
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         image_id: request.image_id.clone(),
         task_id: job_id,
         destination_region: Some(destination.to_owned()),
@@ -292,7 +292,7 @@ fn confirmed(mut task: TaskRef, raw: &str, region: String, image_id: String) -> 
         return plain(task, TaskState::Running, Some(100), raw);
     }
     TaskStatus {
-        result: Some(TaskResult::Sync {
+        result: Some(TaskResult::Copy {
             images: vec![RegionImage { region, image_id }],
         }),
         ..plain(task, TaskState::Succeeded, Some(100), raw)
@@ -307,7 +307,7 @@ mod tests {
         TaskRef {
             cloud: CLOUD,
             region: "cn-north-4".into(),
-            kind: TaskKind::Sync,
+            kind: TaskKind::Copy,
             image_id: "4d0ab5e2-3114-578f-81d7-2d843f36e39b".into(),
             task_id: Some("ff80808200000001".into()),
             destination_region: Some("cn-east-3".into()),
@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(second.state, TaskState::Succeeded);
         assert_eq!(
             second.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "cn-east-3".into(),
                     image_id: "7a0b4d9c-5e1f-4c83-9d6a-1f2e3d4c5b6a".into()

@@ -21,19 +21,19 @@ const TASK_TYPE: &str = "CopyImage";
 /// have run before), each region's copy an earlier attempt made is adopted instead (see
 /// [`find_copy`]); several candidates are unconfirmed, and a failed lookup sends nothing.
 /// An unknown outcome is looked up at once, and is retryable when it shows no copy.
-pub async fn start_sync(
+pub async fn start_copy(
     client: &CloudClient,
     request: &CopyImage,
     attempt: impl Into<Attempt>,
 ) -> (Vec<TaskRef>, Vec<StartFailure>) {
     let attempt: Attempt = attempt.into();
     crate::batch::per_destination(&request.destination_regions, |destination| {
-        start_copy(client, request, destination, attempt)
+        start_to_destination(client, request, destination, attempt)
     })
     .await
 }
 
-async fn start_copy(
+async fn start_to_destination(
     client: &CloudClient,
     request: &CopyImage,
     destination: &str,
@@ -43,7 +43,7 @@ async fn start_copy(
     let task_ref = |(destination_image, task_id): (String, Option<String>)| TaskRef {
         cloud: Cloud::Volcengine,
         region: request.region.clone(),
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         image_id: request.image_id.clone(),
         task_id,
         destination_region: Some(destination.to_owned()),
@@ -305,7 +305,7 @@ fn finished(mut task: TaskRef, destination: &str, image_id: &str) -> TaskStatus 
         image_id: image_id.to_owned(),
     }];
     let mut status = task_status(task, TaskState::Succeeded, Some(100), "available");
-    status.result = Some(TaskResult::Sync { images });
+    status.result = Some(TaskResult::Copy { images });
     status
 }
 
@@ -371,7 +371,7 @@ mod tests {
         TaskRef {
             cloud: Cloud::Volcengine,
             region: "cn-beijing".into(),
-            kind: TaskKind::Sync,
+            kind: TaskKind::Copy,
             image_id: "image-ycweb000000000000001".into(),
             task_id: None,
             destination_region: Some("cn-shanghai".into()),
@@ -419,7 +419,7 @@ mod tests {
         assert_eq!(second.state, TaskState::Succeeded);
         assert_eq!(
             second.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "cn-shanghai".into(),
                     image_id: "image-new".into()

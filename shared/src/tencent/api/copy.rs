@@ -24,7 +24,7 @@ use crate::tencent::request::SyncImages;
 /// candidates are unconfirmed, and only the others are sent. A failed search sends nothing
 /// (every region fails with its error, retryable when it was a server error or throttling);
 /// an unknown outcome whose regions show no copy is retryable, because the retry looks first.
-pub async fn start_sync(
+pub async fn start_copy(
     client: &CloudClient,
     request: &SyncImages,
     attempt: impl Into<Attempt>,
@@ -128,7 +128,7 @@ fn task_ref(
     TaskRef {
         cloud: Cloud::Tencent,
         region: request.region.clone(),
-        kind: TaskKind::Sync,
+        kind: TaskKind::Copy,
         image_id: request.image_id.clone(),
         // SyncImages gives no task id: the destination image is the copy's handle.
         task_id: None,
@@ -336,7 +336,7 @@ fn finished(task: &TaskRef, region: &str, id: &str, word: &str) -> TaskStatus {
         return task_status(task, TaskState::Running, Some(100), word);
     }
     let mut status = task_status(task, TaskState::Succeeded, Some(100), word);
-    status.result = Some(TaskResult::Sync {
+    status.result = Some(TaskResult::Copy {
         images: vec![RegionImage {
             region: region.to_owned(),
             image_id: id.to_owned(),
@@ -403,7 +403,7 @@ mod tests {
         assert_eq!(second.state, TaskState::Succeeded);
         assert_eq!(
             second.result,
-            Some(TaskResult::Sync {
+            Some(TaskResult::Copy {
                 images: vec![RegionImage {
                     region: "ap-shanghai".into(),
                     image_id: "img-new00002".into()
