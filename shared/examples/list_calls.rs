@@ -129,7 +129,11 @@ fn client(base_url: &str) -> Result<CloudClient, Box<dyn std::error::Error>> {
         .with(Cloud::Alibaba, key())
         .with(Cloud::Volcengine, key())
         .with(Cloud::Huawei, key())
-        .with_huawei_project("cn-north-4", "0a1b2c3d4e5f40718293a4b5c6d7e8f9");
+        .with_project(
+            Cloud::Huawei,
+            "cn-north-4",
+            "0a1b2c3d4e5f40718293a4b5c6d7e8f9",
+        );
     Ok(CloudClient::new(
         Transport::new(Duration::from_secs(2), Duration::from_secs(5))?,
         Endpoints::single(base_url)?,

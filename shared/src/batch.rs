@@ -79,7 +79,7 @@ impl<'t> RegionBatches<'t> {
     }
 
     /// [`check`](Self::check) with the cloud's own `route`, for a cloud that refuses more
-    /// tasks up front (with its own error codes) than the default grouping does.
+    /// tasks up front than the default grouping does.
     pub(crate) async fn check_routed<Exports, Copies>(
         cloud: Cloud,
         tasks: &'t [TaskRef],
@@ -155,10 +155,8 @@ where
 
 /// A task reference that lacks what its status check needs.
 pub(crate) fn incomplete(cloud: Cloud, task: &TaskRef, field: &str) -> CloudError {
-    CloudError::new(
+    CloudError::task_ref_invalid(
         cloud,
-        ErrorKind::InvalidRequest,
-        "TaskRef.Incomplete",
         format!(
             "the {:?} task of {} has no {field}",
             task.kind, task.image_id
@@ -168,10 +166,8 @@ pub(crate) fn incomplete(cloud: Cloud, task: &TaskRef, field: &str) -> CloudErro
 
 /// A task of another cloud given to this cloud's status check.
 pub(crate) fn foreign(cloud: Cloud, task: &TaskRef) -> CloudError {
-    CloudError::new(
+    CloudError::task_ref_invalid(
         cloud,
-        ErrorKind::InvalidRequest,
-        "TaskRef.WrongCloud",
         format!(
             "a {} task was given to the {cloud} status check",
             task.cloud

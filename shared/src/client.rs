@@ -96,7 +96,7 @@ impl CloudClient {
         format!(
             "{:016x}{:016x}",
             random,
-            count ^ Timestamp::now().unix_seconds()
+            count ^ crate::clock::unix_seconds()
         )
     }
 

@@ -18,6 +18,8 @@
 //!                 "projects": {"cn-north-4": "<project id>"}}}
 //! ```
 //! Every cloud is optional; a job on a cloud without credentials is refused before it starts.
+//! A cloud whose API is project-scoped (Huawei's IMS) also needs the project of each region
+//! it calls; that cloud's module reads its project variables ([`projects_from_env`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,18 +29,36 @@ use serde::Deserialize;
 use crate::Cloud;
 use crate::signing::Credentials;
 
-/// Credentials per cloud, and Huawei's project per region.
+/// Credentials per cloud, and the project per region of a project-scoped cloud.
 #[derive(Clone, Default)]
 pub struct CloudCredentials {
     keys: BTreeMap<Cloud, Credentials>,
-    huawei_projects: BTreeMap<String, String>,
+    /// Cloud → region → project id.
+    projects: BTreeMap<Cloud, BTreeMap<String, String>>,
+}
+
+/// Reads a project-scoped cloud's projects (region → project id) from the environment.
+pub type ProjectsFromEnv =
+    fn(&dyn Fn(&str) -> Option<String>) -> Result<BTreeMap<String, String>, ConfigError>;
+
+/// How `cloud`'s projects are read, for a project-scoped cloud; `None` for the others.
+///
+/// Meant to come from the provider (a reader beside its
+/// [`regional_setting`](crate::provider::Provider::regional_setting), Huawei's being
+/// `crate::huawei::projects::from_env_with`); until the provider carries it, this one
+/// function names the cloud, and a test keeps it in step with `regional_setting`.
+pub fn projects_from_env(cloud: Cloud) -> Option<ProjectsFromEnv> {
+    match cloud {
+        Cloud::Huawei => Some(crate::huawei::projects::from_env_with),
+        _ => None,
+    }
 }
 
 impl fmt::Debug for CloudCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloudCredentials")
             .field("keys", &self.keys)
-            .field("huawei_projects", &self.huawei_projects)
+            .field("projects", &self.projects)
             .finish()
     }
 }
@@ -96,23 +116,10 @@ impl CloudCredentials {
             };
             loaded.keys.insert(cloud, credentials);
         }
-        if let Some(list) = lookup("HUAWEICLOUD_PROJECT_IDS").filter(|v| !v.is_empty()) {
-            for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                let (region, project) =
-                    entry
-                        .split_once('=')
-                        .ok_or_else(|| ConfigError::ProjectList {
-                            variable: "HUAWEICLOUD_PROJECT_IDS".into(),
-                            value: list.clone(),
-                        })?;
-                loaded
-                    .huawei_projects
-                    .insert(region.trim().into(), project.trim().into());
+        for cloud in Cloud::ALL {
+            if let Some(read) = projects_from_env(cloud) {
+                loaded.projects.insert(cloud, read(&lookup)?);
             }
-        }
-        if let Some(project) = lookup("HUAWEICLOUD_SDK_PROJECT_ID").filter(|v| !v.is_empty()) {
-            let region = lookup("HUAWEICLOUD_SDK_REGION").unwrap_or_else(|| "cn-north-4".into());
-            loaded.huawei_projects.entry(region).or_insert(project);
         }
         Ok(loaded)
     }
@@ -127,8 +134,8 @@ impl CloudCredentials {
             serde_json::from_str(text).map_err(|err| ConfigError::Json(redact_serde(&err)))?;
         let mut loaded = Self::default();
         for (cloud, keys) in document {
-            if cloud == Cloud::Huawei {
-                loaded.huawei_projects = keys.projects.clone();
+            if projects_from_env(cloud).is_some() {
+                loaded.projects.insert(cloud, keys.projects.clone());
             }
             loaded.keys.insert(cloud, keys.credentials());
         }
@@ -140,8 +147,10 @@ impl CloudCredentials {
         self
     }
 
-    pub fn with_huawei_project(mut self, region: &str, project_id: &str) -> Self {
-        self.huawei_projects
+    pub fn with_project(mut self, cloud: Cloud, region: &str, project_id: &str) -> Self {
+        self.projects
+            .entry(cloud)
+            .or_default()
             .insert(region.into(), project_id.into());
         self
     }
@@ -150,19 +159,24 @@ impl CloudCredentials {
         self.keys.get(&cloud)
     }
 
-    pub fn huawei_project(&self, region: &str) -> Option<&str> {
-        self.huawei_projects.get(region).map(String::as_str)
+    /// The project of `region` on a project-scoped `cloud`.
+    pub fn project(&self, cloud: Cloud, region: &str) -> Option<&str> {
+        self.projects
+            .get(&cloud)
+            .and_then(|projects| projects.get(region))
+            .map(String::as_str)
     }
 
     /// What these credentials lack for calling `cloud` in every one of `regions` (a request's
-    /// region and a copy's destinations): the cloud's keys, or (Huawei) the project of a
-    /// region. One check for the command line and the functions, run before anything is sent.
+    /// region and a copy's destinations): the cloud's keys, or (a project-scoped cloud) the
+    /// project of a region. One check for the command line and the functions, run before
+    /// anything is sent.
     pub fn missing<'r>(&self, cloud: Cloud, regions: &[&'r str]) -> Option<Missing<'r>> {
         if self.get(cloud).is_none() {
             return Some(Missing::Keys);
         }
-        if cloud == Cloud::Huawei {
-            let region = regions.iter().find(|r| self.huawei_project(r).is_none())?;
+        if projects_from_env(cloud).is_some() {
+            let region = regions.iter().find(|r| self.project(cloud, r).is_none())?;
             return Some(Missing::Project(region));
         }
         None
@@ -174,7 +188,7 @@ impl CloudCredentials {
 pub enum Missing<'r> {
     /// No key pair for the cloud.
     Keys,
-    /// No project for this region (Huawei: one per region).
+    /// No project for this region (a project-scoped cloud needs one per region).
     Project(&'r str),
 }
 
@@ -223,13 +237,31 @@ mod tests {
             Some("tc-token")
         );
         assert!(loaded.get(Cloud::Alibaba).is_none());
-        assert_eq!(loaded.huawei_project("cn-east-3"), Some("p2"));
+        assert_eq!(loaded.project(Cloud::Huawei, "cn-east-3"), Some("p2"));
         let shown = format!("{loaded:?}");
         assert!(
             !shown.contains("tc-secret")
                 && !shown.contains("tc-token")
                 && !shown.contains("hw-secret"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_project_scoped_clouds_are_those_whose_provider_names_a_regional_setting() {
+        for cloud in Cloud::ALL {
+            let setting = crate::provider::of(cloud).regional_setting();
+            assert_eq!(
+                projects_from_env(cloud).is_some(),
+                setting.is_some(),
+                "{cloud}"
+            );
+        }
+        assert_eq!(
+            crate::provider::of(Cloud::Huawei)
+                .regional_setting()
+                .map(|setting| setting.variable),
+            Some(crate::huawei::projects::PROJECT_IDS)
         );
     }
 
@@ -253,7 +285,7 @@ mod tests {
             loaded.get(Cloud::Alibaba).map(Credentials::access_key_id),
             Some("LTAI")
         );
-        assert_eq!(loaded.huawei_project("cn-north-4"), Some("p"));
+        assert_eq!(loaded.project(Cloud::Huawei, "cn-north-4"), Some("p"));
         let err = CloudCredentials::from_json(
             r#"{"alibaba": {"access_key_id": "LTAI", "secret_access_key": 12345678}}"#,
         )

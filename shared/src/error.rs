@@ -61,6 +61,20 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The code, on every cloud, of a task reference that cannot be followed: one of another
+/// cloud, one that lacks what its status check needs (a task id, a destination, the objects),
+/// or one whose parts do not fit together (a malformed image id, a job of the other kind).
+/// Such a reference was not made by these starts, so no retry can help
+/// ([`ErrorKind::InvalidRequest`]). A reference the cloud answers about, saying it knows no
+/// such task, is `Task.NotFound` ([`ErrorKind::NotFound`]) instead. The message says what
+/// was missing or wrong.
+///
+/// Its wire value is matched by callers and dashboards, like the names of
+/// [`crate::error_name`]; it replaced `TaskRef.Incomplete`, `TaskRef.WrongCloud`,
+/// `Task.Invalid` (Alibaba) and Huawei's `Task.WrongCloud`, `Task.NoObjects`,
+/// `Task.NoDestinationImage` and `Task.KindMismatch`.
+pub const TASK_REF_INVALID: &str = "TaskRef.Invalid";
+
 /// An error a cloud answered (or the transport produced), with the cloud's own words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudError {
@@ -99,6 +113,11 @@ impl CloudError {
             http_status: None,
             retry_after: None,
         }
+    }
+
+    /// A task reference `cloud` cannot follow ([`TASK_REF_INVALID`]); `message` says why.
+    pub fn task_ref_invalid(cloud: Cloud, message: impl Into<String>) -> Self {
+        Self::new(cloud, ErrorKind::InvalidRequest, TASK_REF_INVALID, message)
     }
 
     /// Whether the cloud refused because too many such tasks run at once (each cloud's

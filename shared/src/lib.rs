@@ -4,6 +4,7 @@
 pub mod alibaba;
 mod batch;
 pub mod client;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod deadline;

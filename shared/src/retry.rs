@@ -52,6 +52,9 @@ impl Jitter {
     }
 
     pub fn from_clock() -> Self {
+        // The system clock's nanoseconds serve as entropy here, not as the time, so this
+        // reads it directly rather than through `crate::clock`: a clock fixed there (for a
+        // replay, say) must not make every process draw the same delays.
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

@@ -2,8 +2,6 @@
 //! with AWS Signature Version 4 by the maintained `aws-sigv4` crate. COS, OSS, TOS and OBS
 //! all accept SigV4 with the cloud's own access key.
 
-use std::time::SystemTime;
-
 use crate::Cloud;
 use crate::endpoints::Endpoints;
 use crate::error::{CloudError, ErrorKind};
@@ -44,7 +42,7 @@ pub async fn head_object(
         &sigv4::Service::S3,
         region,
         credentials,
-        SystemTime::now(),
+        crate::clock::now(),
     )
     .map_err(|message| {
         CloudError::new(cloud, ErrorKind::InvalidRequest, "Storage.Signing", message)

@@ -258,7 +258,7 @@ async fn statuses_are_batched_per_region_and_keep_the_callers_order() {
         match (index, result) {
             (2, Err(error)) => assert_eq!(
                 (error.kind, error.code.as_str()),
-                (ErrorKind::InvalidRequest, "Task.Invalid")
+                (ErrorKind::InvalidRequest, "TaskRef.Invalid")
             ),
             (_, Ok(status)) => {
                 let asked = &mixed[index];
@@ -467,7 +467,7 @@ async fn a_copy_can_be_cancelled_and_then_is_gone() {
     let error = api::cancel_copy(&client, &exports[0])
         .await
         .expect_err("not a copy");
-    assert_eq!(error.code, "Task.Invalid");
+    assert_eq!(error.code, "TaskRef.Invalid");
     assert_within_limits(&emulator, 0);
 }
 
@@ -595,7 +595,7 @@ async fn tasks_ecs_does_not_know_are_errors() {
         (ErrorKind::NotFound, "InvalidImageId.NotFound")
     );
     assert!(errors[0].request_id.is_some() && errors[1].request_id.is_some());
-    assert_eq!(errors[2].code, "Task.Invalid");
+    assert_eq!(errors[2].code, "TaskRef.Invalid");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -40,8 +40,16 @@ impl Listener {
 fn client(hostile_region: &str) -> CloudClient {
     let keys = Credentials::new("AKIDHOSTILETEST", "hostile-test-secret");
     let mut credentials = CloudCredentials::default()
-        .with_huawei_project("cn-north-4", "0a1b2c3d4e5f40718293a4b5c6d7e8f9")
-        .with_huawei_project(hostile_region, "0a1b2c3d4e5f40718293a4b5c6d7e8f9");
+        .with_project(
+            Cloud::Huawei,
+            "cn-north-4",
+            "0a1b2c3d4e5f40718293a4b5c6d7e8f9",
+        )
+        .with_project(
+            Cloud::Huawei,
+            hostile_region,
+            "0a1b2c3d4e5f40718293a4b5c6d7e8f9",
+        );
     for cloud in Cloud::ALL {
         credentials = credentials.with(cloud, keys.clone());
     }

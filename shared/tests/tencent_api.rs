@@ -884,7 +884,7 @@ async fn a_throttled_copy_start_is_retried_once_and_statuses_keep_their_order() 
     assert_eq!(answers[1].as_ref().expect("export").task, all[1]);
     assert_eq!(
         answers[2].as_ref().expect_err("foreign").code,
-        "TaskRef.WrongCloud"
+        "TaskRef.Invalid"
     );
     assert_eq!(answers[3].as_ref().expect("copy").task, all[3]);
 }

@@ -282,7 +282,7 @@ async fn statuses_keep_their_order_and_are_batched_per_region() {
     let wrong = answers[2].as_ref().expect_err("another cloud's task");
     assert_eq!(
         (wrong.kind, wrong.code.as_str()),
-        (ErrorKind::InvalidRequest, "TaskRef.WrongCloud")
+        (ErrorKind::InvalidRequest, "TaskRef.Invalid")
     );
     assert_eq!(
         answers[3].as_ref().expect("windows").task.task_id,

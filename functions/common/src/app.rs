@@ -2,7 +2,7 @@
 //! kept for the life of the execution environment ([`App`]). The handlers use it; the
 //! dispatch to them is in [`crate::dispatch`], so this module needs none of them.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
@@ -143,7 +143,5 @@ impl App {
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    imgflow_shared::clock::unix_seconds()
 }

@@ -9,8 +9,9 @@
 //! AWS SDKs' variables: `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, then
 //! `AWS_ENDPOINT_URL`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use imgflow_shared::clock;
 use imgflow_shared::endpoints::split_base_url;
 use imgflow_shared::signing::sigv4::{self, Service};
 use imgflow_shared::signing::{Credentials, HttpRequest};
@@ -312,7 +313,7 @@ impl AwsClient {
             &Service::S3,
             &self.region,
             &self.credentials,
-            SystemTime::now(),
+            clock::now(),
         )
         .map_err(|message| fail("Client.Signing", message))?;
         self.transport
@@ -357,7 +358,7 @@ impl AwsClient {
             &Service::Json(service.signing_name()),
             &self.region,
             &self.credentials,
-            SystemTime::now(),
+            clock::now(),
         )
         .map_err(|message| fail("Client.Signing", message))?;
         let response = self

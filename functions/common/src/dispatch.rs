@@ -2,9 +2,8 @@
 //! ([`run`]): logging, the [`App`] built on the first event, then one handler call per event.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use imgflow_shared::deadline;
+use imgflow_shared::{clock, deadline};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -39,13 +38,10 @@ pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
             })?;
             // Every cloud call stops in time for the answer to reach the state machine.
             let payload = event.payload;
-            let handled =
-                match deadline::from_epoch_millis(event.context.deadline, SystemTime::now()) {
-                    Some(deadline) => {
-                        deadline::within(deadline, handle(function, app, payload)).await
-                    }
-                    None => handle(function, app, payload).await,
-                };
+            let handled = match deadline::from_epoch_millis(event.context.deadline, clock::now()) {
+                Some(deadline) => deadline::within(deadline, handle(function, app, payload)).await,
+                None => handle(function, app, payload).await,
+            };
             handled.map_err(|err| {
                 tracing::warn!(error = err.name, message = %err.message, "invocation failed");
                 Diagnostic::from(err)

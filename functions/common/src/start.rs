@@ -8,8 +8,11 @@ use imgflow_shared::error::ValidationError;
 use imgflow_shared::error_name::ErrorName;
 use imgflow_shared::idempotence::StartItem;
 use imgflow_shared::job::{Job, strip_position};
-use imgflow_shared::model::{CopyRequest, ExportRequest, StartOutcome, TaskKind};
+use imgflow_shared::model::{
+    self, CopyRequest, ExportRequest, QueuedStart, SelectedImage, StartOutcome, TaskKind, TaskRef,
+};
 use imgflow_shared::operations::StartError;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::app::{App, Function};
@@ -137,16 +140,45 @@ async fn start_one(app: &App, kind: TaskKind, input: Value) -> Result<Value, Fun
     for queued in &outcome.queued {
         tracing::info!(%job_id, index, code = %queued.error.code, images = %queued.request.image_ids().join(","), "a start waits behind the cloud's concurrency limit");
     }
-    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
-    if !outcome.queued.is_empty() {
-        // Started by check-status as room frees up (imgflow_shared::job::queue).
-        answer["queued"] = json!(outcome.queued);
+    Ok(StartAnswer {
+        selected: outcome.selected.as_deref(),
+        ..StartAnswer::new(index, &outcome)
     }
-    if let Some(selected) = &outcome.selected {
-        // What the selector matched, for the execution's output and completion event.
-        answer["selected"] = json!(selected);
+    .to_value())
+}
+
+/// A start item's answer, `{"index", "tasks", "failures"}` and, when there are any, the
+/// starts that wait (`queued`) and what a selector matched (`selected`).
+#[derive(Serialize)]
+struct StartAnswer<'a> {
+    index: u64,
+    tasks: &'a [TaskRef],
+    failures: &'a [model::StartFailure],
+    /// Started by check-status as room frees up (imgflow_shared::job::queue).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    queued: &'a [QueuedStart],
+    /// What the selector matched, for the execution's output and completion event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selected: Option<&'a [SelectedImage]>,
+}
+
+impl<'a> StartAnswer<'a> {
+    /// The answer without `selected`, which only a fresh start reports.
+    fn new(index: u64, outcome: &'a StartOutcome) -> Self {
+        Self {
+            index,
+            tasks: &outcome.tasks,
+            failures: &outcome.failures,
+            queued: &outcome.queued,
+            selected: None,
+        }
     }
-    Ok(answer)
+
+    fn to_value(&self) -> Value {
+        // The fields are the model's own serializable types (already serialized once into
+        // the start record); Null is never produced.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// The answer an earlier attempt of this item recorded, if any (see `records`): returned
@@ -174,11 +206,7 @@ async fn adopt_recorded(
             "an earlier attempt's task adopted from its start record"
         );
     }
-    let mut answer = json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
-    if !outcome.queued.is_empty() {
-        answer["queued"] = json!(outcome.queued);
-    }
-    Ok(Some(answer))
+    Ok(Some(StartAnswer::new(index, &outcome).to_value()))
 }
 
 /// An EventBridge event (a rule or a Scheduler schedule): the job is the event's `detail`,
@@ -236,12 +264,34 @@ async fn start_from_event(
                 FunctionError::new(ErrorName::AwsError, message)
             }
         })?;
-    Ok(json!({
-        "job_id": job.job_id,
-        "execution_name": name,
-        "execution_arn": started.execution_arn,
-        "duplicate": started.duplicate,
-    }))
+    Ok(ExecutionAnswer::new(&job, &name, &started).to_value())
+}
+
+/// The answer to a job handed to the state machine: an event's result, and a webhook's 202
+/// body. A caller finds the execution by `execution_arn`; `duplicate` says that this
+/// delivery repeated one already started, so nothing new runs.
+#[derive(Serialize)]
+struct ExecutionAnswer<'a> {
+    job_id: &'a str,
+    execution_name: &'a str,
+    execution_arn: &'a str,
+    duplicate: bool,
+}
+
+impl<'a> ExecutionAnswer<'a> {
+    fn new(job: &'a Job, name: &'a str, started: &'a sfn::Started) -> Self {
+        Self {
+            job_id: &job.job_id,
+            execution_name: name,
+            execution_arn: &started.execution_arn,
+            duplicate: started.duplicate,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        // Strings and a bool always serialize; Null is never produced.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// What names an event's execution, so that every delivery of one occurrence starts one
@@ -336,15 +386,7 @@ async fn start_from_webhook(
     };
     let name = sfn::execution_name(&job.job_id, kind.name(), &key);
     match start_execution(app, &job, &name).await {
-        Ok(started) => http_answer(
-            202,
-            &json!({
-                "job_id": job.job_id,
-                "execution_name": name,
-                "execution_arn": started.execution_arn,
-                "duplicate": started.duplicate,
-            }),
-        ),
+        Ok(started) => http_answer(202, &ExecutionAnswer::new(&job, &name, &started).to_value()),
         Err(StartFailure::Conflict(message)) => http_answer(
             409,
             &json!({"error": ErrorName::RequestConflict.as_str(), "field": "Idempotency-Key", "message": message}),
@@ -357,5 +399,73 @@ async fn start_from_webhook(
             500,
             &json!({"error": ErrorName::ConfigInvalid.as_str(), "message": message}),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The typed answers replaced `json!` literals; their bytes must be the literals' bytes,
+    // which callers and the state machine already read.
+
+    #[test]
+    fn the_execution_answer_is_the_bytes_of_the_literal_it_replaced() {
+        let answer = ExecutionAnswer {
+            job_id: "nightly",
+            execution_name: "nightly-export-0123",
+            execution_arn: "arn:aws:states:us-east-1:1:execution:m:nightly-export-0123",
+            duplicate: true,
+        };
+        let literal = json!({
+            "job_id": answer.job_id,
+            "execution_name": answer.execution_name,
+            "execution_arn": answer.execution_arn,
+            "duplicate": answer.duplicate,
+        });
+        assert_eq!(answer.to_value().to_string(), literal.to_string());
+        assert_eq!(
+            http_answer(202, &answer.to_value()),
+            http_answer(202, &literal)
+        );
+    }
+
+    #[test]
+    fn the_start_answer_is_the_bytes_of_the_literal_it_replaced() {
+        let outcome: StartOutcome = serde_json::from_value(json!({
+            "tasks": [{"cloud": "tencent", "region": "ap-guangzhou", "kind": "export",
+                "image_id": "img-web00001", "task_id": "105000001",
+                "objects": [{"bucket": "b-1250000000", "key": "web.qcow2"}]}],
+            "failures": [{"destination_region": "ap-shanghai", "error": {"cloud": "tencent",
+                "kind": "quota", "retryable": false, "code": "LimitExceeded", "message": "m",
+                "request_id": null, "http_status": null}}],
+            "selected": [{"id": "img-web00001", "name": "web", "created_at": 1}],
+        }))
+        .expect("an outcome");
+        let index = 3;
+        let mut literal =
+            json!({"index": index, "tasks": outcome.tasks, "failures": outcome.failures});
+        assert_eq!(
+            StartAnswer::new(index, &outcome).to_value().to_string(),
+            literal.to_string()
+        );
+        if let Some(selected) = &outcome.selected {
+            literal["selected"] = json!(selected);
+        }
+        let fresh = StartAnswer {
+            selected: outcome.selected.as_deref(),
+            ..StartAnswer::new(index, &outcome)
+        };
+        assert_eq!(fresh.to_value().to_string(), literal.to_string());
+        let empty = StartOutcome {
+            tasks: Vec::new(),
+            selected: None,
+            failures: Vec::new(),
+            queued: Vec::new(),
+        };
+        assert_eq!(
+            StartAnswer::new(0, &empty).to_value().to_string(),
+            r#"{"failures":[],"index":0,"tasks":[]}"#
+        );
     }
 }

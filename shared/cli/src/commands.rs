@@ -1,7 +1,7 @@
 //! The commands: read and check the input, load credentials, call the shared operations,
 //! print the outcome, and choose the exit code.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use imgflow_shared::Cloud;
 use imgflow_shared::client::CloudClient;
@@ -559,9 +559,7 @@ async fn status_command(args: StatusArgs) -> Exit {
 // --wait
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    imgflow_shared::clock::since_epoch().as_secs_f64()
 }
 
 async fn wait_and_print(

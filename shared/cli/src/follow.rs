@@ -7,7 +7,7 @@
 //! wait of `w` cloud seconds sleeps `w / time_scale` real seconds. At scale 1 both are the
 //! same, as for real clouds.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use imgflow_shared::client::CloudClient;
 use imgflow_shared::error::CloudError;
@@ -98,9 +98,7 @@ pub struct FollowReport {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    imgflow_shared::clock::since_epoch().as_secs_f64()
 }
 
 /// The final word on a task's bar, from its outcome: whether it is a success, and the text.

@@ -106,7 +106,8 @@ pub async fn cancel_copy(client: &CloudClient, task: &TaskRef) -> Result<(), Clo
 }
 
 /// Which batch a task's status comes from: exports by their region, copies by their
-/// destination region. A task this module cannot follow is refused here, with its own code.
+/// destination region. A task this module cannot follow is refused here
+/// ([`TASK_REF_INVALID`](crate::error::TASK_REF_INVALID)).
 fn batch_of(task: &TaskRef) -> Result<Batch<'_>, CloudError> {
     match task.kind {
         TaskKind::Copy => copy::target(task).map(|(destination, _)| Batch::Copy(destination)),

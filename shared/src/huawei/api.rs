@@ -72,10 +72,10 @@ pub async fn status(
 
 async fn status_of(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, CloudError> {
     if task.cloud != CLOUD {
-        return Err(invalid_task(
-            "Task.WrongCloud",
-            format!("a {} task cannot be checked on Huawei Cloud", task.cloud),
-        ));
+        return Err(invalid_task(format!(
+            "a {} task cannot be checked on Huawei Cloud",
+            task.cloud
+        )));
     }
     match (task.kind, task.task_id.as_deref()) {
         (TaskKind::Export, Some(job_id)) => export::export_status(client, task, job_id).await,

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod errors;
 pub mod operation;
+pub mod projects;
 pub mod provider;
 pub mod regions;
 pub mod request;

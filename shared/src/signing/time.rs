@@ -4,7 +4,6 @@
 //! formatting of a UTC instant, never time zones or parsing of arbitrary dates.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Days from 1970-01-01 to a proleptic Gregorian date, negative before it (Howard Hinnant's
 /// `days_from_civil`, the inverse of [`Timestamp::civil`]). The month (1–12) and day (1–31)
@@ -49,12 +48,9 @@ impl Timestamp {
         Self { unix_seconds }
     }
 
-    /// The current time from the system clock.
+    /// The current time, from [`crate::clock`].
     pub fn now() -> Self {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Self::from_unix_seconds(since_epoch.as_secs())
+        Self::from_unix_seconds(crate::clock::unix_seconds())
     }
 
     pub const fn unix_seconds(self) -> u64 {

@@ -64,7 +64,7 @@
 //!
 //! A copy started with `image_set_required: false` gets the source id back in `ImageSet`; its
 //! destination image is then found by name as above, and a TaskRef without it reports
-//! `TaskRef.Incomplete`. A dry run that passes (`DryRunOperation`) starts nothing and returns
+//! `TaskRef.Invalid`. A dry run that passes (`DryRunOperation`) starts nothing and returns
 //! no task.
 
 mod copy;

@@ -53,9 +53,21 @@ pub fn credentials() -> CloudCredentials {
         .with(Cloud::Alibaba, key())
         .with(Cloud::Volcengine, key())
         .with(Cloud::Huawei, key())
-        .with_huawei_project("cn-north-4", "0a1b2c3d4e5f40718293a4b5c6d7e8f9")
-        .with_huawei_project("cn-east-3", "1b2c3d4e5f60418293a4b5c6d7e8f90a")
-        .with_huawei_project("ap-southeast-1", "2c3d4e5f6071429384a5b6c7d8e9f0a1")
+        .with_project(
+            Cloud::Huawei,
+            "cn-north-4",
+            "0a1b2c3d4e5f40718293a4b5c6d7e8f9",
+        )
+        .with_project(
+            Cloud::Huawei,
+            "cn-east-3",
+            "1b2c3d4e5f60418293a4b5c6d7e8f90a",
+        )
+        .with_project(
+            Cloud::Huawei,
+            "ap-southeast-1",
+            "2c3d4e5f6071429384a5b6c7d8e9f0a1",
+        )
 }
 
 /// A client for `emulator` with short retry delays, so tests that provoke retries stay fast.

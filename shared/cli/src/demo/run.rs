@@ -41,7 +41,7 @@ pub fn emulator_credentials() -> CloudCredentials {
         credentials = credentials.with(cloud, key());
     }
     for (region, project) in EMULATOR_HUAWEI_PROJECTS {
-        credentials = credentials.with_huawei_project(region, project);
+        credentials = credentials.with_project(Cloud::Huawei, region, project);
     }
     credentials
 }

@@ -405,7 +405,7 @@ mod tests {
         export.kind = TaskKind::Export;
         assert_eq!(
             target(&export).map_err(|e| e.code),
-            Err("Task.Invalid".into())
+            Err(crate::error::TASK_REF_INVALID.into())
         );
         let mut unnamed = task(0);
         unnamed.destination_image_id = None;

@@ -130,7 +130,7 @@ pub(super) fn unknown_state(what: &str, raw: &str, request_id: Option<String>) -
 
 /// A TaskRef this module cannot follow (another cloud's, or one lacking the ids it needs).
 pub(super) fn unusable_task(message: impl Into<String>) -> CloudError {
-    CloudError::new(CLOUD, ErrorKind::InvalidRequest, "Task.Invalid", message)
+    CloudError::task_ref_invalid(CLOUD, message)
 }
 
 /// A status with `task` as given; the caller sets progress, reason and result as known.

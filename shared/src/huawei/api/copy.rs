@@ -187,10 +187,9 @@ pub(super) async fn copy_status(
 ) -> Result<TaskStatus, CloudError> {
     let job = show_job(client, &task.region, job_id).await?;
     if job.job_type.as_deref() == Some(EXPORT_JOB_TYPE) {
-        return Err(invalid_task(
-            "Task.KindMismatch",
-            format!("IMS job {job_id} is an export, not a copy"),
-        ));
+        return Err(invalid_task(format!(
+            "IMS job {job_id} is an export, not a copy"
+        )));
     }
     let mut task = task.clone();
     if let Some(image_id) = &job.image_id {
@@ -241,13 +240,10 @@ async fn destination_image(
         task.destination_region.as_deref(),
         task.destination_image_id.as_deref(),
     ) else {
-        return Err(invalid_task(
-            "Task.NoDestinationImage",
-            format!(
-                "the copy of {} names no destination region and image",
-                task.image_id
-            ),
-        ));
+        return Err(invalid_task(format!(
+            "the copy of {} names no destination region and image",
+            task.image_id
+        )));
     };
     let project = project(client, region)?;
     let query = format!("id={}", uri_encode(image_id));

@@ -188,13 +188,10 @@ async fn exported_objects(
     task: &TaskRef,
 ) -> Result<Option<Vec<ExportedObject>>, CloudError> {
     if task.objects.is_empty() {
-        return Err(invalid_task(
-            "Task.NoObjects",
-            format!(
-                "the export of {} names no object to check, so its success cannot be proven",
-                task.image_id
-            ),
-        ));
+        return Err(invalid_task(format!(
+            "the export of {} names no object to check, so its success cannot be proven",
+            task.image_id
+        )));
     }
     let mut found = Vec::with_capacity(task.objects.len());
     for object in &task.objects {

@@ -25,7 +25,7 @@ pub(super) const EXPORT_JOB_TYPE: &str = "imsNativeExportImageJob";
 
 /// The project of `region`: IMS finds everything through it.
 pub(super) fn project<'c>(client: &'c CloudClient, region: &str) -> Result<&'c str, CloudError> {
-    client.credentials().huawei_project(region).ok_or_else(|| {
+    client.credentials().project(CLOUD, region).ok_or_else(|| {
         CloudError::new(
             CLOUD,
             ErrorKind::Permission,
@@ -73,8 +73,8 @@ pub(super) fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
         .filter(|s| !s.is_empty())
 }
 
-pub(super) fn invalid_task(code: &str, message: String) -> CloudError {
-    CloudError::new(CLOUD, ErrorKind::InvalidRequest, code, message)
+pub(super) fn invalid_task(message: String) -> CloudError {
+    CloudError::task_ref_invalid(CLOUD, message)
 }
 
 pub(super) fn unknown_state(what: &str, raw: &str) -> CloudError {

@@ -436,7 +436,7 @@ mod tests {
         let mut no_id = copy(0);
         no_id.destination_image_id = None;
         let err = status_of(&no_id, "ap-shanghai", &HashMap::new()).expect_err("incomplete");
-        assert_eq!(err.code, "TaskRef.Incomplete");
+        assert_eq!(err.code, crate::error::TASK_REF_INVALID);
     }
 
     #[test]
