@@ -51,21 +51,6 @@ fn form_decode(component: &str) -> Result<Cow<'_, str>, SigningError> {
         })
 }
 
-/// Appends `name=value` pairs, each side encoded with [`uri_encode`], joined with `&`.
-pub fn push_encoded_pairs<'a>(
-    out: &mut String,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
-    for (index, (name, value)) in pairs.into_iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        out.extend(utf8_percent_encode(name, RFC3986));
-        out.push('=');
-        out.extend(utf8_percent_encode(value, RFC3986));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,12 +78,5 @@ mod tests {
     fn decoding_rejects_escapes_that_are_not_utf8() {
         let err = decode_query("a=%FF").expect_err("not UTF-8");
         assert!(matches!(err, SigningError::QueryNotUtf8 { .. }), "{err}");
-    }
-
-    #[test]
-    fn encoded_pairs_are_joined_with_ampersands() {
-        let mut out = String::from("?");
-        push_encoded_pairs(&mut out, [("a b", "c/d"), ("e", "")]);
-        assert_eq!(out, "?a%20b=c%2Fd&e=");
     }
 }
