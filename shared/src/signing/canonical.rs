@@ -81,7 +81,7 @@ impl fmt::Display for CanonicalRequest<'_> {
             f.write_str(line)?;
             f.write_char('\n')?;
         }
-        write!(f, "{}\n", self.query)?;
+        writeln!(f, "{}", self.query)?;
         for (name, value) in &self.headers {
             f.write_str(name)?;
             f.write_char(':')?;
