@@ -13,8 +13,8 @@ use std::borrow::Cow;
 
 use crate::signing::{
     CanonicalQuery, CanonicalRequest, HttpRequest, Signature, Signer, SigningError, SigningParams,
-    StringToSign, canonical_headers, decode_query, encoded_pairs, hex, hmac_sha256,
-    sdk_signed_header_names, sha256_hex,
+    StringToSign, canonical_headers, decode_query, hex, hmac_sha256, sdk_signed_header_names,
+    sha256_hex,
 };
 
 /// Alibaba Cloud's ACS3-HMAC-SHA256 signer.
@@ -37,7 +37,7 @@ impl Signer for Acs3Signer {
         Ok(CanonicalRequest {
             method: request.method.as_str().into(),
             path: path.into(),
-            query: CanonicalQuery::Pairs(encoded_pairs(query)),
+            query: CanonicalQuery::Decoded(query),
             headers: canonical_headers(request, signed_headers, header_value)?,
             payload_hash: sha256_hex(&request.body).into(),
         })
@@ -51,8 +51,7 @@ impl Signer for Acs3Signer {
         let canonical = Self::canonical_request(request, signed_headers)?;
         let canonical_request = canonical.render();
         let string_to_sign =
-            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
-                .to_string();
+            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes())).render();
         let secret = params.credentials.secret_access_key().expose();
         let signature = hex(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
         let authorization = format!(

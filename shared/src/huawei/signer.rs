@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::signing::{
     CanonicalQuery, CanonicalRequest, EMPTY_SHA256, HttpRequest, Signature, Signer, SigningError,
-    SigningParams, StringToSign, canonical_headers, decode_query, encoded_pairs, hex, hmac_sha256,
+    SigningParams, StringToSign, canonical_headers, decode_query, hex, hmac_sha256,
     sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
 };
 
@@ -46,7 +46,7 @@ impl Signer for SdkHmacSigner {
         Ok(CanonicalRequest {
             method: request.method.to_ascii_uppercase().into(),
             path: canonical_uri(&request.path)?.into(),
-            query: CanonicalQuery::Pairs(encoded_pairs(query)),
+            query: CanonicalQuery::Decoded(query),
             headers: canonical_headers(request, signed_headers, |request, name| {
                 Ok(match signed_header_value(request, name)? {
                     Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
@@ -67,7 +67,7 @@ impl Signer for SdkHmacSigner {
         let string_to_sign =
             StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
                 .with_time(params.time.basic_iso8601())
-                .to_string();
+                .render();
         let secret = params.credentials.secret_access_key().expose();
         let signature = hex(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
         let authorization = format!(

@@ -7,9 +7,10 @@
 //! stage went wrong instead of only a different signature.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
-use super::{HttpRequest, SigningError, uri_encode};
+use super::encoding::write_uri_encoded;
+use super::{HttpRequest, QueryPair, SigningError, uri_encode};
 
 /// A canonical request:
 ///
@@ -38,8 +39,11 @@ pub struct CanonicalRequest<'a> {
 pub enum CanonicalQuery<'a> {
     /// The query string exactly as it went on the wire.
     AsSent(&'a str),
-    /// `name=value` pairs, already encoded and in canonical order, joined with `&`.
-    Pairs(Vec<(Cow<'a, str>, Cow<'a, str>)>),
+    /// Decoded `name=value` pairs in canonical order, each side written with [`uri_encode`],
+    /// joined with `&`.
+    Decoded(Vec<QueryPair<'a>>),
+    /// `name=value` pairs already encoded and in canonical order, joined with `&`.
+    Encoded(Vec<QueryPair<'a>>),
 }
 
 /// The signed-header list (`a;b;c`) of a [`CanonicalRequest`].
@@ -57,14 +61,40 @@ impl<'a> CanonicalRequest<'a> {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(self.rendered_len());
         // Writing into a String cannot fail.
-        let _ = write!(out, "{self}");
+        let _ = self.write_to(&mut out);
         out
     }
 
+    /// The one layout, for both `Display` and [`CanonicalRequest::render`]: generic over the
+    /// writer so that rendering into a `String` appends directly, with no formatter between.
+    fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        for line in [&self.method, &self.path] {
+            out.write_str(line)?;
+            out.write_char('\n')?;
+        }
+        self.query.write_to(out)?;
+        out.write_char('\n')?;
+        for (name, value) in &self.headers {
+            out.write_str(name)?;
+            out.write_char(':')?;
+            out.write_str(value)?;
+            out.write_char('\n')?;
+        }
+        out.write_char('\n')?;
+        self.signed_headers().write_to(out)?;
+        out.write_char('\n')?;
+        out.write_str(&self.payload_hash)
+    }
+
     fn rendered_len(&self) -> usize {
+        let pairs_len = |pairs: &[QueryPair<'_>]| -> usize {
+            pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum()
+        };
         let query = match &self.query {
             CanonicalQuery::AsSent(raw) => raw.len(),
-            CanonicalQuery::Pairs(pairs) => pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum(),
+            // Encoding at least doubles whatever it escapes.
+            CanonicalQuery::Decoded(pairs) => 2 * pairs_len(pairs),
+            CanonicalQuery::Encoded(pairs) => pairs_len(pairs),
         };
         let headers: usize = self
             .headers
@@ -77,50 +107,56 @@ impl<'a> CanonicalRequest<'a> {
 
 impl fmt::Display for CanonicalRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for line in [&self.method, &self.path] {
-            f.write_str(line)?;
-            f.write_char('\n')?;
+        self.write_to(f)
+    }
+}
+
+impl CanonicalQuery<'_> {
+    fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        let pairs = match self {
+            Self::AsSent(raw) => return out.write_str(raw),
+            Self::Decoded(pairs) | Self::Encoded(pairs) => pairs,
+        };
+        let encode = matches!(self, Self::Decoded(_));
+        for (index, (name, value)) in pairs.iter().enumerate() {
+            if index > 0 {
+                out.write_char('&')?;
+            }
+            if encode {
+                write_uri_encoded(out, name)?;
+                out.write_char('=')?;
+                write_uri_encoded(out, value)?;
+            } else {
+                out.write_str(name)?;
+                out.write_char('=')?;
+                out.write_str(value)?;
+            }
         }
-        writeln!(f, "{}", self.query)?;
-        for (name, value) in &self.headers {
-            f.write_str(name)?;
-            f.write_char(':')?;
-            f.write_str(value)?;
-            f.write_char('\n')?;
-        }
-        write!(f, "\n{}\n", self.signed_headers())?;
-        f.write_str(&self.payload_hash)
+        Ok(())
     }
 }
 
 impl fmt::Display for CanonicalQuery<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::AsSent(raw) => f.write_str(raw),
-            Self::Pairs(pairs) => {
-                for (index, (name, value)) in pairs.iter().enumerate() {
-                    if index > 0 {
-                        f.write_char('&')?;
-                    }
-                    f.write_str(name)?;
-                    f.write_char('=')?;
-                    f.write_str(value)?;
-                }
-                Ok(())
+        self.write_to(f)
+    }
+}
+
+impl SignedHeaders<'_, '_> {
+    fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        for (index, (name, _)) in self.0.iter().enumerate() {
+            if index > 0 {
+                out.write_char(';')?;
             }
+            out.write_str(name)?;
         }
+        Ok(())
     }
 }
 
 impl fmt::Display for SignedHeaders<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, (name, _)) in self.0.iter().enumerate() {
-            if index > 0 {
-                f.write_char(';')?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
+        self.write_to(f)
     }
 }
 
@@ -139,8 +175,8 @@ pub(crate) fn canonical_headers<'a>(
 
 /// Decoded `(name, value)` pairs, each side encoded with [`uri_encode`], in the given order.
 pub(crate) fn encoded_pairs<'a>(
-    pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
-) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    pairs: impl IntoIterator<Item = QueryPair<'a>>,
+) -> Vec<QueryPair<'a>> {
     pairs
         .into_iter()
         .map(|(name, value)| (encode_cow(name), encode_cow(value)))
@@ -194,15 +230,35 @@ impl<'a> StringToSign<'a> {
     }
 }
 
+impl StringToSign<'_> {
+    /// The rendered text, in a buffer sized for it at once.
+    pub fn render(&self) -> String {
+        let lines = [
+            Some(self.algorithm),
+            self.time.as_deref(),
+            self.scope,
+            Some(&self.canonical_request_hash),
+        ];
+        let mut out = String::with_capacity(lines.iter().flatten().map(|l| l.len() + 1).sum());
+        // Writing into a String cannot fail.
+        let _ = self.write_to(&mut out);
+        out
+    }
+
+    fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        out.write_str(self.algorithm)?;
+        for line in [self.time.as_deref(), self.scope].into_iter().flatten() {
+            out.write_char('\n')?;
+            out.write_str(line)?;
+        }
+        out.write_char('\n')?;
+        out.write_str(&self.canonical_request_hash)
+    }
+}
+
 impl fmt::Display for StringToSign<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.algorithm)?;
-        for line in [self.time.as_deref(), self.scope].into_iter().flatten() {
-            f.write_char('\n')?;
-            f.write_str(line)?;
-        }
-        f.write_char('\n')?;
-        f.write_str(&self.canonical_request_hash)
+        self.write_to(f)
     }
 }
 
@@ -214,9 +270,9 @@ mod tests {
         CanonicalRequest {
             method: "POST".into(),
             path: "/".into(),
-            query: CanonicalQuery::Pairs(vec![
+            query: CanonicalQuery::Decoded(vec![
                 ("a".into(), "1".into()),
-                ("b%20c".into(), "".into()),
+                ("b c".into(), "".into()),
             ]),
             headers: vec![
                 ("content-type", "application/json".into()),
@@ -248,6 +304,7 @@ mod tests {
     fn a_string_to_sign_has_only_the_lines_its_scheme_has() {
         let bare = StringToSign::new("ACS3-HMAC-SHA256", "abc".into());
         assert_eq!(bare.to_string(), "ACS3-HMAC-SHA256\nabc");
+        assert_eq!(bare.render(), bare.to_string());
         let scoped = StringToSign::new("TC3-HMAC-SHA256", "abc".into())
             .with_time("1751371200".into())
             .with_scope("2025-07-01/cvm/tc3_request");
@@ -259,9 +316,12 @@ mod tests {
 
     #[test]
     fn encoded_pairs_are_joined_with_ampersands() {
-        let pairs = encoded_pairs([("a b".into(), "c/d".into()), ("e".into(), "".into())]);
+        let decoded: Vec<QueryPair<'_>> =
+            vec![("a b".into(), "c/d".into()), ("e".into(), "".into())];
+        let encoded = CanonicalQuery::Encoded(encoded_pairs(decoded.clone()));
+        assert_eq!(format!("?{encoded}"), "?a%20b=c%2Fd&e=");
         assert_eq!(
-            format!("?{}", CanonicalQuery::Pairs(pairs)),
+            format!("?{}", CanonicalQuery::Decoded(decoded)),
             "?a%20b=c%2Fd&e="
         );
     }

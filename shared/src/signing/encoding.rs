@@ -1,6 +1,7 @@
 //! URI encoding shared by the four clouds: all of them canonicalise with RFC 3986's unreserved set.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
@@ -17,6 +18,11 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes `s` (as UTF-8) with RFC 3986's unreserved set left as is; `/` is escaped too.
 pub fn uri_encode(s: &str) -> Cow<'_, str> {
     utf8_percent_encode(s, RFC3986).into()
+}
+
+/// Writes `s` percent-encoded as [`uri_encode`] does, straight into `out`.
+pub(crate) fn write_uri_encoded(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    utf8_percent_encode(s, RFC3986).try_for_each(|chunk| out.write_str(chunk))
 }
 
 /// A decoded query parameter: name and value.

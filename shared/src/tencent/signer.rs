@@ -65,7 +65,7 @@ impl Signer for Tc3Signer {
             StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
                 .with_time(params.time.unix_seconds().to_string())
                 .with_scope(&scope)
-                .to_string();
+                .render();
         let secret = format!("TC3{}", params.credentials.secret_access_key().expose());
         let key = derived_key(secret.as_bytes(), &[&date, params.service, TERMINATOR]);
         let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));

@@ -64,7 +64,7 @@ impl Signer for VolcSigner {
             StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
                 .with_time(params.time.basic_iso8601())
                 .with_scope(&scope)
-                .to_string();
+                .render();
         let secret = params.credentials.secret_access_key().expose();
         let key = derived_key(
             secret.as_bytes(),
@@ -109,7 +109,7 @@ impl Signer for VolcSigner {
 fn canonical_query(raw: &str) -> Result<CanonicalQuery<'_>, SigningError> {
     let mut pairs = encoded_pairs(decode_query(raw)?);
     pairs.sort_unstable();
-    Ok(CanonicalQuery::Pairs(pairs))
+    Ok(CanonicalQuery::Encoded(pairs))
 }
 
 fn strip_default_port(host: Cow<'_, str>) -> Cow<'_, str> {
