@@ -1,12 +1,13 @@
 //! Every request the official SDKs sent to the capture server (tests/conformance/capture.py)
 //! must be signed again here, byte for byte, and a change to any signed input must change the
-//! signature.
+//! signature. Where the vector carries the SDK's own canonical request and string to sign,
+//! they are compared first, so a failure names the first stage that differs.
 
 use std::collections::BTreeMap;
 
 use imgflow_shared::Cloud;
 use imgflow_shared::sign_check::SignCheckInput;
-use imgflow_shared::signing::{Credentials, HttpRequest, SigningParams, Timestamp};
+use imgflow_shared::signing::{Credentials, HttpRequest, Signature, SigningParams, Timestamp};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -16,9 +17,56 @@ struct Vector {
     expected: Expected,
 }
 
+/// What the SDK built: the two intermediate strings (absent where the SDK does not expose
+/// them, see tests/conformance/README.md) and the header it sent.
 #[derive(Deserialize)]
 struct Expected {
+    #[serde(default)]
+    canonical_request: Option<String>,
+    #[serde(default)]
+    string_to_sign: Option<String>,
     authorization: String,
+}
+
+/// The first stage at which `ours` differs from what the SDK built, with both texts; `None`
+/// when every stage the vector carries is equal.
+fn first_difference(sdk: &Expected, ours: &Signature) -> Option<String> {
+    let stages = [
+        (
+            "canonical request",
+            sdk.canonical_request.as_deref(),
+            ours.canonical_request.as_str(),
+        ),
+        (
+            "string to sign",
+            sdk.string_to_sign.as_deref(),
+            ours.string_to_sign.as_str(),
+        ),
+        (
+            "Authorization",
+            Some(sdk.authorization.as_str()),
+            ours.authorization.as_str(),
+        ),
+    ];
+    stages.into_iter().find_map(|(stage, sdk, ours)| match sdk {
+        Some(sdk) if sdk != ours => Some(describe_difference(stage, sdk, ours)),
+        _ => None,
+    })
+}
+
+fn describe_difference(stage: &str, sdk: &str, ours: &str) -> String {
+    let line = sdk
+        .split('\n')
+        .zip(ours.split('\n'))
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| sdk.split('\n').count().min(ours.split('\n').count()))
+        + 1;
+    let indent = |text: &str| format!("    {}", text.replace('\n', "\n    "));
+    format!(
+        "{stage} differs (first at line {line}):\n  sdk:\n{}\n  ours:\n{}",
+        indent(sdk),
+        indent(ours)
+    )
 }
 
 fn vectors(cloud: Cloud) -> Vec<Vector> {
@@ -63,20 +111,34 @@ fn each_cloud_has_at_least_twelve_captured_vectors() {
 }
 
 #[test]
+fn every_vector_carries_the_sdk_canonical_request_and_string_to_sign() {
+    for cloud in Cloud::ALL {
+        let bare: Vec<String> = vectors(cloud)
+            .into_iter()
+            .filter(|v| {
+                v.expected.canonical_request.is_none() || v.expected.string_to_sign.is_none()
+            })
+            .map(|v| v.input.id)
+            .collect();
+        assert!(
+            bare.is_empty(),
+            "{cloud}: no canonical request or string to sign from the SDK in {bare:?}"
+        );
+    }
+}
+
+#[test]
 fn every_captured_authorization_is_reproduced_byte_for_byte() {
     let mut failures = Vec::new();
     let mut count = 0;
     for (_, vector) in all_vectors() {
         count += 1;
         match vector.input.sign() {
-            Ok(signature) if signature.authorization == vector.expected.authorization => {}
-            Ok(signature) => failures.push(format!(
-                "{}:\n  sdk:  {}\n  ours: {}\n  canonical request:\n{}",
-                vector.input.id,
-                vector.expected.authorization,
-                signature.authorization,
-                signature.canonical_request
-            )),
+            Ok(signature) => {
+                if let Some(difference) = first_difference(&vector.expected, &signature) {
+                    failures.push(format!("{}: {difference}", vector.input.id));
+                }
+            }
             Err(err) => failures.push(format!("{}: {err}", vector.input.id)),
         }
     }
@@ -86,6 +148,34 @@ fn every_captured_authorization_is_reproduced_byte_for_byte() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn a_difference_is_reported_at_the_first_stage_that_has_it() {
+    let (_, vector) = all_vectors().next().expect("at least one vector");
+    let signature = vector.input.sign().expect("signs");
+    assert_eq!(first_difference(&vector.expected, &signature), None);
+    let broken = |edit: fn(&mut Signature)| {
+        let mut broken = signature.clone();
+        edit(&mut broken);
+        first_difference(&vector.expected, &broken).expect("differs")
+    };
+    let canonical = broken(|s| {
+        s.canonical_request = s.canonical_request.replacen('\n', "\nX", 2);
+        s.string_to_sign.push('0');
+        s.authorization.push('0');
+    });
+    assert!(
+        canonical.starts_with("canonical request differs (first at line 2):"),
+        "{canonical}"
+    );
+    let to_sign = broken(|s| {
+        s.string_to_sign.push('0');
+        s.authorization.push('0');
+    });
+    assert!(to_sign.starts_with("string to sign differs"), "{to_sign}");
+    let header = broken(|s| s.authorization.push('0'));
+    assert!(header.starts_with("Authorization differs"), "{header}");
 }
 
 #[test]
@@ -233,6 +323,9 @@ fn prepare_adds_the_same_headers_and_signature_as_the_sdk() {
             nonce,
         };
         let signature = cloud.prepare(&mut request, &params).expect("prepares");
+        if let Some(difference) = first_difference(&vector.expected, &signature) {
+            panic!("{}: {difference}", input.id);
+        }
         assert_eq!(
             signature.authorization, vector.expected.authorization,
             "{}",

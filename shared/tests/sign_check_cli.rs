@@ -48,6 +48,14 @@ fn answers_each_line_with_the_sdk_header_and_the_intermediate_strings() {
         let vector: Value = serde_json::from_str(line).expect("vector is JSON");
         assert_eq!(answer["id"], vector["id"]);
         assert_eq!(answer["authorization"], vector["expected"]["authorization"]);
+        assert_eq!(
+            answer["canonical_request"],
+            vector["expected"]["canonical_request"]
+        );
+        assert_eq!(
+            answer["string_to_sign"],
+            vector["expected"]["string_to_sign"]
+        );
         let canonical = answer["canonical_request"]
             .as_str()
             .expect("canonical request");

@@ -191,6 +191,58 @@ def shadow(module: types.ModuleType, **overrides) -> types.ModuleType:
 
 
 # ---------------------------------------------------------------------------
+# SDK stages: the canonical request and string to sign the SDK itself built
+# ---------------------------------------------------------------------------
+
+
+class SdkStages:
+    """What the SDK's own signing code built for the vector being captured.
+
+    Hooks inside each SDK (install_<cloud>_stage_hooks) record the string to sign
+    the SDK handed to its HMAC, and every text it hashed on the way.  The
+    canonical request is the hashed text whose SHA-256 is the last line of that
+    string to sign: picking it by its hash, not by call order, means a hook that
+    also sees the payload being hashed cannot record the wrong text.
+    """
+
+    hashed: list = []
+    strings_to_sign: list = []
+
+    @classmethod
+    def start(cls) -> None:
+        cls.hashed = []
+        cls.strings_to_sign = []
+
+    @classmethod
+    def record_hashed(cls, data) -> None:
+        cls.hashed.append(bytes(data))
+
+    @classmethod
+    def record_string_to_sign(cls, text: str) -> None:
+        cls.strings_to_sign.append(text)
+
+    @classmethod
+    def expected(cls, case_id: str) -> dict:
+        """`canonical_request` and `string_to_sign`, or {} when the SDK exposed neither."""
+        if not cls.strings_to_sign:
+            return {}
+        if len(cls.strings_to_sign) != 1:
+            raise RuntimeError(f"{case_id}: the SDK built {len(cls.strings_to_sign)} strings to sign")
+        string_to_sign = cls.strings_to_sign[0]
+        digest = string_to_sign.rsplit("\n", 1)[-1]
+        matches = {raw for raw in cls.hashed if hashlib.sha256(raw).hexdigest() == digest}
+        if len(matches) != 1:
+            raise RuntimeError(f"{case_id}: {len(matches)} hashed texts match the string to sign")
+        return {"canonical_request": matches.pop().decode("utf-8"), "string_to_sign": string_to_sign}
+
+
+def recording_sha256(data=b"", **kwargs):
+    """hashlib.sha256 that records what it hashes (for a module's shadowed `hashlib`)."""
+    SdkStages.record_hashed(data)
+    return hashlib.sha256(data, **kwargs)
+
+
+# ---------------------------------------------------------------------------
 # Process-wide determinism and isolation
 # ---------------------------------------------------------------------------
 
@@ -357,7 +409,7 @@ def build_vector(case: Case, got: Captured) -> dict:
             "version": importlib.metadata.version(case.sdk_package),
             "operation": case.operation,
         },
-        "expected": {"authorization": authorization},
+        "expected": {**SdkStages.expected(case.id), "authorization": authorization},
     }
 
 
@@ -395,6 +447,21 @@ def install_tencent_pins() -> None:
     abstract_client.uuid = shadow(_uuid, uuid4=Pin.uuid4)
     common_version = importlib.metadata.version("tencentcloud-sdk-python-common")
     abstract_client.AbstractClient._sdkVersion = f"SDK_PYTHON_{common_version}"
+
+
+def install_tencent_stage_hooks() -> None:
+    """`_get_tc3_signature` keeps both strings local: its `hashlib` records the canonical
+    request it hashes, and `Sign.sign_tc3` (as the module sees it) the string to sign."""
+    from tencentcloud.common import abstract_client, sign
+
+    class RecordingSign(sign.Sign):
+        @staticmethod
+        def sign_tc3(secret_key, date, service, str2sign):
+            SdkStages.record_string_to_sign(str2sign)
+            return sign.Sign.sign_tc3(secret_key, date, service, str2sign)
+
+    abstract_client.hashlib = shadow(hashlib, sha256=recording_sha256)
+    abstract_client.Sign = RecordingSign
 
 
 def tencent_case(slug, operation, params, *, region="ap-guangzhou", creds=TC_KEY,
@@ -530,6 +597,26 @@ def install_alibaba_pins() -> None:
     utils.platform = shadow(platform, **{k: (lambda v=v: v) for k, v in ALIBABA_PLATFORM.items()})
 
 
+def install_alibaba_stage_hooks() -> None:
+    """`Utils.get_authorization` keeps both strings local: `Utils.hash` records what it
+    hashes (the payload and the canonical request), `signature_method` the string to sign."""
+    from alibabacloud_tea_openapi import utils
+
+    sdk_hash = utils.Utils.hash
+    sdk_signature_method = utils.signature_method
+
+    def recording_hash(raw, sign_type):
+        SdkStages.record_hashed(raw)
+        return sdk_hash(raw, sign_type)
+
+    def recording_signature_method(secret, source, sign_type):
+        SdkStages.record_string_to_sign(source)
+        return sdk_signature_method(secret, source, sign_type)
+
+    utils.Utils.hash = staticmethod(recording_hash)
+    utils.signature_method = recording_signature_method
+
+
 def alibaba_case(slug, operation, request_map, *, region="cn-hangzhou", creds=ALI_KEY,
                  timestamp=T_PLAIN, reply=None) -> Case:
     """An ECS Client call: `request_map` uses the API's own field names (from_map)."""
@@ -660,6 +747,31 @@ def install_volcengine_pins() -> None:
     request.uuid = shadow(_uuid, uuid4=Pin.uuid4)
 
 
+class _VolcengineSignLog:
+    """Stands in for `sdk_core_logger` in `volcenginesdkcore.signv4`: `SignerV4.sign` logs
+    its canonical request and string to sign through `debug_sign`, whatever the log level."""
+
+    def __init__(self, logger):
+        self._logger = logger
+
+    def debug_sign(self, msg, *args, **kwargs):
+        if msg == "canonical_request:\n%s":
+            SdkStages.record_hashed(args[0].encode("utf-8"))
+        elif msg == "string_to_sign:\n%s":
+            SdkStages.record_string_to_sign(args[0])
+        return self._logger.debug_sign(msg, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._logger, name)
+
+
+def install_volcengine_stage_hooks() -> None:
+    from volcenginesdkcore import signv4
+
+    if not isinstance(signv4.sdk_core_logger, _VolcengineSignLog):
+        signv4.sdk_core_logger = _VolcengineSignLog(signv4.sdk_core_logger)
+
+
 def volcengine_case(slug, operation, fields, *, region="cn-beijing", creds=VOLC_KEY,
                     timestamp=T_PLAIN, reply=None) -> Case:
     """An ECSApi call: `fields` are the request model's keyword arguments."""
@@ -784,6 +896,27 @@ def install_huawei_pins() -> None:
     signer.datetime = PinnedDateTime
 
 
+def install_huawei_stage_hooks() -> None:
+    """`Signer.sign` builds each stage in a method of its own; their results are recorded."""
+    from huaweicloudsdkcore.signer import signer
+
+    sdk_canonical = signer.Signer._process_canonical_request
+    sdk_string_to_sign = signer.Signer._process_string_to_sign
+
+    def canonical_request(self, request, signed_headers):
+        text = sdk_canonical(self, request, signed_headers)
+        SdkStages.record_hashed(text.encode("utf-8"))
+        return text
+
+    def string_to_sign(self, canonical_request, time):
+        text = sdk_string_to_sign(self, canonical_request, time)
+        SdkStages.record_string_to_sign(text)
+        return text
+
+    signer.Signer._process_canonical_request = canonical_request
+    signer.Signer._process_string_to_sign = string_to_sign
+
+
 def huawei_case(slug, operation, request_factory, *, region="cn-north-4", creds=HW_KEY,
                 project=HW_PROJECT, timestamp=T_PLAIN, reply=None) -> Case:
     """An ImsClient call: `request_factory(ims_v2)` builds the request model."""
@@ -891,20 +1024,22 @@ def huawei_cases() -> list:
 # ---------------------------------------------------------------------------
 
 CLOUDS = {
-    "tencent": (install_tencent_pins, tencent_cases),
-    "alibaba": (install_alibaba_pins, alibaba_cases),
-    "volcengine": (install_volcengine_pins, volcengine_cases),
-    "huawei": (install_huawei_pins, huawei_cases),
+    "tencent": (install_tencent_pins, install_tencent_stage_hooks, tencent_cases),
+    "alibaba": (install_alibaba_pins, install_alibaba_stage_hooks, alibaba_cases),
+    "volcengine": (install_volcengine_pins, install_volcengine_stage_hooks, volcengine_cases),
+    "huawei": (install_huawei_pins, install_huawei_stage_hooks, huawei_cases),
 }
 PRODUCTION_HOSTS = {TENCENT_HOST, VOLCENGINE_HOST} | ALIBABA_HOSTS | HUAWEI_HOSTS
 
 
 def capture_provider(server: CaptureServer, provider: str) -> list:
-    install_pins, make_cases = CLOUDS[provider]
+    install_pins, install_stage_hooks, make_cases = CLOUDS[provider]
     install_pins()
+    install_stage_hooks()
     vectors = []
     for case in make_cases():
         Pin.start(case)
+        SdkStages.start()
         server.reply = case.reply
         case.send(case)  # any SDK exception propagates: a capture must not fail silently
         vectors.append(build_vector(case, server.take_one(case.id)))

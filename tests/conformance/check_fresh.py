@@ -5,7 +5,9 @@ The committed vectors pin the clock and nonces so they can be diffed; this check
 opposite: `capture.py --fresh` makes every SDK send its requests with a clock near the real
 one and random nonces, so no test, and no table in the binary, has seen them before. Every
 line goes through `sign-check` unchanged (the expected header is an extra field it ignores)
-and the header it computes must equal the one the SDK sent, byte for byte.
+and the header it computes must equal the one the SDK sent, byte for byte. The SDK's
+canonical request and string to sign (capture.py records them) are compared first, so a
+failure names the first stage that differs.
 
 Usage: python check_fresh.py --sign-check target/release/sign-check
 """
@@ -20,6 +22,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+STAGES = ("canonical_request", "string_to_sign", "authorization")
 
 
 def main(argv=None) -> int:
@@ -42,10 +47,15 @@ def main(argv=None) -> int:
     failed = 0
     for line, reply in zip(lines, answers):
         vector, result = json.loads(line), json.loads(reply)
-        expected = vector["expected"]["authorization"]
-        if result.get("id") != vector["id"] or result.get("authorization") != expected:
+        # The SDK's stages in signing order: the first that differs is the one to report.
+        stage = next((stage for stage in STAGES
+                      if stage in vector["expected"] and result.get(stage) != vector["expected"][stage]),
+                     None)
+        if result.get("id") != vector["id"] or stage is not None:
             failed += 1
-            print(f"FAIL {vector['id']}:\n  sdk:        {expected}\n  sign-check: {result}", file=sys.stderr)
+            stage = stage or "authorization"
+            print(f"FAIL {vector['id']}: {stage} differs\n  sdk:\n{vector['expected'][stage]}\n"
+                  f"  sign-check: {result}", file=sys.stderr)
     print(f"fresh SDK requests re-signed by sign-check: {len(lines) - failed} passed, {failed} failed")
     return 1 if failed or answer.returncode != 0 else 0
 

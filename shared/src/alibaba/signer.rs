@@ -12,9 +12,9 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, decode_query,
-    hex, hmac_sha256, push_canonical_headers, push_encoded_pairs, push_signed_list,
-    sdk_signed_header_names, sha256_hex,
+    CanonicalQuery, CanonicalRequest, HttpRequest, Signature, Signer, SigningError, SigningParams,
+    StringToSign, canonical_headers, decode_query, hex, hmac_sha256, sdk_signed_header_names,
+    sha256_hex,
 };
 
 /// Alibaba Cloud's ACS3-HMAC-SHA256 signer.
@@ -23,11 +23,10 @@ pub struct Acs3Signer;
 impl Signer for Acs3Signer {
     const ALGORITHM: &'static str = "ACS3-HMAC-SHA256";
 
-    fn sign(
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
+    fn canonical_request<'a>(
+        request: &'a HttpRequest,
+        signed_headers: &[&'a str],
+    ) -> Result<CanonicalRequest<'a>, SigningError> {
         let mut query = decode_query(&request.query)?;
         query.sort_unstable();
         let path = if request.path.is_empty() {
@@ -35,38 +34,31 @@ impl Signer for Acs3Signer {
         } else {
             request.path.as_str()
         };
-        let mut canonical_request = canonical_buffer(request);
-        for part in [request.method.as_str(), path] {
-            canonical_request.push_str(part);
-            canonical_request.push('\n');
-        }
-        push_encoded_pairs(
-            &mut canonical_request,
-            query.iter().map(|(k, v)| (&**k, &**v)),
-        );
-        canonical_request.push('\n');
-        push_canonical_headers(
-            &mut canonical_request,
-            request,
-            signed_headers,
-            header_value,
-        )?;
-        canonical_request.push('\n');
-        push_signed_list(&mut canonical_request, signed_headers);
-        canonical_request.push('\n');
-        canonical_request.push_str(&sha256_hex(&request.body));
-        let signed_list = signed_headers.join(";");
-        let string_to_sign = format!(
-            "{}\n{}",
-            Self::ALGORITHM,
-            sha256_hex(canonical_request.as_bytes())
-        );
+        Ok(CanonicalRequest {
+            method: request.method.as_str().into(),
+            path: path.into(),
+            query: CanonicalQuery::Decoded(query),
+            headers: canonical_headers(request, signed_headers, header_value)?,
+            payload_hash: sha256_hex(&request.body).into(),
+        })
+    }
+
+    fn sign(
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        let canonical = Self::canonical_request(request, signed_headers)?;
+        let canonical_request = canonical.render();
+        let string_to_sign =
+            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes())).render();
         let secret = params.credentials.secret_access_key().expose();
         let signature = hex(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
         let authorization = format!(
-            "{} Credential={},SignedHeaders={signed_list},Signature={signature}",
+            "{} Credential={},SignedHeaders={},Signature={signature}",
             Self::ALGORITHM,
-            params.credentials.access_key_id()
+            params.credentials.access_key_id(),
+            canonical.signed_headers(),
         );
         Ok(Signature {
             authorization,

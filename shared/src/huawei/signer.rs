@@ -17,8 +17,8 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 use crate::signing::{
-    EMPTY_SHA256, HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer,
-    decode_query, hex, hmac_sha256, push_canonical_headers, push_encoded_pairs, push_signed_list,
+    CanonicalQuery, CanonicalRequest, EMPTY_SHA256, HttpRequest, Signature, Signer, SigningError,
+    SigningParams, StringToSign, canonical_headers, decode_query, hex, hmac_sha256,
     sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
 };
 
@@ -30,11 +30,10 @@ const CONTENT_SHA256_HEADER: &str = "X-Sdk-Content-Sha256";
 impl Signer for SdkHmacSigner {
     const ALGORITHM: &'static str = "SDK-HMAC-SHA256";
 
-    fn sign(
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
+    fn canonical_request<'a>(
+        request: &'a HttpRequest,
+        signed_headers: &[&'a str],
+    ) -> Result<CanonicalRequest<'a>, SigningError> {
         let payload_hash: Cow<'_, str> = if request.body.is_empty() {
             EMPTY_SHA256.into()
         } else if let Some(declared) = request.header(CONTENT_SHA256_HEADER) {
@@ -44,44 +43,38 @@ impl Signer for SdkHmacSigner {
         };
         let mut query = decode_query(&request.query)?;
         query.sort_unstable();
-        let mut canonical_request = canonical_buffer(request);
-        canonical_request.push_str(&request.method.to_ascii_uppercase());
-        canonical_request.push('\n');
-        push_canonical_uri(&mut canonical_request, &request.path)?;
-        canonical_request.push('\n');
-        push_encoded_pairs(
-            &mut canonical_request,
-            query.iter().map(|(k, v)| (&**k, &**v)),
-        );
-        canonical_request.push('\n');
-        push_canonical_headers(
-            &mut canonical_request,
-            request,
-            signed_headers,
-            |request, name| {
+        Ok(CanonicalRequest {
+            method: request.method.to_ascii_uppercase().into(),
+            path: canonical_uri(&request.path)?.into(),
+            query: CanonicalQuery::Decoded(query),
+            headers: canonical_headers(request, signed_headers, |request, name| {
                 Ok(match signed_header_value(request, name)? {
                     Cow::Borrowed(value) => Cow::Borrowed(value.trim()),
                     Cow::Owned(value) => Cow::Owned(value.trim().to_owned()),
                 })
-            },
-        )?;
-        canonical_request.push('\n');
-        push_signed_list(&mut canonical_request, signed_headers);
-        canonical_request.push('\n');
-        canonical_request.push_str(&payload_hash);
-        let signed_list = signed_headers.join(";");
-        let string_to_sign = format!(
-            "{}\n{}\n{}",
-            Self::ALGORITHM,
-            params.time.basic_iso8601(),
-            sha256_hex(canonical_request.as_bytes())
-        );
+            })?,
+            payload_hash,
+        })
+    }
+
+    fn sign(
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        let canonical = Self::canonical_request(request, signed_headers)?;
+        let canonical_request = canonical.render();
+        let string_to_sign =
+            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
+                .with_time(params.time.basic_iso8601())
+                .render();
         let secret = params.credentials.secret_access_key().expose();
         let signature = hex(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()));
         let authorization = format!(
-            "{} Access={}, SignedHeaders={signed_list}, Signature={signature}",
+            "{} Access={}, SignedHeaders={}, Signature={signature}",
             Self::ALGORITHM,
-            params.credentials.access_key_id()
+            params.credentials.access_key_id(),
+            canonical.signed_headers(),
         );
         Ok(Signature {
             authorization,
@@ -118,7 +111,7 @@ impl Signer for SdkHmacSigner {
 }
 
 /// Each segment decoded and re-encoded; a `/` is appended when the path does not end in one.
-fn push_canonical_uri(out: &mut String, path: &str) -> Result<(), SigningError> {
+fn canonical_uri(path: &str) -> Result<String, SigningError> {
     if !path.starts_with('/') {
         return Err(SigningError::InvalidPath {
             path: path.to_owned(),
@@ -130,6 +123,7 @@ fn push_canonical_uri(out: &mut String, path: &str) -> Result<(), SigningError> 
             .map_err(|_| SigningError::InvalidPath {
                 path: path.to_owned(),
             })?;
+    let mut out = String::with_capacity(path.len() + 1);
     for (index, segment) in decoded.split('/').enumerate() {
         if index > 0 {
             out.push('/');
@@ -139,17 +133,12 @@ fn push_canonical_uri(out: &mut String, path: &str) -> Result<(), SigningError> 
     if !decoded.ends_with('/') {
         out.push('/');
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn canonical_uri(path: &str) -> Result<String, SigningError> {
-        let mut out = String::new();
-        push_canonical_uri(&mut out, path).map(|()| out)
-    }
 
     #[test]
     fn canonical_uri_re_encodes_segments_and_always_ends_with_a_slash() {

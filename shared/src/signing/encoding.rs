@@ -1,6 +1,7 @@
 //! URI encoding shared by the four clouds: all of them canonicalise with RFC 3986's unreserved set.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
@@ -17,6 +18,11 @@ const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes `s` (as UTF-8) with RFC 3986's unreserved set left as is; `/` is escaped too.
 pub fn uri_encode(s: &str) -> Cow<'_, str> {
     utf8_percent_encode(s, RFC3986).into()
+}
+
+/// Writes `s` percent-encoded as [`uri_encode`] does, straight into `out`.
+pub(crate) fn write_uri_encoded(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    utf8_percent_encode(s, RFC3986).try_for_each(|chunk| out.write_str(chunk))
 }
 
 /// A decoded query parameter: name and value.
@@ -51,21 +57,6 @@ fn form_decode(component: &str) -> Result<Cow<'_, str>, SigningError> {
         })
 }
 
-/// Appends `name=value` pairs, each side encoded with [`uri_encode`], joined with `&`.
-pub fn push_encoded_pairs<'a>(
-    out: &mut String,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
-    for (index, (name, value)) in pairs.into_iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        out.extend(utf8_percent_encode(name, RFC3986));
-        out.push('=');
-        out.extend(utf8_percent_encode(value, RFC3986));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,12 +84,5 @@ mod tests {
     fn decoding_rejects_escapes_that_are_not_utf8() {
         let err = decode_query("a=%FF").expect_err("not UTF-8");
         assert!(matches!(err, SigningError::QueryNotUtf8 { .. }), "{err}");
-    }
-
-    #[test]
-    fn encoded_pairs_are_joined_with_ampersands() {
-        let mut out = String::from("?");
-        push_encoded_pairs(&mut out, [("a b", "c/d"), ("e", "")]);
-        assert_eq!(out, "?a%20b=c%2Fd&e=");
     }
 }

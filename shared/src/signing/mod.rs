@@ -1,6 +1,7 @@
 //! What the four signers share: the request, the clock, credentials, hashing and encoding.
 //! Each cloud's own rules live in its own module (`crate::tencent::signer`, ...).
 
+mod canonical;
 mod credentials;
 mod digest;
 mod encoding;
@@ -9,9 +10,11 @@ mod request;
 pub mod sigv4;
 mod time;
 
+pub use canonical::{CanonicalQuery, CanonicalRequest, SignedHeaders, StringToSign};
+pub(crate) use canonical::{canonical_headers, encoded_pairs};
 pub use credentials::{Credentials, Secret};
 pub use digest::{constant_time_eq, hex, hmac_chain, hmac_sha256, sha256_hex};
-pub use encoding::{QueryPair, decode_query, push_encoded_pairs, uri_encode};
+pub use encoding::{QueryPair, decode_query, uri_encode};
 pub use key_cache::derived_key;
 pub use request::HttpRequest;
 pub use time::{CivilTime, Timestamp, days_from_civil};
@@ -60,6 +63,13 @@ pub enum SigningError {
 pub trait Signer {
     /// The algorithm's name as it opens the `Authorization` header.
     const ALGORITHM: &'static str;
+
+    /// The canonical request over `request` and the headers named in `signed_headers`, under
+    /// this cloud's rules; its `Display` is the text whose hash the string to sign carries.
+    fn canonical_request<'a>(
+        request: &'a HttpRequest,
+        signed_headers: &[&'a str],
+    ) -> Result<CanonicalRequest<'a>, SigningError>;
 
     /// Signs `request` exactly as it stands, over the headers named in `signed_headers`
     /// (lowercase, in the order the `SignedHeaders` field will list them). This is the
@@ -122,43 +132,6 @@ pub(crate) fn signed_header_value<'a>(
             name: name.to_owned(),
         }),
     }
-}
-
-/// Appends the canonical header block: one `name:value\n` line per signed header, in the
-/// listed order.
-pub(crate) fn push_canonical_headers<'r>(
-    out: &mut String,
-    request: &'r HttpRequest,
-    signed_headers: &[&str],
-    value_of: impl Fn(&'r HttpRequest, &str) -> Result<std::borrow::Cow<'r, str>, SigningError>,
-) -> Result<(), SigningError> {
-    for name in signed_headers {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&value_of(request, name)?);
-        out.push('\n');
-    }
-    Ok(())
-}
-
-/// Appends `signed_headers` joined with `;`, as the `SignedHeaders` field lists them.
-pub(crate) fn push_signed_list(out: &mut String, signed_headers: &[&str]) {
-    for (index, name) in signed_headers.iter().enumerate() {
-        if index > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
-}
-
-/// A buffer sized for a canonical request over `request`.
-pub(crate) fn canonical_buffer(request: &HttpRequest) -> String {
-    let headers: usize = request
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 2)
-        .sum();
-    String::with_capacity(256 + request.path.len() + 2 * request.query.len() + 2 * headers)
 }
 
 /// The headers an SDK that "signs what it sends" would list: the lowercase names of the

@@ -13,8 +13,9 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, derived_key,
-    hex, hmac_sha256, push_canonical_headers, push_signed_list, sha256_hex, signed_header_value,
+    CanonicalQuery, CanonicalRequest, HttpRequest, Signature, Signer, SigningError, SigningParams,
+    StringToSign, canonical_headers, derived_key, hex, hmac_sha256, sha256_hex,
+    signed_header_value,
 };
 
 /// Tencent Cloud's TC3-HMAC-SHA256 signer.
@@ -28,11 +29,10 @@ const SDK_SIGNED_HEADERS: [&str; 2] = ["content-type", "host"];
 impl Signer for Tc3Signer {
     const ALGORITHM: &'static str = "TC3-HMAC-SHA256";
 
-    fn sign(
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
+    fn canonical_request<'a>(
+        request: &'a HttpRequest,
+        signed_headers: &[&'a str],
+    ) -> Result<CanonicalRequest<'a>, SigningError> {
         let payload_hash = if request.header("x-tc-content-sha256") == Some(UNSIGNED_PAYLOAD) {
             sha256_hex(UNSIGNED_PAYLOAD.as_bytes())
         } else if request.method == "GET" {
@@ -40,38 +40,40 @@ impl Signer for Tc3Signer {
         } else {
             sha256_hex(&request.body)
         };
-        let mut canonical_request = canonical_buffer(request);
-        for part in [&request.method, &request.path, &request.query] {
-            canonical_request.push_str(part);
-            canonical_request.push('\n');
-        }
-        push_canonical_headers(
-            &mut canonical_request,
-            request,
-            signed_headers,
-            |request, name| Ok(lowercase_trimmed(signed_header_value(request, name)?)),
-        )?;
-        canonical_request.push('\n');
-        push_signed_list(&mut canonical_request, signed_headers);
-        canonical_request.push('\n');
-        canonical_request.push_str(&payload_hash);
-        let signed_list = signed_headers.join(";");
+        Ok(CanonicalRequest {
+            method: request.method.as_str().into(),
+            path: request.path.as_str().into(),
+            query: CanonicalQuery::AsSent(&request.query),
+            headers: canonical_headers(request, signed_headers, |request, name| {
+                Ok(lowercase_trimmed(signed_header_value(request, name)?))
+            })?,
+            payload_hash: payload_hash.into(),
+        })
+    }
+
+    fn sign(
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        let canonical = Self::canonical_request(request, signed_headers)?;
+        let canonical_request = canonical.render();
 
         let date = params.time.date_dashed();
         let scope = format!("{date}/{}/{TERMINATOR}", params.service);
-        let string_to_sign = format!(
-            "{}\n{}\n{scope}\n{}",
-            Self::ALGORITHM,
-            params.time.unix_seconds(),
-            sha256_hex(canonical_request.as_bytes())
-        );
+        let string_to_sign =
+            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
+                .with_time(params.time.unix_seconds().to_string())
+                .with_scope(&scope)
+                .render();
         let secret = format!("TC3{}", params.credentials.secret_access_key().expose());
         let key = derived_key(secret.as_bytes(), &[&date, params.service, TERMINATOR]);
         let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
         let authorization = format!(
-            "{} Credential={}/{scope}, SignedHeaders={signed_list}, Signature={signature}",
+            "{} Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
             Self::ALGORITHM,
-            params.credentials.access_key_id()
+            params.credentials.access_key_id(),
+            canonical.signed_headers(),
         );
         Ok(Signature {
             authorization,

@@ -12,9 +12,9 @@
 use std::borrow::Cow;
 
 use crate::signing::{
-    HttpRequest, Signature, Signer, SigningError, SigningParams, canonical_buffer, decode_query,
-    derived_key, hex, hmac_sha256, push_canonical_headers, push_signed_list,
-    sdk_signed_header_names, sha256_hex, signed_header_value, uri_encode,
+    CanonicalQuery, CanonicalRequest, HttpRequest, Signature, Signer, SigningError, SigningParams,
+    StringToSign, canonical_headers, decode_query, derived_key, encoded_pairs, hex, hmac_sha256,
+    sdk_signed_header_names, sha256_hex, signed_header_value,
 };
 
 /// Volcengine's HMAC-SHA256 signer.
@@ -25,50 +25,46 @@ const TERMINATOR: &str = "request";
 impl Signer for VolcSigner {
     const ALGORITHM: &'static str = "HMAC-SHA256";
 
-    fn sign(
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
+    fn canonical_request<'a>(
+        request: &'a HttpRequest,
+        signed_headers: &[&'a str],
+    ) -> Result<CanonicalRequest<'a>, SigningError> {
         let path = if request.path.is_empty() {
             "/"
         } else {
             request.path.as_str()
         };
-        let mut canonical_request = canonical_buffer(request);
-        for part in [request.method.as_str(), path] {
-            canonical_request.push_str(part);
-            canonical_request.push('\n');
-        }
-        push_canonical_query(&mut canonical_request, &request.query)?;
-        canonical_request.push('\n');
-        push_canonical_headers(
-            &mut canonical_request,
-            request,
-            signed_headers,
-            |request, name| {
+        Ok(CanonicalRequest {
+            method: request.method.as_str().into(),
+            path: path.into(),
+            query: canonical_query(&request.query)?,
+            headers: canonical_headers(request, signed_headers, |request, name| {
                 let value = signed_header_value(request, name)?;
                 Ok(if name == "host" {
                     strip_default_port(value)
                 } else {
                     value
                 })
-            },
-        )?;
-        canonical_request.push('\n');
-        push_signed_list(&mut canonical_request, signed_headers);
-        canonical_request.push('\n');
-        canonical_request.push_str(&sha256_hex(&request.body));
-        let signed_list = signed_headers.join(";");
+            })?,
+            payload_hash: sha256_hex(&request.body).into(),
+        })
+    }
+
+    fn sign(
+        request: &HttpRequest,
+        signed_headers: &[&str],
+        params: &SigningParams<'_>,
+    ) -> Result<Signature, SigningError> {
+        let canonical = Self::canonical_request(request, signed_headers)?;
+        let canonical_request = canonical.render();
 
         let date = params.time.date_compact();
         let scope = format!("{date}/{}/{}/{TERMINATOR}", params.region, params.service);
-        let string_to_sign = format!(
-            "{}\n{}\n{scope}\n{}",
-            Self::ALGORITHM,
-            params.time.basic_iso8601(),
-            sha256_hex(canonical_request.as_bytes())
-        );
+        let string_to_sign =
+            StringToSign::new(Self::ALGORITHM, sha256_hex(canonical_request.as_bytes()))
+                .with_time(params.time.basic_iso8601())
+                .with_scope(&scope)
+                .render();
         let secret = params.credentials.secret_access_key().expose();
         let key = derived_key(
             secret.as_bytes(),
@@ -76,9 +72,10 @@ impl Signer for VolcSigner {
         );
         let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
         let authorization = format!(
-            "{} Credential={}/{scope}, SignedHeaders={signed_list}, Signature={signature}",
+            "{} Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
             Self::ALGORITHM,
-            params.credentials.access_key_id()
+            params.credentials.access_key_id(),
+            canonical.signed_headers(),
         );
         Ok(Signature {
             authorization,
@@ -109,22 +106,10 @@ impl Signer for VolcSigner {
 }
 
 /// Encodes every pair first, then sorts the encoded pairs (`SignerV4.canonical_query`).
-fn push_canonical_query(out: &mut String, raw: &str) -> Result<(), SigningError> {
-    let decoded = decode_query(raw)?;
-    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = decoded
-        .iter()
-        .map(|(name, value)| (uri_encode(name), uri_encode(value)))
-        .collect();
+fn canonical_query(raw: &str) -> Result<CanonicalQuery<'_>, SigningError> {
+    let mut pairs = encoded_pairs(decode_query(raw)?);
     pairs.sort_unstable();
-    for (index, (name, value)) in pairs.iter().enumerate() {
-        if index > 0 {
-            out.push('&');
-        }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-    }
-    Ok(())
+    Ok(CanonicalQuery::Encoded(pairs))
 }
 
 fn strip_default_port(host: Cow<'_, str>) -> Cow<'_, str> {
