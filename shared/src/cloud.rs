@@ -4,9 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
-
-/// One of the four clouds; serialised as its lowercase name (`"tencent"`, ...).
+/// One of the four clouds; serialised as its lowercase name (`"tencent"`, ...). Signing by
+/// cloud (`sign`, `prepare`) is implemented beside the registry, in [`crate::providers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
@@ -31,25 +30,6 @@ impl Cloud {
             Cloud::Volcengine => "volcengine",
             Cloud::Huawei => "huawei",
         }
-    }
-
-    /// Signs `request` over `signed_headers` with this cloud's algorithm.
-    pub fn sign(
-        self,
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        crate::provider::of(self).sign(request, signed_headers, params)
-    }
-
-    /// Adds this cloud's signing headers to `request` and signs it as the official SDK does.
-    pub fn prepare(
-        self,
-        request: &mut HttpRequest,
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        crate::provider::of(self).prepare(request, params)
     }
 }
 

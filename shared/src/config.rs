@@ -19,14 +19,18 @@
 //! ```
 //! Every cloud is optional; a job on a cloud without credentials is refused before it starts.
 //! A cloud whose API is project-scoped (Huawei's IMS) also needs the project of each region
-//! it calls; that cloud's module reads its project variables ([`projects_from_env`]).
+//! it calls; its provider's [`regional_setting`](crate::provider::Provider::regional_setting)
+//! names the variable and reads it (Huawei's in `crate::huawei::projects`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 
+pub use crate::error::ConfigError;
+
 use crate::Cloud;
+use crate::providers;
 use crate::signing::Credentials;
 
 /// Credentials per cloud, and the project per region of a project-scoped cloud.
@@ -37,23 +41,6 @@ pub struct CloudCredentials {
     projects: BTreeMap<Cloud, BTreeMap<String, String>>,
 }
 
-/// Reads a project-scoped cloud's projects (region → project id) from the environment.
-pub type ProjectsFromEnv =
-    fn(&dyn Fn(&str) -> Option<String>) -> Result<BTreeMap<String, String>, ConfigError>;
-
-/// How `cloud`'s projects are read, for a project-scoped cloud; `None` for the others.
-///
-/// Meant to come from the provider (a reader beside its
-/// [`regional_setting`](crate::provider::Provider::regional_setting), Huawei's being
-/// `crate::huawei::projects::from_env_with`); until the provider carries it, this one
-/// function names the cloud, and a test keeps it in step with `regional_setting`.
-pub fn projects_from_env(cloud: Cloud) -> Option<ProjectsFromEnv> {
-    match cloud {
-        Cloud::Huawei => Some(crate::huawei::projects::from_env_with),
-        _ => None,
-    }
-}
-
 impl fmt::Debug for CloudCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloudCredentials")
@@ -61,16 +48,6 @@ impl fmt::Debug for CloudCredentials {
             .field("projects", &self.projects)
             .finish()
     }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("credentials: {0}")]
-    Json(String),
-    #[error("credentials: {variable} is set but {missing} is not")]
-    Incomplete { variable: String, missing: String },
-    #[error("credentials: {variable}: expected `region=project_id,...`, got `{value}`")]
-    ProjectList { variable: String, value: String },
 }
 
 #[derive(Deserialize)]
@@ -99,7 +76,7 @@ impl CloudCredentials {
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut loaded = Self::default();
         for cloud in Cloud::ALL {
-            let variables = crate::provider::of(cloud).credential_variables();
+            let variables = providers::of(cloud).credential_variables();
             let (id_var, secret_var, token_var) =
                 (variables.key_id, variables.secret, variables.session_token);
             let id = lookup(id_var).filter(|v| !v.is_empty());
@@ -117,8 +94,8 @@ impl CloudCredentials {
             loaded.keys.insert(cloud, credentials);
         }
         for cloud in Cloud::ALL {
-            if let Some(read) = projects_from_env(cloud) {
-                loaded.projects.insert(cloud, read(&lookup)?);
+            if let Some(setting) = providers::of(cloud).regional_setting() {
+                loaded.projects.insert(cloud, (setting.read)(&lookup)?);
             }
         }
         Ok(loaded)
@@ -134,7 +111,7 @@ impl CloudCredentials {
             serde_json::from_str(text).map_err(|err| ConfigError::Json(redact_serde(&err)))?;
         let mut loaded = Self::default();
         for (cloud, keys) in document {
-            if projects_from_env(cloud).is_some() {
+            if providers::of(cloud).regional_setting().is_some() {
                 loaded.projects.insert(cloud, keys.projects.clone());
             }
             loaded.keys.insert(cloud, keys.credentials());
@@ -175,7 +152,7 @@ impl CloudCredentials {
         if self.get(cloud).is_none() {
             return Some(Missing::Keys);
         }
-        if projects_from_env(cloud).is_some() {
+        if providers::of(cloud).regional_setting().is_some() {
             let region = regions.iter().find(|r| self.project(cloud, r).is_none())?;
             return Some(Missing::Project(region));
         }
@@ -248,20 +225,18 @@ mod tests {
     }
 
     #[test]
-    fn the_project_scoped_clouds_are_those_whose_provider_names_a_regional_setting() {
-        for cloud in Cloud::ALL {
-            let setting = crate::provider::of(cloud).regional_setting();
-            assert_eq!(
-                projects_from_env(cloud).is_some(),
-                setting.is_some(),
-                "{cloud}"
-            );
-        }
+    fn only_the_clouds_with_a_regional_setting_keep_projects_from_the_json_document() {
+        let loaded = CloudCredentials::from_json(
+            r#"{"tencent": {"access_key_id": "T", "secret_access_key": "s", "projects": {"ap-guangzhou": "x"}},
+                "huawei": {"access_key_id": "H", "secret_access_key": "s", "projects": {"cn-north-4": "p"}}}"#,
+        )
+        .expect("loads");
+        assert_eq!(loaded.project(Cloud::Tencent, "ap-guangzhou"), None);
+        assert_eq!(loaded.project(Cloud::Huawei, "cn-north-4"), Some("p"));
+        assert_eq!(loaded.missing(Cloud::Tencent, &["ap-guangzhou"]), None);
         assert_eq!(
-            crate::provider::of(Cloud::Huawei)
-                .regional_setting()
-                .map(|setting| setting.variable),
-            Some(crate::huawei::projects::PROJECT_IDS)
+            loaded.missing(Cloud::Huawei, &["cn-north-4", "cn-east-3"]),
+            Some(Missing::Project("cn-east-3"))
         );
     }
 

@@ -139,7 +139,7 @@ impl Endpoints {
                 path: "/".into(),
             };
         }
-        let host = crate::provider::of(cloud).api_host(region);
+        let host = crate::providers::of(cloud).api_host(region);
         Target {
             scheme: Scheme::Https,
             host,
@@ -172,7 +172,7 @@ impl Endpoints {
                 path: format!("/{bucket}/{encoded_key}"),
             };
         }
-        let host = crate::provider::of(cloud).object_host(bucket, region);
+        let host = crate::providers::of(cloud).object_host(bucket, region);
         Target {
             scheme: Scheme::Https,
             host,
@@ -184,7 +184,7 @@ impl Endpoints {
 /// A bucket name by `cloud`'s rule: COS names end in `-<APPID>`; OSS, TOS and OBS names are
 /// S3-style.
 pub fn validate_bucket(cloud: Cloud, field: &str, bucket: &str) -> Result<(), ValidationError> {
-    crate::provider::of(cloud).validate_bucket(field, bucket)
+    crate::providers::of(cloud).validate_bucket(field, bucket)
 }
 
 /// `http(s)://host[:port][/path]` as its scheme, a non-empty host and the path (`/` when

@@ -120,15 +120,6 @@ impl CloudError {
         Self::new(cloud, ErrorKind::InvalidRequest, TASK_REF_INVALID, message)
     }
 
-    /// Whether the cloud refused because too many such tasks run at once (each cloud's
-    /// `errors::CONCURRENCY_LIMITS`): the same start succeeds once one of them ends, so a job
-    /// queues it instead of failing it (see [`crate::job::queue`]).
-    pub fn is_concurrency_limit(&self) -> bool {
-        crate::provider::of(self.cloud)
-            .concurrency_limits()
-            .contains(&self.code.as_str())
-    }
-
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
         self
@@ -229,6 +220,17 @@ pub(crate) fn kind_by_table(
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or(ErrorKind::InvalidRequest, |(_, kind)| *kind)
+}
+
+/// Credentials that cannot be loaded, naming the variable or document field at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("credentials: {0}")]
+    Json(String),
+    #[error("credentials: {variable} is set but {missing} is not")]
+    Incomplete { variable: String, missing: String },
+    #[error("credentials: {variable}: expected `region=project_id,...`, got `{value}`")]
+    ProjectList { variable: String, value: String },
 }
 
 #[cfg(test)]

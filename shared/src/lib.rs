@@ -2,6 +2,7 @@
 //! per cloud, each holding its own rules) on top of the pieces they have in common.
 
 pub mod alibaba;
+mod answer;
 mod batch;
 pub mod client;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod operation;
 pub mod operations;
 pub mod protocol;
 pub mod provider;
+pub mod providers;
 pub mod regions;
 pub mod registry;
 pub mod retry;

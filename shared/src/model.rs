@@ -141,7 +141,7 @@ impl TaskRef {
 
 /// An image id by `cloud`'s rule.
 pub fn image_id(cloud: Cloud, field: &str, value: &str) -> Result<(), ValidationError> {
-    crate::provider::of(cloud).validate_image_id(field, value)
+    crate::providers::of(cloud).validate_image_id(field, value)
 }
 
 /// Where a task is in its life.

@@ -1,13 +1,15 @@
 //! What a cloud is, in one place per cloud: each cloud folder implements [`Provider`]
-//! (`<cloud>/provider.rs`), and [`of`] registers it. The shared code (signing dispatch, answer
+//! (`<cloud>/provider.rs`), and [`crate::providers::of`] registers it. The shared code (signing dispatch, answer
 //! parsing, hosts, credentials, regions, concurrency limits) asks the provider instead of
 //! matching on the cloud, so a fifth cloud brings its folder and one line here
 //! (docs/adding-a-cloud.md lists the rest).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::Cloud;
-use crate::error::{CloudError, ValidationError};
+use crate::error::{CloudError, ConfigError, ValidationError};
 use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
 use crate::transport::RawResponse;
 
@@ -20,13 +22,20 @@ pub struct CredentialVariables {
     pub session_token: &'static str,
 }
 
-/// A setting a cloud needs per region besides its keys, as help and errors name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Reads a regional setting from the environment through `lookup`: region → value.
+pub type ReadRegionalSetting =
+    fn(&dyn Fn(&str) -> Option<String>) -> Result<BTreeMap<String, String>, ConfigError>;
+
+/// A setting a cloud needs per region besides its keys (Huawei's project): what help and
+/// errors call it, and how the credential loader reads it.
+#[derive(Clone, Copy, Debug)]
 pub struct RegionalSetting {
     /// What it is (`project`).
     pub what: &'static str,
     /// The variable that maps regions to it (`region=id,region=id`).
     pub variable: &'static str,
+    /// Reads every variable the cloud takes it from.
+    pub read: ReadRegionalSetting,
 }
 
 /// One cloud: its identity, regions, hosts, keys, signature, answers and limits.
@@ -92,27 +101,4 @@ pub trait Provider: Sync {
 
     /// An image id by the cloud's rule.
     fn validate_image_id(&self, field: &str, value: &str) -> Result<(), ValidationError>;
-}
-
-/// The provider of `cloud`: the one place a cloud is registered.
-pub fn of(cloud: Cloud) -> &'static dyn Provider {
-    match cloud {
-        Cloud::Tencent => &crate::tencent::provider::TencentCloud,
-        Cloud::Alibaba => &crate::alibaba::provider::AlibabaCloud,
-        Cloud::Volcengine => &crate::volcengine::provider::Volcengine,
-        Cloud::Huawei => &crate::huawei::provider::HuaweiCloud,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_cloud_is_registered_under_its_own_name() {
-        for cloud in Cloud::ALL {
-            assert_eq!(of(cloud).cloud(), cloud);
-            assert!(!of(cloud).regions().is_empty(), "{cloud}");
-        }
-    }
 }

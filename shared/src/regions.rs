@@ -11,7 +11,7 @@ use crate::Cloud;
 
 /// The regions of `cloud` this build knows.
 pub fn of(cloud: Cloud) -> &'static [&'static str] {
-    crate::provider::of(cloud).regions()
+    crate::providers::of(cloud).regions()
 }
 
 /// Whether `region` is one of `cloud`'s regions.

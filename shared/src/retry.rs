@@ -75,7 +75,7 @@ impl Jitter {
 /// Requests per second each action may be sent at: the documented limits where a cloud
 /// documents one, lowered by a fifth for headroom; a conservative default elsewhere.
 pub fn paced_rate(cloud: Cloud, action: &str) -> f64 {
-    let documented = crate::provider::of(cloud)
+    let documented = crate::providers::of(cloud)
         .documented_rate(action)
         .unwrap_or(10.0);
     documented * 0.8

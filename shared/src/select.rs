@@ -69,13 +69,13 @@ fn default_max_images() -> usize {
 
 /// Whether imgflow can list `cloud`'s images for a selector (and so resolve it at start).
 pub fn lists_images(cloud: Cloud) -> bool {
-    crate::provider::of(cloud).selector_tags().is_some()
+    crate::providers::of(cloud).selector_tags().is_some()
 }
 
 /// The most tags a selector may give on `cloud`: what its listing can send as filters (each
 /// provider's `selector_tags`).
 pub fn max_tags(cloud: Cloud) -> usize {
-    crate::provider::of(cloud).selector_tags().unwrap_or(0)
+    crate::providers::of(cloud).selector_tags().unwrap_or(0)
 }
 
 impl Selector {
@@ -134,7 +134,7 @@ impl Selector {
         let excluded = format!("{field}.exclude_ids");
         validate::at_most(&excluded, &self.exclude_ids, MAX_EXCLUDED)?;
         validate::each(&excluded, &self.exclude_ids, |f, id| {
-            crate::provider::of(cloud).validate_image_id(f, id)
+            crate::providers::of(cloud).validate_image_id(f, id)
         })?;
         if !(1..=MAX_IMAGES).contains(&self.max_images) {
             return Err(ValidationError::new(

@@ -270,7 +270,7 @@ pub fn simulate(policy: &WaitPolicy, run_seconds: u64, progress: bool, seed: u64
     };
     // Any cloud will do: nothing is sent, and the policy does not depend on the cloud.
     let cloud = crate::Cloud::ALL[0];
-    let region = crate::provider::of(cloud).regions().first().copied();
+    let region = crate::providers::of(cloud).regions().first().copied();
     let mut status = TaskStatus {
         task: TaskRef {
             cloud,

@@ -1,7 +1,7 @@
 //! The command line, as clap parses it.
 
 use clap::{Args, Parser, Subcommand};
-use imgflow_shared::{Cloud, provider};
+use imgflow_shared::{Cloud, providers};
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -21,7 +21,7 @@ pub struct Cli {
 fn about() -> String {
     let names: Vec<&str> = Cloud::ALL
         .iter()
-        .map(|cloud| provider::of(*cloud).display_name())
+        .map(|cloud| providers::of(*cloud).display_name())
         .collect();
     let clouds = match names.split_last() {
         Some((last, [])) => (*last).to_owned(),
@@ -39,7 +39,7 @@ pub fn after_help() -> String {
     let clouds: Vec<String> = Cloud::ALL
         .iter()
         .map(|cloud| {
-            let provider = provider::of(*cloud);
+            let provider = providers::of(*cloud);
             let keys = provider.credential_variables();
             let mut text = format!("{}/{}/{}", keys.key_id, keys.secret, keys.session_token);
             if let Some(setting) = provider.regional_setting() {

@@ -165,7 +165,7 @@ impl Needs {
 }
 
 fn variables(cloud: Cloud) -> String {
-    let variables = imgflow_shared::provider::of(cloud).credential_variables();
+    let variables = imgflow_shared::providers::of(cloud).credential_variables();
     format!("{} and {}", variables.key_id, variables.secret)
 }
 
@@ -187,7 +187,7 @@ fn client(out: Out, common: &CommonArgs, needs: &Needs) -> Result<CloudClient, E
                 )));
             }
             Some(Missing::Project(region)) => {
-                let provider = imgflow_shared::provider::of(*cloud);
+                let provider = imgflow_shared::providers::of(*cloud);
                 let (what, variable) = provider
                     .regional_setting()
                     .map_or(("project", "?"), |s| (s.what, s.variable));

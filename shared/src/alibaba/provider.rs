@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::Acs3Signer;
 use crate::Cloud;
+use crate::answer::{text, unreadable, with_status};
 use crate::error::{CloudError, ValidationError};
-use crate::protocol::{text, unreadable, with_status};
 use crate::provider::{CredentialVariables, Provider};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;

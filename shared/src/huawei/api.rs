@@ -51,11 +51,10 @@ mod wire;
 pub use copy::start_copy;
 pub use export::start_export;
 
-use crate::batch::plain_status as plain;
 use crate::client::CloudClient;
 use crate::error::CloudError;
-use crate::model::{CloudReason, TaskKind, TaskRef, TaskState, TaskStatus};
-use wire::{CLOUD, Job, JobState, invalid_task};
+use crate::model::{TaskKind, TaskRef, TaskStatus};
+use wire::{CLOUD, invalid_task};
 
 /// The status of each task, in the order given. IMS has no batch query: one job query per
 /// task, plus the object HEAD or the image lookup once the job says it is done.
@@ -84,30 +83,6 @@ async fn status_of(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus, C
         (TaskKind::Copy, None) => copy::adopted_copy_status(client, task).await,
         // An export adopted from its object: only the object is known.
         (TaskKind::Export, None) => export::adopted_export_status(client, task).await,
-    }
-}
-
-fn failed(
-    task: TaskRef,
-    progress: Option<u8>,
-    cloud_state: &str,
-    reason: CloudReason,
-) -> TaskStatus {
-    TaskStatus {
-        reason: Some(reason),
-        ..plain(task, TaskState::Failed, progress, cloud_state)
-    }
-}
-
-/// The job's state while it has not succeeded: `INIT` is pending, `RUNNING` running, `FAIL`
-/// failed with the job's own code and reason.
-fn unfinished(task: TaskRef, job: Job) -> TaskStatus {
-    match job.state {
-        JobState::Init => plain(task, TaskState::Pending, job.progress, &job.raw),
-        JobState::Fail => failed(task, job.progress, &job.raw, job.reason),
-        JobState::Running | JobState::Success => {
-            plain(task, TaskState::Running, job.progress, &job.raw)
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// `region=project_id,region=project_id`: a project for each region.
 pub const PROJECT_IDS: &str = "HUAWEICLOUD_PROJECT_IDS";

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::SdkHmacSigner;
 use crate::Cloud;
+use crate::answer::{text, unreadable};
 use crate::error::{CloudError, ValidationError};
-use crate::protocol::{text, unreadable};
 use crate::provider::{CredentialVariables, Provider, RegionalSetting};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;
@@ -25,7 +25,8 @@ impl Provider for HuaweiCloud {
     fn regional_setting(&self) -> Option<RegionalSetting> {
         Some(RegionalSetting {
             what: "project",
-            variable: "HUAWEICLOUD_PROJECT_IDS",
+            variable: super::projects::PROJECT_IDS,
+            read: super::projects::from_env_with,
         })
     }
 

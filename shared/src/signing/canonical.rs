@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::encoding::write_uri_encoded;
-use super::{HttpRequest, QueryPair, SigningError, uri_encode};
+use super::encoding::{QueryPair, uri_encode, write_uri_encoded};
+use super::error::SigningError;
+use super::request::HttpRequest;
 
 /// A canonical request:
 ///

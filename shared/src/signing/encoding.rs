@@ -5,7 +5,7 @@ use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::SigningError;
+use super::error::SigningError;
 
 /// Everything but RFC 3986's unreserved characters `A-Z a-z 0-9 - _ . ~` is escaped.
 /// This is Python's `quote(s, safe='~')`, which all four official SDKs use.

@@ -5,6 +5,7 @@ mod canonical;
 mod credentials;
 mod digest;
 mod encoding;
+mod error;
 mod key_cache;
 mod request;
 pub mod sigv4;
@@ -15,6 +16,7 @@ pub(crate) use canonical::{canonical_headers, encoded_pairs};
 pub use credentials::{Credentials, Secret};
 pub use digest::{constant_time_eq, hex, hmac_chain, hmac_sha256, sha256_hex};
 pub use encoding::{QueryPair, decode_query, uri_encode};
+pub use error::SigningError;
 pub use key_cache::derived_key;
 pub use request::HttpRequest;
 pub use time::{CivilTime, Timestamp, days_from_civil};
@@ -40,23 +42,6 @@ pub struct SigningParams<'a> {
     pub region: &'a str,
     pub service: &'a str,
     pub nonce: &'a str,
-}
-
-/// A request that cannot be signed as asked.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SigningError {
-    #[error("signed_headers: header `{name}` is listed for signing but not present in the request")]
-    MissingSignedHeader { name: String },
-    #[error("signed_headers: the list is empty; at least `host` must be signed")]
-    NoSignedHeaders,
-    #[error(
-        "signed_headers: `{name}` is not a valid header name (lowercase token characters only)"
-    )]
-    InvalidSignedHeaderName { name: String },
-    #[error("query: `{component}` does not decode to UTF-8")]
-    QueryNotUtf8 { component: String },
-    #[error("path: `{path}` must start with `/`")]
-    InvalidPath { path: String },
 }
 
 /// One cloud's signature algorithm.

@@ -76,10 +76,10 @@ pub use copy::start_copy;
 pub use export::{done_earlier, start_export};
 
 use crate::Cloud;
-use crate::batch::{self, RegionBatches};
+use crate::batch::RegionBatches;
 use crate::client::CloudClient;
 use crate::error::CloudError;
-use crate::model::{TaskRef, TaskState, TaskStatus};
+use crate::model::{TaskRef, TaskStatus};
 
 /// The status of each task, in the order given: exports batched per region, copies per
 /// destination region.
@@ -94,19 +94,4 @@ pub async fn status(
         |destination, group| async move { copy::statuses(client, destination, &group).await },
     )
     .await
-}
-
-/// A status with no reason and no result yet.
-fn task_status(
-    task: TaskRef,
-    state: TaskState,
-    progress: Option<u8>,
-    cloud_state: &str,
-) -> TaskStatus {
-    batch::plain_status(task, state, progress, cloud_state)
-}
-
-/// A TaskRef without what its status needs: it was not made by these starts.
-fn incomplete(task: &TaskRef, field: &str) -> CloudError {
-    batch::incomplete(Cloud::Tencent, task, field)
 }

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::Tc3Signer;
 use crate::Cloud;
+use crate::answer::{text, unreadable};
 use crate::error::{CloudError, ValidationError};
-use crate::protocol::{text, unreadable};
 use crate::provider::{CredentialVariables, Provider};
 use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
 use crate::transport::RawResponse;

@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::wire::{
-    CLOUD, COPY_IMAGE, EXPORT_JOB_TYPE, JobState, LIST_IMAGES, SERVICE, images, ims_request,
-    invalid_task, job_id_of, project, show_job, text, unknown_state,
+    CLOUD, COPY_IMAGE, EXPORT_JOB_TYPE, JobState, LIST_IMAGES, SERVICE, failed, images,
+    ims_request, invalid_task, job_id_of, plain, project, show_job, text, unfinished,
+    unknown_state,
 };
-use super::{failed, plain, unfinished};
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::huawei::request::CopyImage;

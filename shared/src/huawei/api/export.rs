@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use super::wire::{
-    CLOUD, EXPORT_IMAGE, JobState, SERVICE, ims_request, invalid_task, job_id_of, project, show_job,
+    CLOUD, EXPORT_IMAGE, JobState, SERVICE, ims_request, invalid_task, job_id_of, plain, project,
+    show_job, unfinished,
 };
-use super::{plain, unfinished};
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::huawei::request::ExportImage;

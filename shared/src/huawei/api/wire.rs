@@ -4,9 +4,10 @@
 use serde_json::Value;
 
 use crate::Cloud;
+pub(super) use crate::batch::plain_status as plain;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
-use crate::model::CloudReason;
+use crate::model::{CloudReason, TaskRef, TaskState, TaskStatus};
 use crate::signing::{HttpRequest, uri_encode};
 
 pub(super) const CLOUD: Cloud = Cloud::Huawei;
@@ -182,6 +183,30 @@ pub(super) async fn show_job(
         )
         .await?;
     read_job(job_id, &answer)
+}
+
+pub(super) fn failed(
+    task: TaskRef,
+    progress: Option<u8>,
+    cloud_state: &str,
+    reason: CloudReason,
+) -> TaskStatus {
+    TaskStatus {
+        reason: Some(reason),
+        ..plain(task, TaskState::Failed, progress, cloud_state)
+    }
+}
+
+/// The job's state while it has not succeeded: `INIT` is pending, `RUNNING` running, `FAIL`
+/// failed with the job's own code and reason.
+pub(super) fn unfinished(task: TaskRef, job: Job) -> TaskStatus {
+    match job.state {
+        JobState::Init => plain(task, TaskState::Pending, job.progress, &job.raw),
+        JobState::Fail => failed(task, job.progress, &job.raw, job.reason),
+        JobState::Running | JobState::Success => {
+            plain(task, TaskState::Running, job.progress, &job.raw)
+        }
+    }
 }
 
 #[cfg(test)]

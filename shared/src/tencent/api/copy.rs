@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::wire::{self, Image, ImageState};
-use super::{incomplete, task_status};
+use super::wire::{self, Image, ImageState, incomplete, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::wire::{self, MAX_IDS, Query, WireImage, WireTask};
-use super::{incomplete, not_found, task_status};
+use super::wire::{self, MAX_IDS, Query, WireImage, WireTask, incomplete, not_found, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};

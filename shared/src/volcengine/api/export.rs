@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::wire::{self, MAX_IDS, Query, WireTask};
-use super::{incomplete, not_found, task_status};
+use super::wire::{self, MAX_IDS, Query, WireTask, incomplete, not_found, task_status};
 use crate::Cloud;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
