@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::Cloud;
 use crate::error::{CloudError, ConfigError, ValidationError};
-use crate::signing::{HttpRequest, Signature, SigningError, SigningParams};
+use crate::signing::{HttpRequest, Signature, SignerFns, SigningError, SigningParams};
 use crate::transport::RawResponse;
 
 /// The environment variables a cloud's keys are read from (the names its official SDK and
@@ -66,20 +66,27 @@ pub trait Provider: Sync {
         crate::validate::bucket_name(field, bucket)
     }
 
+    /// The cloud's signature algorithm, as its official SDK computes it.
+    fn signer(&self) -> SignerFns;
+
     /// Signs `request` over `signed_headers` with the cloud's algorithm.
     fn sign(
         &self,
         request: &HttpRequest,
         signed_headers: &[&str],
         params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError>;
+    ) -> Result<Signature, SigningError> {
+        (self.signer().sign)(request, signed_headers, params)
+    }
 
     /// Adds the cloud's signing headers to `request` and signs it as its official SDK does.
     fn prepare(
         &self,
         request: &mut HttpRequest,
         params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError>;
+    ) -> Result<Signature, SigningError> {
+        (self.signer().prepare)(request, params)
+    }
 
     /// The success document of an answer (`json` is its body, when it is JSON), or the
     /// cloud's error with its code, message and request id.

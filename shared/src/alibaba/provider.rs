@@ -9,7 +9,7 @@ use crate::Cloud;
 use crate::answer::{text, unreadable, with_status};
 use crate::error::{CloudError, ValidationError};
 use crate::provider::{CredentialVariables, Provider};
-use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::signing::SignerFns;
 use crate::transport::RawResponse;
 use crate::validate;
 
@@ -48,21 +48,8 @@ impl Provider for AlibabaCloud {
         format!("{bucket}.oss-{region}.aliyuncs.com")
     }
 
-    fn sign(
-        &self,
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        Acs3Signer::sign(request, signed_headers, params)
-    }
-
-    fn prepare(
-        &self,
-        request: &mut HttpRequest,
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        Acs3Signer::prepare(request, params)
+    fn signer(&self) -> SignerFns {
+        SignerFns::of::<Acs3Signer>()
     }
 
     fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {

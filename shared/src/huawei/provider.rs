@@ -7,7 +7,7 @@ use crate::Cloud;
 use crate::answer::{text, unreadable};
 use crate::error::{CloudError, ValidationError};
 use crate::provider::{CredentialVariables, Provider, RegionalSetting};
-use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::signing::SignerFns;
 use crate::transport::RawResponse;
 
 pub struct HuaweiCloud;
@@ -50,21 +50,8 @@ impl Provider for HuaweiCloud {
         format!("{bucket}.obs.{region}.myhuaweicloud.com")
     }
 
-    fn sign(
-        &self,
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        SdkHmacSigner::sign(request, signed_headers, params)
-    }
-
-    fn prepare(
-        &self,
-        request: &mut HttpRequest,
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        SdkHmacSigner::prepare(request, params)
+    fn signer(&self) -> SignerFns {
+        SignerFns::of::<SdkHmacSigner>()
     }
 
     fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {

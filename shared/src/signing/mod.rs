@@ -73,6 +73,23 @@ pub trait Signer {
     ) -> Result<Signature, SigningError>;
 }
 
+/// One [`Signer`]'s two entry points as function pointers: how a provider names its signer
+/// once, behind `dyn Provider`, instead of forwarding each call.
+#[derive(Clone, Copy)]
+pub struct SignerFns {
+    pub sign: fn(&HttpRequest, &[&str], &SigningParams<'_>) -> Result<Signature, SigningError>,
+    pub prepare: fn(&mut HttpRequest, &SigningParams<'_>) -> Result<Signature, SigningError>,
+}
+
+impl SignerFns {
+    pub fn of<S: Signer>() -> Self {
+        Self {
+            sign: S::sign,
+            prepare: S::prepare,
+        }
+    }
+}
+
 /// Splits a `SignedHeaders` value (`a;b;c`) into its names, checking each is a header name.
 pub fn parse_signed_headers(list: &str) -> Result<Vec<&str>, SigningError> {
     if list.trim().is_empty() {

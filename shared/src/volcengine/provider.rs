@@ -7,7 +7,7 @@ use crate::Cloud;
 use crate::answer::{text, unreadable, with_status};
 use crate::error::{CloudError, ValidationError};
 use crate::provider::{CredentialVariables, Provider};
-use crate::signing::{HttpRequest, Signature, Signer, SigningError, SigningParams};
+use crate::signing::SignerFns;
 use crate::transport::RawResponse;
 use crate::validate;
 
@@ -56,21 +56,8 @@ impl Provider for Volcengine {
         format!("{bucket}.tos-s3-{region}.volces.com")
     }
 
-    fn sign(
-        &self,
-        request: &HttpRequest,
-        signed_headers: &[&str],
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        VolcSigner::sign(request, signed_headers, params)
-    }
-
-    fn prepare(
-        &self,
-        request: &mut HttpRequest,
-        params: &SigningParams<'_>,
-    ) -> Result<Signature, SigningError> {
-        VolcSigner::prepare(request, params)
+    fn signer(&self) -> SignerFns {
+        SignerFns::of::<VolcSigner>()
     }
 
     fn parse(&self, response: &RawResponse, json: Option<Value>) -> Result<Value, CloudError> {
