@@ -75,6 +75,10 @@ impl fmt::Display for ErrorKind {
 /// `Task.NoDestinationImage` and `Task.KindMismatch`.
 pub const TASK_REF_INVALID: &str = "TaskRef.Invalid";
 
+/// The code of a task (or the image a copy makes) the cloud no longer knows, whatever the
+/// cloud's own answer was.
+pub const TASK_NOT_FOUND: &str = "Task.NotFound";
+
 /// An error a cloud answered (or the transport produced), with the cloud's own words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudError {
@@ -118,6 +122,11 @@ impl CloudError {
     /// A task reference `cloud` cannot follow ([`TASK_REF_INVALID`]); `message` says why.
     pub fn task_ref_invalid(cloud: Cloud, message: impl Into<String>) -> Self {
         Self::new(cloud, ErrorKind::InvalidRequest, TASK_REF_INVALID, message)
+    }
+
+    /// A task (or the image a copy makes) `cloud` no longer knows ([`TASK_NOT_FOUND`]).
+    pub fn task_not_found(cloud: Cloud, message: impl Into<String>) -> Self {
+        Self::new(cloud, ErrorKind::NotFound, TASK_NOT_FOUND, message)
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::Cloud;
+use crate::batch;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{TaskRef, TaskState, TaskStatus};
@@ -135,14 +136,7 @@ pub(super) fn unusable_task(message: impl Into<String>) -> CloudError {
 
 /// A status with `task` as given; the caller sets progress, reason and result as known.
 pub(super) fn status(task: &TaskRef, state: TaskState, cloud_state: &str) -> TaskStatus {
-    TaskStatus {
-        task: task.clone(),
-        state,
-        progress: None,
-        cloud_state: cloud_state.to_owned(),
-        reason: None,
-        result: None,
-    }
+    batch::plain_status(task.clone(), state, None, cloud_state)
 }
 
 /// `yyyy-MM-ddTHH:mm` of `unix`: the minute ECS's task times are precise to.

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use super::wire::{
     CLOUD, COPY_IMAGE, EXPORT_JOB_TYPE, JobState, LIST_IMAGES, SERVICE, failed, images,
-    ims_request, invalid_task, job_id_of, plain, project, show_job, text, unfinished,
-    unknown_state,
+    ims_request, invalid_task, job_id_of, project, show_job, text, unfinished, unknown_state,
 };
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::huawei::request::CopyImage;
@@ -205,7 +205,7 @@ pub(super) async fn copy_status(
         // The job is done but the destination does not list the image yet.
         None => {
             task.confirmations = 0;
-            plain(task, TaskState::Running, Some(100), &job.raw)
+            plain_status(task, TaskState::Running, Some(100), &job.raw)
         }
     })
 }
@@ -270,7 +270,7 @@ fn from_image(
         "active" => Ok(confirmed(task, raw, region, image_id)),
         "queued" | "saving" => {
             task.confirmations = 0;
-            Ok(plain(task, TaskState::Running, progress, raw))
+            Ok(plain_status(task, TaskState::Running, progress, raw))
         }
         "killed" | "deleted" => {
             task.confirmations = 0;
@@ -289,13 +289,13 @@ fn confirmed(mut task: TaskRef, raw: &str, region: String, image_id: String) -> 
     let seen_before = task.confirmations >= 1;
     task.confirmations = task.confirmations.saturating_add(1);
     if !seen_before {
-        return plain(task, TaskState::Running, Some(100), raw);
+        return plain_status(task, TaskState::Running, Some(100), raw);
     }
     TaskStatus {
         result: Some(TaskResult::Copy {
             images: vec![RegionImage { region, image_id }],
         }),
-        ..plain(task, TaskState::Succeeded, Some(100), raw)
+        ..plain_status(task, TaskState::Succeeded, Some(100), raw)
     }
 }
 

@@ -3,9 +3,10 @@
 use serde_json::{Value, json};
 
 use super::wire::{
-    CLOUD, EXPORT_IMAGE, JobState, SERVICE, ims_request, invalid_task, job_id_of, plain, project,
+    CLOUD, EXPORT_IMAGE, JobState, SERVICE, ims_request, invalid_task, job_id_of, project,
     show_job, unfinished,
 };
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::huawei::request::ExportImage;
@@ -150,10 +151,10 @@ pub(super) async fn export_status(
     let status = match exported_objects(client, task).await? {
         Some(objects) => TaskStatus {
             result: Some(TaskResult::Export { objects }),
-            ..plain(task.clone(), TaskState::Succeeded, Some(100), &job.raw)
+            ..plain_status(task.clone(), TaskState::Succeeded, Some(100), &job.raw)
         },
         // The job is done but the object is not visible yet: OBS will show it.
-        None => plain(task.clone(), TaskState::Running, Some(100), &job.raw),
+        None => plain_status(task.clone(), TaskState::Running, Some(100), &job.raw),
     };
     Ok(status)
 }
@@ -168,12 +169,10 @@ pub(super) async fn adopted_export_status(
     match exported_objects(client, task).await? {
         Some(objects) => Ok(TaskStatus {
             result: Some(TaskResult::Export { objects }),
-            ..plain(task.clone(), TaskState::Succeeded, Some(100), WORD)
+            ..plain_status(task.clone(), TaskState::Succeeded, Some(100), WORD)
         }),
-        None => Err(CloudError::new(
+        None => Err(CloudError::task_not_found(
             CLOUD,
-            ErrorKind::NotFound,
-            "Task.NotFound",
             format!(
                 "the export of {} has no IMS job id and its object is no longer there",
                 task.image_id

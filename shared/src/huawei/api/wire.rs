@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::Cloud;
-pub(super) use crate::batch::plain_status as plain;
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::model::{CloudReason, TaskRef, TaskState, TaskStatus};
@@ -193,7 +193,7 @@ pub(super) fn failed(
 ) -> TaskStatus {
     TaskStatus {
         reason: Some(reason),
-        ..plain(task, TaskState::Failed, progress, cloud_state)
+        ..plain_status(task, TaskState::Failed, progress, cloud_state)
     }
 }
 
@@ -201,10 +201,10 @@ pub(super) fn failed(
 /// failed with the job's own code and reason.
 pub(super) fn unfinished(task: TaskRef, job: Job) -> TaskStatus {
     match job.state {
-        JobState::Init => plain(task, TaskState::Pending, job.progress, &job.raw),
+        JobState::Init => plain_status(task, TaskState::Pending, job.progress, &job.raw),
         JobState::Fail => failed(task, job.progress, &job.raw, job.reason),
         JobState::Running | JobState::Success => {
-            plain(task, TaskState::Running, job.progress, &job.raw)
+            plain_status(task, TaskState::Running, job.progress, &job.raw)
         }
     }
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::wire::{self, Image, ImageState, incomplete, task_status};
+use super::wire::{self, Image, ImageState, incomplete};
 use crate::Cloud;
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::idempotence::{self, Attempt, Found};
@@ -296,10 +297,8 @@ fn status_of(
         return Err(incomplete(task, "destination_image_id"));
     };
     let Some(image) = images.get(id) else {
-        return Err(CloudError::new(
+        return Err(CloudError::task_not_found(
             Cloud::Tencent,
-            ErrorKind::NotFound,
-            "Task.NotFound",
             format!(
                 "the copy {id} of {} is not listed in {region}",
                 task.image_id
@@ -313,10 +312,10 @@ fn status_of(
             let mut task = task.clone();
             // Not finished: any earlier finished answer no longer counts.
             task.confirmations = 0;
-            task_status(task, TaskState::Running, image.percent(), word)
+            plain_status(task, TaskState::Running, image.percent(), word)
         }
         ImageState::CreateFailed | ImageState::ImportFailed => {
-            let mut status = task_status(task.clone(), TaskState::Failed, None, word);
+            let mut status = plain_status(task.clone(), TaskState::Failed, None, word);
             status.reason = Some(CloudReason {
                 code: Some(word.to_owned()),
                 message: format!("the copy {id} of {} in {region} is {word}", task.image_id),
@@ -332,9 +331,9 @@ fn finished(task: &TaskRef, region: &str, id: &str, word: &str) -> TaskStatus {
     let seen_before = task.confirmations >= 1;
     task.confirmations = task.confirmations.saturating_add(1);
     if !seen_before {
-        return task_status(task, TaskState::Running, Some(100), word);
+        return plain_status(task, TaskState::Running, Some(100), word);
     }
-    let mut status = task_status(task, TaskState::Succeeded, Some(100), word);
+    let mut status = plain_status(task, TaskState::Succeeded, Some(100), word);
     status.result = Some(TaskResult::Copy {
         images: vec![RegionImage {
             region: region.to_owned(),

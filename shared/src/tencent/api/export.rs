@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::wire::{self, Image, incomplete, task_status};
+use super::wire::{self, Image, incomplete};
 use crate::Cloud;
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::error_name::ErrorName;
@@ -454,7 +455,7 @@ async fn status_of(
     let mut seen = task.clone();
     if !image_is_free(client, task).await? {
         seen.confirmations = 0;
-        return Ok(task_status(seen, TaskState::Running, None, word));
+        return Ok(plain_status(seen, TaskState::Running, None, word));
     }
     if task.confirmations >= 1 {
         let reason = CloudReason {
@@ -471,7 +472,7 @@ async fn status_of(
     }
     // Once is not enough: the export may have finished between the HEAD and the dry run.
     seen.confirmations = 1;
-    Ok(task_status(seen, TaskState::Running, None, word))
+    Ok(plain_status(seen, TaskState::Running, None, word))
 }
 
 /// The code of an export that ended without its objects (no cloud code exists for it).
@@ -529,13 +530,13 @@ async fn source_gone(client: &CloudClient, task: &TaskRef) -> Result<TaskStatus,
 }
 
 fn failed(task: &TaskRef, word: &str, reason: CloudReason) -> TaskStatus {
-    let mut status = task_status(task.clone(), TaskState::Failed, None, word);
+    let mut status = plain_status(task.clone(), TaskState::Failed, None, word);
     status.reason = Some(reason);
     status
 }
 
 fn succeeded(task: &TaskRef, word: &str, objects: Vec<ExportedObject>) -> TaskStatus {
-    let mut status = task_status(task.clone(), TaskState::Succeeded, Some(100), word);
+    let mut status = plain_status(task.clone(), TaskState::Succeeded, Some(100), word);
     status.result = Some(TaskResult::Export { objects });
     status
 }

@@ -10,7 +10,7 @@ use crate::Cloud;
 use crate::batch;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
-use crate::model::{TaskRef, TaskState, TaskStatus};
+use crate::model::TaskRef;
 use crate::signing::{HttpRequest, days_from_civil};
 use crate::tencent::request;
 
@@ -297,16 +297,6 @@ pub fn unix_seconds(text: &str) -> Option<u64> {
     )?;
     let days = u64::try_from(days).ok()?;
     Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
-}
-
-/// A status with no reason and no result yet.
-pub(super) fn task_status(
-    task: TaskRef,
-    state: TaskState,
-    progress: Option<u8>,
-    cloud_state: &str,
-) -> TaskStatus {
-    batch::plain_status(task, state, progress, cloud_state)
 }
 
 /// A TaskRef without what its status needs: it was not made by these starts.

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::wire::{self, MAX_IDS, Query, WireImage, WireTask, incomplete, not_found, task_status};
+use super::wire::{self, MAX_IDS, Query, WireImage, WireTask, incomplete, not_found};
 use crate::Cloud;
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::idempotence::{self, Attempt, Found};
@@ -260,7 +261,7 @@ fn copy_status(
             } else {
                 TaskState::Running
             };
-            Ok(task_status(task, state, progress, &image.status))
+            Ok(plain_status(task, state, progress, &image.status))
         }
         "error" => {
             task.confirmations = 0;
@@ -268,7 +269,7 @@ fn copy_status(
                 code: Some(image.status.clone()),
                 message: image_failure(destination, image, copy),
             };
-            let mut status = task_status(task, TaskState::Failed, progress, &image.status);
+            let mut status = plain_status(task, TaskState::Failed, progress, &image.status);
             status.reason = Some(reason);
             Ok(status)
         }
@@ -296,14 +297,14 @@ fn image_failure(destination: &str, image: &WireImage, copy: Option<&WireTask>) 
 fn finished(mut task: TaskRef, destination: &str, image_id: &str) -> TaskStatus {
     if task.confirmations == 0 {
         task.confirmations = 1;
-        return task_status(task, TaskState::Running, Some(100), "available");
+        return plain_status(task, TaskState::Running, Some(100), "available");
     }
     task.confirmations = task.confirmations.saturating_add(1);
     let images = vec![RegionImage {
         region: destination.to_owned(),
         image_id: image_id.to_owned(),
     }];
-    let mut status = task_status(task, TaskState::Succeeded, Some(100), "available");
+    let mut status = plain_status(task, TaskState::Succeeded, Some(100), "available");
     status.result = Some(TaskResult::Copy { images });
     status
 }
@@ -324,20 +325,20 @@ fn unlisted(
     task.confirmations = 0;
     let progress = copy.progress();
     match copy.status.as_str() {
-        "Pending" => Ok(task_status(
+        "Pending" => Ok(plain_status(
             task,
             TaskState::Pending,
             progress,
             &copy.status,
         )),
-        "Running" => Ok(task_status(
+        "Running" => Ok(plain_status(
             task,
             TaskState::Running,
             progress,
             &copy.status,
         )),
         // Finished by the task, not yet listed: the image decides, so keep waiting.
-        "Succeeded" => Ok(task_status(
+        "Succeeded" => Ok(plain_status(
             task,
             TaskState::Running,
             Some(100),
@@ -351,7 +352,7 @@ fn unlisted(
                     copy.id
                 ),
             };
-            let mut status = task_status(task, TaskState::Failed, progress, &copy.status);
+            let mut status = plain_status(task, TaskState::Failed, progress, &copy.status);
             status.reason = Some(reason);
             Ok(status)
         }

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::wire::{self, MAX_IDS, Query, WireTask, incomplete, not_found, task_status};
+use super::wire::{self, MAX_IDS, Query, WireTask, incomplete, not_found};
 use crate::Cloud;
+use crate::batch::plain_status;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
 use crate::idempotence::{self, Attempt, Found};
@@ -243,7 +244,7 @@ fn task_says(task: &TaskRef, wire: &WireTask) -> Result<Option<TaskStatus>, Clou
             ));
         }
     };
-    let mut status = task_status(task.clone(), state, progress, &wire.status);
+    let mut status = plain_status(task.clone(), state, progress, &wire.status);
     if state == TaskState::Failed {
         status.reason = Some(failure_reason(task, wire));
     }
@@ -286,7 +287,7 @@ async fn proven(
             .await?;
         let Some(size) = size else {
             // Done by the task, not yet visible in TOS: eventual consistency, so keep waiting.
-            return Ok(task_status(
+            return Ok(plain_status(
                 task,
                 TaskState::Running,
                 Some(100),
@@ -299,7 +300,7 @@ async fn proven(
             size,
         });
     }
-    let mut status = task_status(task, TaskState::Succeeded, Some(100), &wire.status);
+    let mut status = plain_status(task, TaskState::Succeeded, Some(100), &wire.status);
     status.result = Some(TaskResult::Export { objects: exported });
     Ok(status)
 }

@@ -8,7 +8,7 @@ use crate::Cloud;
 use crate::batch;
 use crate::client::{CloudClient, Repeat};
 use crate::error::{CloudError, ErrorKind};
-use crate::model::{TaskRef, TaskState, TaskStatus};
+use crate::model::TaskRef;
 use crate::signing::{HttpRequest, days_from_civil, uri_encode};
 
 /// The service in the credential scope.
@@ -336,24 +336,9 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     u64::try_from(local - offset).ok()
 }
 
-/// A status with no reason and no result yet.
-pub(super) fn task_status(
-    task: TaskRef,
-    state: TaskState,
-    progress: Option<u8>,
-    cloud_state: &str,
-) -> TaskStatus {
-    batch::plain_status(task, state, progress, cloud_state)
-}
-
 /// The cloud no longer knows the task (or the image a copy makes).
 pub(super) fn not_found(message: String) -> CloudError {
-    CloudError::new(
-        Cloud::Volcengine,
-        ErrorKind::NotFound,
-        "Task.NotFound",
-        message,
-    )
+    CloudError::task_not_found(Cloud::Volcengine, message)
 }
 
 /// A TaskRef without what its status needs: it was not made by these starts.
